@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run the whole suite.
+#   - Python packages: into ./.venv (uv when available, pip otherwise)
+#   - Azurite (Azure Blob emulator): from npm into ./.tools/azurite
+#   - moto's S3 server, gcp-storage-emulator and Azurite are started by the tests themselves
+#     (tests/servers.py) on 127.0.0.1 ports they pick, and stopped at the end.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k values -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  if command -v uv >/dev/null 2>&1 || "$PY" -m pip install -q uv >/dev/null 2>&1; then
+    "$PY" -m uv venv -q .venv 2>/dev/null || uv venv -q .venv
+  else
+    "$PY" -m venv .venv
+  fi
+fi
+if "$PY" -m uv --version >/dev/null 2>&1; then
+  "$PY" -m uv pip install -q --python .venv/bin/python -e ".[test,docs]"
+elif command -v uv >/dev/null 2>&1; then
+  uv pip install -q --python .venv/bin/python -e ".[test,docs]"
+else
+  .venv/bin/python -m pip install -q -e ".[test,docs]"
+fi
+
+if [ ! -x .tools/azurite/node_modules/.bin/azurite-blob ]; then
+  mkdir -p .tools/azurite
+  npm install --silent --no-audit --no-fund --prefix .tools/azurite azurite >/dev/null
+fi
+export AZURITE_BLOB="$ROOT/.tools/azurite/node_modules/.bin/azurite-blob"
+export PATH="$ROOT/.venv/bin:$PATH"
+
+exec .venv/bin/python -m pytest "$@"

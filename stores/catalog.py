@@ -1,0 +1,117 @@
+"""The catalog: every connection an admin declared, each with its role (tier 1).
+
+Build one from a values file (``Catalog.from_file``), a dict (``Catalog.from_values``) or in
+Python (``Catalog(data=[...], outputs=[...], ...)``); all three give equal catalogs for equal
+input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from .errors import SelectionError
+from .models import Connection
+
+__all__ = ["Catalog", "Role", "ROLES", "SINGLE_ROLES"]
+
+Role = Literal["data", "outputs", "artifacts_store", "logs", "repos", "upload", "connection"]
+#: roles in the order entries are listed
+ROLES: tuple[str, ...] = ("data", "outputs", "artifacts_store", "logs", "repos", "upload", "connection")
+SINGLE_ROLES: tuple[str, ...] = ("artifacts_store", "logs", "repos", "upload")
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data: tuple[Connection, ...] = ()
+    outputs: tuple[Connection, ...] = ()
+    artifacts_store: Connection | None = None
+    logs: Connection | None = None
+    repos: Connection | None = None
+    upload: Connection | None = None
+    connections: tuple[Connection, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Catalog":
+        seen: dict[str, str] = {}
+        for role, conn in self.entries():
+            if conn.name in seen:
+                raise ValueError(
+                    f"connection name {conn.name!r} is used twice ({seen[conn.name]} and {role}); "
+                    "names must be unique across the catalog"
+                )
+            seen[conn.name] = role
+        return self
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_values(cls, values: Any, *, file: str | None = None, lines: dict | None = None) -> "Catalog":
+        """From a parsed values document (either helm spelling, or both)."""
+        from .values import catalog_from_values
+
+        return catalog_from_values(values, file=file, lines=lines)
+
+    @classmethod
+    def from_yaml(cls, text: str | bytes, *, file: str | None = None) -> "Catalog":
+        from .values import catalog_from_yaml
+
+        return catalog_from_yaml(text, file=file)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Catalog":
+        from .values import catalog_from_file
+
+        return catalog_from_file(path)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def entries(self) -> Iterator[tuple[str, Any]]:
+        """``(role, connection)`` for every connection, in role order then definition order."""
+        for role in ROLES:
+            if role in SINGLE_ROLES:
+                conn = getattr(self, role)
+                if conn is not None:
+                    yield role, conn
+            else:
+                yield from ((role, c) for c in getattr(self, "connections" if role == "connection" else role))
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return (conn for _, conn in self.entries())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.entries())
+
+    def names(self) -> list[str]:
+        return [c.name for c in self]
+
+    def get(self, name: str) -> Any:
+        for conn in self:
+            if conn.name == name:
+                return conn
+        raise SelectionError(f"no connection named {name!r}; known: {', '.join(self.names()) or '(none)'}")
+
+    def role_of(self, name: str) -> str:
+        for role, conn in self.entries():
+            if conn.name == name:
+                return role
+        raise SelectionError(f"no connection named {name!r}; known: {', '.join(self.names()) or '(none)'}")
+
+    def to_values(self) -> dict[str, Any]:
+        """A JSON-ready dump: one key per role (camelCase), each connection in the canonical
+        spelling.  ``Catalog.model_validate`` of a snake_cased copy gives the catalog back."""
+        out: dict[str, Any] = {}
+        for role in ROLES:
+            key = {"artifacts_store": "artifactsStore", "connection": "connections"}.get(role, role)
+            if role in SINGLE_ROLES:
+                conn = getattr(self, role)
+                if conn is not None:
+                    out[key] = conn.to_dict()
+            else:
+                items = getattr(self, "connections" if role == "connection" else role)
+                if items:
+                    out[key] = [c.to_dict() for c in items]
+        return out

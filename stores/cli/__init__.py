@@ -1,0 +1,67 @@
+"""The ``stores`` command line (argparse; each command group in its own module).
+
+Exit codes: 0 success, 1 invalid input or a failed operation (any ``StoresError``), 2 usage
+errors, 3 an internal error (a bug: one line is printed; ``STORES_DEBUG=1`` shows the traceback).
+No traceback reaches the user otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+__all__ = ["main", "COMMAND_MODULES"]
+
+#: modules that each define ``register(subparsers)``; a command's heavy imports stay inside
+#: its handler so ``stores --help`` stays fast.
+COMMAND_MODULES = (
+    "stores.cli.catalog_cmds",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors: exit 2, no traceback
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="stores",
+        description="Storage connections and volume mounts for ML runs on Kubernetes.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ..errors import StoresError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StoresError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug, not bad input: one line, traceback only on request
+        if os.environ.get("STORES_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set STORES_DEBUG=1 for details)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

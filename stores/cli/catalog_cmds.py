@@ -1,0 +1,95 @@
+"""``stores validate``, ``stores list``, ``stores schema``: the catalog commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .output import add_output_flag, print_json, print_table
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("validate", help="check values files; report every problem with file and line",
+                       description="Validate helm values files (legacy `persistence:` and current "
+                       "`artifactsStore:`/`connections:`). Exit 1 if any file is invalid.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_output_flag(p, ("text", "json"), "text")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="list the connections a values file declares",
+                       description="List connections: name, kind, role, where it mounts or which bucket, which secret.")
+    p.add_argument("file", metavar="FILE", nargs="?", help="values file (default: the bundled example)")
+    add_output_flag(p)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("schema", help="print values.schema.json (JSON Schema draft 7) for helm",
+                       description="Print a JSON Schema (draft 7) for the persistence, artifactsStore "
+                       "and connections sections, usable as a chart's values.schema.json.")
+    p.set_defaults(func=cmd_schema)
+
+
+def _load(path: str | None) -> Any:
+    from ..catalog import Catalog
+    from ..examples import default_values_path
+
+    return Catalog.from_file(path or default_values_path())
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ..catalog import Catalog
+    from ..errors import ValuesError
+
+    report: list[dict[str, Any]] = []
+    failed = False
+    for path in args.files:
+        try:
+            catalog = Catalog.from_file(path)
+        except ValuesError as exc:
+            failed = True
+            report.append({"file": path, "valid": False, "problems": [p.as_dict() for p in exc.problems]})
+            if args.output == "text":
+                for problem in exc.problems:
+                    print(problem, file=sys.stderr)
+            continue
+        report.append({"file": path, "valid": True, "connections": len(catalog)})
+        if args.output == "text":
+            print(f"{path}: ok ({len(catalog)} connections)")
+    if args.output == "json":
+        print_json(report)
+    return 1 if failed else 0
+
+
+def _where(conn: Any) -> str:
+    schema = conn.schema_
+    if conn.is_bucket:
+        return conn.store_path
+    source = getattr(schema, "host_path", None) or f"pvc/{schema.volume_claim}"
+    if getattr(schema, "sub_path", None):
+        source += f"/{schema.sub_path}"
+    mode = " (ro)" if schema.read_only else ""
+    return f"{source} -> {conn.mount_path}{mode}"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    catalog = _load(args.file)
+    rows = []
+    for role, conn in catalog.entries():
+        secret = conn.secret.name if conn.secret else None
+        rows.append({"name": conn.name, "kind": conn.kind, "role": role, "where": _where(conn),
+                     "secret": secret, "configMap": conn.config_map.name if conn.config_map else None})
+    if args.output == "json":
+        print_json(rows)
+    else:
+        print_table(["name", "kind", "role", "where", "secret"],
+                    [[r["name"], r["kind"], r["role"], r["where"], r["secret"] or "-"] for r in rows])
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from ..schema import values_schema
+
+    print_json(values_schema())
+    return 0

@@ -1,0 +1,142 @@
+"""The one exception tree of the project (tier 0: stdlib only).
+
+    StoresError                  base of everything raised on purpose
+    ├── ValuesError              a document (values file, dict, Python call) is invalid;
+    │                            carries every Problem found, each with file, line and path
+    ├── SelectionError           a run asked for a store the catalog does not have
+    ├── ContractError            the in-run env contract is missing or malformed
+    ├── TemplateError            a ``{{ globals.x }}`` reference cannot be resolved
+    ├── ContextError             no client/run context could be resolved
+    ├── RenderError              rendered Kubernetes objects clash (duplicate volume, mount path, env)
+    │   └── ManifestError        a user's manifest cannot take the patch
+    ├── SecretFormatError        a key file lacks what its store needs
+    ├── CredentialsError         credentials for a store could not be resolved
+    ├── MissingExtraError        an optional dependency is not installed (names the pip command)
+    └── TransferError            an upload / download / sync failed (after retries)
+        └── IntegrityError       what arrived differs from what was sent
+
+The CLI maps ``StoresError`` to exit code 1 and usage errors to 2; nothing else escapes as a
+traceback.  Messages never contain secret values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = [
+    "StoresError",
+    "Problem",
+    "ValuesError",
+    "SelectionError",
+    "ContractError",
+    "TemplateError",
+    "ContextError",
+    "RenderError",
+    "ManifestError",
+    "SecretFormatError",
+    "CredentialsError",
+    "MissingExtraError",
+    "TransferError",
+    "IntegrityError",
+    "format_path",
+]
+
+
+def format_path(path: Iterable[object]) -> str:
+    """``("persistence", "data", "d1", "bucket")`` -> ``persistence.data.d1.bucket``; list
+    indexes are written ``connections[2].schema``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<root>"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a document."""
+
+    path: tuple[object, ...]
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        elif self.line:
+            where = f"line {self.line}: "
+        return f"{where}{format_path(self.path)}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "path": format_path(self.path),
+            "message": self.message,
+        }
+
+
+class StoresError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ValuesError(StoresError, ValueError):
+    """A document is invalid.  ``problems`` lists everything wrong with it, not just the first."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} found"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class SelectionError(StoresError, LookupError):
+    """A run selected a store name that the catalog does not define."""
+
+
+class ContractError(StoresError, LookupError):
+    """The in-run contract (``POLYAXON_RUN_*`` variables) is missing or malformed."""
+
+
+class TemplateError(StoresError, KeyError):
+    """A ``{{ globals.x }}`` template names an unknown or unavailable variable."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ContextError(StoresError, LookupError):
+    """No client/run context could be resolved from any source."""
+
+
+class RenderError(StoresError, ValueError):
+    """Rendered Kubernetes objects would clash or break a policy."""
+
+
+class ManifestError(RenderError):
+    """A user's manifest cannot take the patch (no pod template, no such container, ...)."""
+
+
+class SecretFormatError(StoresError, ValueError):
+    """A credentials document lacks keys its store needs, or is not a JSON object."""
+
+
+class CredentialsError(StoresError):
+    """Credentials for a store could not be resolved."""
+
+
+class MissingExtraError(StoresError, ImportError):
+    """An optional dependency is missing; the message names the pip command that adds it."""
+
+
+class TransferError(StoresError, OSError):
+    """An upload, download or sync failed after its retries."""
+
+
+class IntegrityError(TransferError):
+    """What arrived differs from what was sent (size or checksum)."""

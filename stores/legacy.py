@@ -1,0 +1,164 @@
+"""The legacy helm spelling: ``persistence.data/outputs.<name>`` and the single-volume
+``persistence.logs/repos/upload`` of seed 004 and the old chart (tier 1).
+
+Each entry is one of five shapes, told apart by which key it has::
+
+    {hostPath, mountPath, readOnly}               -> host_path
+    {existingClaim, mountPath, readOnly}          -> volume_claim
+    {store: s3|gcs|azure, bucket, secret, secretKey} -> s3 / gcs / wasb
+
+A bucket entry's ``secret`` + ``secretKey`` become a secret mounted read-only at
+``/plx-secrets/<name>`` with the key delivered as ``key.json``, so any SDK can find it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from . import names
+from .kinds import LEGACY_STORES
+from .models import (
+    CONNECTION_MODELS,
+    HostPath,
+    MountPath,
+    ResourceName,
+    SecretKey,
+    _BUCKET_PATTERNS,
+    _checked,
+)
+
+__all__ = [
+    "LegacyHostPath",
+    "LegacyClaim",
+    "LegacyS3",
+    "LegacyGcs",
+    "LegacyAzure",
+    "LegacyEntry",
+    "LEGACY_MODELS",
+    "SECRETS_ROOT",
+    "KEY_FILE",
+    "DEFAULTS",
+    "choose_model",
+]
+
+#: where a legacy bucket's key file is mounted, one folder per connection
+SECRETS_ROOT = "/plx-secrets"
+KEY_FILE = "key.json"
+
+#: what the old chart used when ``persistence.data`` / ``persistence.outputs`` were empty
+DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "data": {"default-data": {"mountPath": "/data", "hostPath": "/data"}},
+    "outputs": {"default-outputs": {"mountPath": "/outputs", "hostPath": "/outputs"}},
+}
+
+
+class _Legacy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LegacyHostPath(_Legacy):
+    hostPath: HostPath
+    mountPath: MountPath
+    readOnly: bool | None = None
+
+    def to_connection(self, name: str) -> Any:
+        schema = {"hostPath": self.hostPath, "mountPath": self.mountPath, "readOnly": self.readOnly}
+        return CONNECTION_MODELS["host_path"].model_validate(
+            {"name": name, "kind": "host_path", "schema": _compact(schema)}
+        )
+
+
+class LegacyClaim(_Legacy):
+    existingClaim: ResourceName
+    mountPath: MountPath
+    readOnly: bool | None = None
+
+    def to_connection(self, name: str) -> Any:
+        schema = {"volumeClaim": self.existingClaim, "mountPath": self.mountPath, "readOnly": self.readOnly}
+        return CONNECTION_MODELS["volume_claim"].model_validate(
+            {"name": name, "kind": "volume_claim", "schema": _compact(schema)}
+        )
+
+
+def _legacy_bucket(store: str) -> Any:
+    kind = LEGACY_STORES[store]
+
+    def check(value: str) -> str:
+        return names.parse_bucket(kind, value, label=store).url
+
+    return _checked(check, pattern=_BUCKET_PATTERNS[kind])
+
+
+class _LegacyBucket(_Legacy):
+    secret: ResourceName | None = None
+    secretKey: SecretKey | None = None
+
+    @model_validator(mode="after")
+    def _secret_pair(self) -> "_LegacyBucket":
+        if (self.secret is None) != (self.secretKey is None):
+            missing = "secretKey" if self.secretKey is None else "secret"
+            raise ValueError(f"'secret' and 'secretKey' go together; {missing!r} is missing")
+        return self
+
+    def to_connection(self, name: str) -> Any:
+        kind = LEGACY_STORES[self.store]  # type: ignore[attr-defined]
+        doc: dict[str, Any] = {"name": name, "kind": kind, "schema": {"bucket": self.bucket}}  # type: ignore[attr-defined]
+        if self.secret is not None:
+            doc["secret"] = {
+                "name": self.secret,
+                "items": [{"key": self.secretKey, "path": KEY_FILE}],
+                "mountPath": f"{SECRETS_ROOT}/{name}",
+            }
+        return CONNECTION_MODELS[kind].model_validate(doc)
+
+
+class LegacyS3(_LegacyBucket):
+    store: Literal["s3"]
+    bucket: _legacy_bucket("s3")  # type: ignore[valid-type]
+
+
+class LegacyGcs(_LegacyBucket):
+    store: Literal["gcs"]
+    bucket: _legacy_bucket("gcs")  # type: ignore[valid-type]
+
+
+class LegacyAzure(_LegacyBucket):
+    store: Literal["azure"]
+    bucket: _legacy_bucket("azure")  # type: ignore[valid-type]
+
+
+LEGACY_MODELS: dict[str, type[_Legacy]] = {
+    "hostPath": LegacyHostPath,
+    "existingClaim": LegacyClaim,
+    "s3": LegacyS3,
+    "gcs": LegacyGcs,
+    "azure": LegacyAzure,
+}
+LegacyEntry = Union[LegacyHostPath, LegacyClaim, LegacyS3, LegacyGcs, LegacyAzure]
+
+
+def _compact(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def choose_model(entry: dict[str, Any]) -> tuple[type[_Legacy] | None, tuple[str, ...], str]:
+    """Which legacy shape ``entry`` has: ``(model, problem_key_path, problem)``; the model is
+    ``None`` when the shape cannot be told, and then the problem says why."""
+    present = [k for k in ("hostPath", "existingClaim", "store") if k in entry]
+    if len(present) > 1:
+        return None, (present[1],), (
+            f"give exactly one of hostPath, existingClaim or store; found {' and '.join(present)}"
+        )
+    if not present:
+        if "bucket" in entry:
+            return None, ("store",), "a bucket needs 'store' (one of s3, gcs, azure)"
+        return None, (), "expected one of hostPath, existingClaim or store (with bucket)"
+    key = present[0]
+    if key == "store":
+        store = entry["store"]
+        if not isinstance(store, str) or store not in LEGACY_STORES:
+            return None, ("store",), f"unknown store {store!r}; expected one of s3, gcs, azure"
+        return LEGACY_MODELS[store], (), ""
+    return LEGACY_MODELS[key], (), ""

@@ -1,0 +1,303 @@
+"""Connection models: one per kind, selected by ``kind`` (tier 1: pydantic).
+
+The current Polyaxon spelling is the canonical one::
+
+    {name, kind, schema: {...}, secret: {name, items, mountPath, defaultMode},
+     configMap: {...}, env: [...], annotations: {...}, description, tags}
+
+Python attribute names are snake_case; documents use the camelCase aliases.  Every model forbids
+unknown keys and is frozen, so two catalogs built from equal input compare equal.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from . import names
+from .kinds import KINDS
+
+__all__ = [
+    "KeyToPath",
+    "ConnectionResource",
+    "EnvVar",
+    "HostPathSchema",
+    "ClaimSchema",
+    "BucketSchema",
+    "S3Schema",
+    "GcsSchema",
+    "WasbSchema",
+    "HostPathConnection",
+    "ClaimConnection",
+    "S3Connection",
+    "GcsConnection",
+    "WasbConnection",
+    "Connection",
+    "CONNECTION_MODELS",
+    "connection_adapter",
+    "parse_connection",
+]
+
+_NOT_DOTDOT = {"not": {"pattern": r"(^|/)\.\.(/|$)"}}
+
+def _checked(checker: Any, **schema: Any) -> Any:
+    """A string checked by one of ``stores.names``' rules (whose messages quote the value); the
+    JSON-schema keywords are given separately so helm checks what it can."""
+    return Annotated[str, Field(json_schema_extra={"type": "string", **schema}), AfterValidator(checker)]
+
+
+Name = _checked(names.check_name, pattern=names.DNS1123_LABEL, minLength=1, maxLength=63)
+ResourceName = _checked(
+    names.check_resource_name, pattern=names.DNS1123_SUBDOMAIN, minLength=1, maxLength=253
+)
+SecretKey = _checked(names.check_secret_key, pattern=names.SECRET_KEY, minLength=1, maxLength=253)
+MountPath = _checked(names.check_mount_path, pattern=r"^/.", **_NOT_DOTDOT)
+HostPath = _checked(names.check_host_path, pattern=r"^/", **_NOT_DOTDOT)
+RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, **_NOT_DOTDOT)
+FileMode = Annotated[int, Field(ge=0, le=0o777)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        alias_generator=to_camel,
+        strict=False,
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document spelling (camelCase, no unset optionals)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _item_from_string(value: Any) -> Any:
+    # Polyaxon writes secret items as bare key names; Kubernetes wants {key, path}.
+    if isinstance(value, str):
+        return {"key": value, "path": value}
+    return value
+
+
+class KeyToPath(_Model):
+    """One item of a secret or config map: which key, and the file name it is mounted as."""
+
+    key: SecretKey
+    path: RelPath | None = None
+    mode: FileMode | None = None
+
+    @model_validator(mode="after")
+    def _default_path(self) -> "KeyToPath":
+        if self.path is None:
+            object.__setattr__(self, "path", self.key)
+        return self
+
+
+Item = Annotated[
+    KeyToPath,
+    BeforeValidator(_item_from_string, json_schema_input_type=Union[SecretKey, KeyToPath]),
+]
+
+
+class ConnectionResource(_Model):
+    """A Secret or ConfigMap a connection needs.
+
+    With ``mount_path`` it is mounted read-only there; with ``items`` and no mount path each item
+    becomes one env var from a ``secretKeyRef``; with neither, the whole resource goes to
+    ``envFrom``.
+    """
+
+    name: ResourceName
+    items: tuple[Item, ...] = ()
+    mount_path: MountPath | None = None
+    default_mode: FileMode | None = None
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> "ConnectionResource":
+        seen: set[str] = set()
+        for item in self.items:
+            if item.path in seen:
+                raise ValueError(f"two items are mounted as the same file {item.path!r}")
+            seen.add(item.path)  # type: ignore[arg-type]
+        return self
+
+
+class EnvVar(_Model):
+    """An env var a connection adds to the container: a literal ``value`` (never a secret) or a
+    Kubernetes ``valueFrom`` source."""
+
+    name: _checked(names.check_env_name, pattern=names.ENV_NAME)  # type: ignore[valid-type]
+    value: str | None = None
+    value_from: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "EnvVar":
+        if (self.value is None) == (self.value_from is None):
+            raise ValueError("an env var needs exactly one of 'value' or 'valueFrom'")
+        return self
+
+
+# ---- schemas, one per kind ------------------------------------------------------------------
+
+
+class HostPathSchema(_Model):
+    host_path: HostPath
+    mount_path: MountPath
+    read_only: bool | None = None
+    #: Kubernetes hostPath type; empty means no check.
+    type: Literal[
+        "", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
+        "BlockDevice",
+    ] | None = None
+
+
+class ClaimSchema(_Model):
+    volume_claim: ResourceName
+    mount_path: MountPath
+    read_only: bool | None = None
+    sub_path: RelPath | None = None
+
+
+def _bucket_checker(kind: str):
+    def check(value: str) -> str:
+        return names.parse_bucket(kind, value).url
+
+    return check
+
+
+_BUCKET_PATTERNS = {
+    "s3": r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
+    "gcs": r"^gs://[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9](/.*)?$",
+    "wasb": r"^wasbs?://[^@/]+@[a-z0-9]{3,24}\.blob\.core\.windows\.net(/.*)?$",
+}
+
+
+def _bucket_type(kind: str) -> Any:
+    return _checked(_bucket_checker(kind), pattern=_BUCKET_PATTERNS[kind])
+
+
+class BucketSchema(_Model):
+    bucket: str
+
+    @property
+    def parsed(self) -> names.BucketURL:
+        return names.parse_bucket(self._kind, self.bucket)  # type: ignore[attr-defined]
+
+
+class S3Schema(BucketSchema):
+    _kind = "s3"
+    bucket: _bucket_type("s3")  # type: ignore[valid-type]
+
+
+class GcsSchema(BucketSchema):
+    _kind = "gcs"
+    bucket: _bucket_type("gcs")  # type: ignore[valid-type]
+
+
+class WasbSchema(BucketSchema):
+    _kind = "wasb"
+    bucket: _bucket_type("wasb")  # type: ignore[valid-type]
+
+
+# ---- connections ----------------------------------------------------------------------------
+
+
+class _ConnectionBase(_Model):
+    name: Name
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    secret: ConnectionResource | None = None
+    config_map: ConnectionResource | None = None
+    env: tuple[EnvVar, ...] = ()
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def info(self):
+        return KINDS[self.kind]  # type: ignore[attr-defined]
+
+    @property
+    def is_bucket(self) -> bool:
+        return KINDS[self.kind].is_bucket  # type: ignore[attr-defined]
+
+    @property
+    def mount_path(self) -> str | None:
+        """Where the store is mounted in the container (volumes only)."""
+        return getattr(self.schema_, "mount_path", None)  # type: ignore[attr-defined]
+
+    @property
+    def bucket(self) -> names.BucketURL | None:
+        if isinstance(self.schema_, BucketSchema):  # type: ignore[attr-defined]
+            return self.schema_.parsed  # type: ignore[attr-defined]
+        return None
+
+    @property
+    def store_path(self) -> str:
+        """The mountPath for volumes, the bucket URL for buckets: what the env contract carries."""
+        bucket = self.bucket
+        return bucket.url if bucket is not None else self.mount_path  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _unique_env(self) -> "_ConnectionBase":
+        seen: set[str] = set()
+        for var in self.env:
+            if var.name in seen:
+                raise ValueError(f"env var {var.name!r} is defined twice")
+            seen.add(var.name)
+        return self
+
+
+class HostPathConnection(_ConnectionBase):
+    kind: Literal["host_path"] = "host_path"
+    schema_: HostPathSchema = Field(alias="schema")
+
+
+class ClaimConnection(_ConnectionBase):
+    kind: Literal["volume_claim"] = "volume_claim"
+    schema_: ClaimSchema = Field(alias="schema")
+
+
+class S3Connection(_ConnectionBase):
+    kind: Literal["s3"] = "s3"
+    schema_: S3Schema = Field(alias="schema")
+
+
+class GcsConnection(_ConnectionBase):
+    kind: Literal["gcs"] = "gcs"
+    schema_: GcsSchema = Field(alias="schema")
+
+
+class WasbConnection(_ConnectionBase):
+    kind: Literal["wasb"] = "wasb"
+    schema_: WasbSchema = Field(alias="schema")
+
+
+#: kind -> model: the one table the union and every dispatch use.
+CONNECTION_MODELS: dict[str, type[_ConnectionBase]] = {
+    "host_path": HostPathConnection,
+    "volume_claim": ClaimConnection,
+    "s3": S3Connection,
+    "gcs": GcsConnection,
+    "wasb": WasbConnection,
+}
+assert set(CONNECTION_MODELS) == set(KINDS), "models and the kinds table disagree"
+
+Connection = Annotated[
+    Union[HostPathConnection, ClaimConnection, S3Connection, GcsConnection, WasbConnection],
+    Field(discriminator="kind"),
+]
+
+connection_adapter: TypeAdapter[Connection] = TypeAdapter(Connection)
+
+
+def parse_connection(data: Any) -> _ConnectionBase:
+    """Validate one connection document (raises ``pydantic.ValidationError``)."""
+    return connection_adapter.validate_python(data)

@@ -1,0 +1,190 @@
+"""Name and path rules shared by every spelling (tier 0: stdlib only).
+
+Each checker returns the normalised value or raises ``ValueError`` with a message that quotes the
+bad value; the callers attach the document path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "DNS1123_LABEL",
+    "SECRET_KEY",
+    "BucketURL",
+    "check_name",
+    "check_secret_key",
+    "check_resource_name",
+    "check_env_name",
+    "DNS1123_SUBDOMAIN",
+    "ENV_NAME",
+    "check_mount_path",
+    "check_host_path",
+    "check_relative_path",
+    "parse_bucket",
+    "CONTEXT_PATH",
+]
+
+# Kubernetes' own rules (apimachinery validation): a DNS-1123 label, and a ConfigMap/Secret key.
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+_DNS1123 = re.compile(DNS1123_LABEL)
+_SECRET_KEY = re.compile(SECRET_KEY)
+_DNS1123_SUB = re.compile(DNS1123_SUBDOMAIN)
+_ENV_NAME = re.compile(ENV_NAME)
+
+CONTEXT_PATH = "/plx-context"
+
+
+def check_name(value: str, what: str = "name") -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > 63 or not _DNS1123.match(value):
+        raise ValueError(
+            f"{what} must be a DNS-1123 label (lower-case letters, digits and '-', "
+            f"starting and ending with a letter or digit, at most 63 characters), got {value!r}"
+        )
+    return value
+
+
+def check_resource_name(value: str) -> str:
+    """A Secret, ConfigMap or PVC name: a DNS-1123 subdomain."""
+    if not isinstance(value, str) or not value or len(value) > 253 or not _DNS1123_SUB.match(value):
+        raise ValueError(
+            "a Kubernetes resource name must be a DNS-1123 subdomain (lower-case letters, digits, "
+            f"'-' and '.', at most 253 characters), got {value!r}"
+        )
+    return value
+
+
+def check_secret_key(value: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 253 or not _SECRET_KEY.match(value):
+        raise ValueError(
+            f"a secret/config map key must consist of letters, digits, '-', '_' or '.', got {value!r}"
+        )
+    if value in (".", ".."):
+        raise ValueError(f"a secret/config map key may not be {value!r}")
+    return value
+
+
+def check_env_name(value: str) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.match(value):
+        raise ValueError(f"not a valid environment variable name: {value!r}")
+    return value
+
+
+def _normalise_absolute(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if "\x00" in value:
+        raise ValueError(f"{what} may not contain a NUL byte, got {value!r}")
+    if not value.startswith("/"):
+        raise ValueError(f"{what} must be absolute (start with '/'), got {value!r}")
+    if ".." in value.split("/"):
+        raise ValueError(f"{what} may not contain '..', got {value!r}")
+    norm = posixpath.normpath(value)
+    # normpath keeps a leading '//' (POSIX allows it to mean something else); we do not.
+    return "/" + norm.lstrip("/")
+
+
+def check_mount_path(value: str) -> str:
+    """Absolute, normalised, no ``..``; ``/`` itself cannot be a mount point."""
+    norm = _normalise_absolute(value, "mountPath")
+    if norm == "/":
+        raise ValueError(f"mountPath may not be the root '/', got {value!r}")
+    return norm
+
+
+def check_host_path(value: str) -> str:
+    return _normalise_absolute(value, "hostPath")
+
+
+def check_relative_path(value: str, what: str = "subPath") -> str:
+    """A relative path that stays inside its root (``subPath``, item ``path``)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if value.startswith("/"):
+        raise ValueError(f"{what} must be relative, got {value!r}")
+    if ".." in value.split("/") or "\x00" in value:
+        raise ValueError(f"{what} may not contain '..', got {value!r}")
+    return posixpath.normpath(value)
+
+
+@dataclass(frozen=True)
+class BucketURL:
+    """A parsed bucket URL.  ``url`` is the normalised form used in the env contract."""
+
+    scheme: str
+    bucket: str
+    path: str = ""
+    account: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self.account is not None:
+            base = f"{self.scheme}://{self.bucket}@{self.account}.blob.core.windows.net/"
+            return base + self.path
+        base = f"{self.scheme}://{self.bucket}"
+        return f"{base}/{self.path}" if self.path else base
+
+    @property
+    def root(self) -> str:
+        """The fsspec path of the store's root: ``bucket[/prefix]``."""
+        return f"{self.bucket}/{self.path}".rstrip("/") if self.path else self.bucket
+
+
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]$")
+_AZ_CONTAINER = re.compile(r"^(\$root|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$")
+_AZ_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+_WASB = re.compile(r"^(wasbs?)://([^@/]+)@([^./]+)\.blob\.core\.windows\.net(?:/(.*))?$")
+
+# kind -> (schemes accepted, example) ; the store label is what the message calls the kind.
+_SCHEMES = {
+    "s3": (("s3",), "s3://bucket[/prefix]"),
+    "gcs": (("gs",), "gs://bucket[/prefix]"),
+    "wasb": (("wasbs", "wasb"), "wasbs://container@account.blob.core.windows.net/[prefix]"),
+}
+
+
+def _clean_prefix(path: str, original: str) -> str:
+    path = path.strip("/")
+    if not path:
+        return ""
+    parts = path.split("/")
+    if ".." in parts or "." in parts or "" in parts:
+        raise ValueError(f"bucket prefix may not contain empty, '.' or '..' segments, got {original!r}")
+    return path
+
+
+def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
+    """Parse a bucket URL for ``kind`` (``s3``, ``gcs``, ``wasb``); ``label`` is the store name
+    the message uses (the legacy spelling says ``azure`` where the current one says ``wasb``)."""
+    label = label or kind
+    schemes, example = _SCHEMES[kind]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a bucket URL like {example} for store {label}, got {value!r}")
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in schemes:
+        raise ValueError(f"expected an {schemes[0]}:// URL for store {label}, got {value!r}")
+    if kind == "wasb":
+        m = _WASB.match(value)
+        if not m:
+            raise ValueError(
+                f"expected a URL like {example} for store {label}, got {value!r}"
+            )
+        container, account = m.group(2), m.group(3)
+        if not _AZ_CONTAINER.match(container):
+            raise ValueError(f"not a valid Azure container name {container!r} in {value!r}")
+        if not _AZ_ACCOUNT.match(account):
+            raise ValueError(f"not a valid Azure storage account name {account!r} in {value!r}")
+        return BucketURL(scheme, container, _clean_prefix(m.group(4) or "", value), account)
+    bucket, _, path = rest.partition("/")
+    pattern = _S3_BUCKET if kind == "s3" else _GCS_BUCKET
+    if not pattern.match(bucket):
+        raise ValueError(f"not a valid {label} bucket name {bucket!r} in {value!r}")
+    return BucketURL(scheme, bucket, _clean_prefix(path, value))

@@ -1,0 +1,117 @@
+"""Safe YAML loading that remembers where every value came from (tier 1: PyYAML).
+
+``load_yaml(text)`` returns the plain data plus a map ``path -> line`` so that a problem found
+later (by pydantic or by our checks) can be reported as ``values.yaml:14: a.b.c: ...``.
+
+Hostile input is refused with a ``ValuesError`` rather than followed: duplicate keys, non-scalar
+keys, documents that expand (through aliases) past a node budget, and nesting past a depth limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import Problem, ValuesError
+
+__all__ = ["Lines", "load_yaml", "MAX_NODES", "MAX_DEPTH"]
+
+Lines = dict[tuple[object, ...], int]
+
+#: Expanded nodes allowed in one document; a billion-laughs document hits this after a few ms.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class _Budget(Exception):
+    pass
+
+
+def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file)]) from None
+    if len(text) > MAX_BYTES:
+        raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+            raise ValuesError([Problem((), f"not valid YAML: {msg}", file, line)]) from None
+        except yaml.YAMLError as exc:
+            raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
+        except RecursionError:
+            raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
+        if node is None:
+            return None, {}
+        walker = _Walker(loader, file)
+        try:
+            data = walker.build(node, (), 0)
+        except _Budget as exc:
+            raise ValuesError([Problem((), str(exc), file, node.start_mark.line + 1)]) from None
+        if walker.problems:
+            raise ValuesError(walker.problems)
+        return data, walker.lines
+    finally:
+        loader.dispose()
+
+
+class _Walker:
+    def __init__(self, loader: yaml.SafeLoader, file: str | None):
+        self.loader = loader
+        self.file = file
+        self.lines: Lines = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: tuple[object, ...], depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Budget(
+                f"document expands to more than {MAX_NODES} nodes (aliases included); refused"
+            )
+        if depth > MAX_DEPTH:
+            raise _Budget(f"nesting deeper than {MAX_DEPTH} levels; refused")
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            try:
+                self.loader.flatten_mapping(node)  # YAML merge keys ('<<')
+            except yaml.MarkedYAMLError as exc:
+                self.problems.append(Problem(path, f"bad merge key: {exc.problem}", self.file, node.start_mark.line + 1))
+                return {}
+            out: dict[Any, Any] = {}
+            first_line: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.problems.append(Problem(path, "a mapping key must be a plain scalar", self.file, line))
+                    continue
+                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    key = str(key)
+                if key in first_line:
+                    self.problems.append(
+                        Problem(path + (key,), f"duplicate key {key!r} (first defined on line {first_line[key]})", self.file, line)
+                    )
+                    continue
+                first_line[key] = line
+                self.lines[path + (key,)] = line
+                out[key] = self.build(value_node, path + (key,), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.problems.append(Problem(path, f"bad scalar: {exc}", self.file, node.start_mark.line + 1))
+            return None
