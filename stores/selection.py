@@ -28,29 +28,40 @@ class RunRequest:
 
     @classmethod
     def from_polyaxonfile(cls, doc: Mapping[str, Any] | None) -> "RunRequest":
-        """From ``{environment: {persistence: {data: [...], outputs: name}}}`` or the inner
-        ``persistence`` mapping itself."""
+        """From ``{environment: {persistence: {data: [...], outputs: name}}}``, from
+        ``{persistence: {...}}`` or from the inner ``persistence`` mapping itself.  A polyaxonfile
+        whose ``environment`` has no ``persistence`` asks for nothing (all data, first outputs)."""
         doc = doc or {}
         if not isinstance(doc, Mapping):
             raise SelectionError(f"expected a mapping, got {type(doc).__name__}")
-        env = doc.get("environment", doc) if "environment" in doc else doc
-        if not isinstance(env, Mapping):
-            raise SelectionError(f"environment: expected a mapping, got {type(env).__name__}")
-        persistence = env.get("persistence", env) if "persistence" in env else env
-        persistence = persistence or {}
+        where = "environment.persistence"
+        if "environment" in doc:
+            env = doc["environment"] or {}
+            if not isinstance(env, Mapping):
+                raise SelectionError(f"environment: expected a mapping, got {type(env).__name__}")
+            # the environment section carries other settings (resources, node selectors...)
+            persistence = env.get("persistence")
+        elif "persistence" in doc:
+            persistence = doc["persistence"]
+        elif "version" in doc or "kind" in doc:  # a whole polyaxonfile that selects nothing
+            persistence = {}
+        else:
+            persistence, where = doc, "persistence"
+        if persistence is None:
+            persistence = {}
         if not isinstance(persistence, Mapping):
-            raise SelectionError(f"environment.persistence: expected a mapping, got {type(persistence).__name__}")
+            raise SelectionError(f"{where}: expected a mapping, got {type(persistence).__name__}")
         unknown = set(persistence) - {"data", "outputs"}
         if unknown:
-            raise SelectionError(f"environment.persistence: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; expected data, outputs")
+            raise SelectionError(f"{where}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; expected data, outputs")
         data = persistence.get("data")
         if isinstance(data, str):
             data = [data]
         if data is not None and not (isinstance(data, list) and all(isinstance(d, str) for d in data)):
-            raise SelectionError(f"environment.persistence.data: expected a list of names, got {data!r}")
+            raise SelectionError(f"{where}.data: expected a list of names, got {data!r}")
         outputs = persistence.get("outputs")
         if outputs is not None and not isinstance(outputs, str):
-            raise SelectionError(f"environment.persistence.outputs: expected one name, got {outputs!r}")
+            raise SelectionError(f"{where}.outputs: expected one name, got {outputs!r}")
         return cls(tuple(data) if data is not None else None, outputs)
 
 
@@ -84,9 +95,15 @@ def select(
     *,
     request: RunRequest | None = None,
 ) -> Selection:
+    """The stores a run gets.  ``data=None``: all data stores; names: exactly those, in the
+    order given, each once.  ``outputs=None``: the first outputs store defined."""
     if request is not None:
         data = request.data if data is None else data
         outputs = request.outputs if outputs is None else outputs
+    if isinstance(data, str):  # one name, not an iterable of characters
+        data = (data,)
+    if outputs is not None and not isinstance(outputs, str):
+        raise SelectionError(f"outputs: expected one store name, got {outputs!r}")
     data_candidates, output_candidates = _candidates(catalog)
     if data is None:
         chosen = data_candidates
