@@ -1,19 +1,74 @@
 """In-run lookup: where is my data, where do my outputs go (tier 0: stdlib only).
 
-Code inside the pod imports this module; it must stay fast and light::
+Code inside the pod imports this module; it loads nothing outside the standard library::
 
-    from stores.run import get_data_paths, get_data_path, get_outputs_path
+    from stores.run import get_data_paths, get_data_path, get_outputs_path, get_inputs, log_outputs
 
-The renderer sets the variables below on the main container.
+    train(get_data_path("data1"), out=get_outputs_path())
+    log_outputs(loss=0.12)
+
+The renderer (``stores.contract.contract_env``) sets these variables on the main container:
+
+==============================  ===============================================================
+``POLYAXON_RUN_DATA_PATHS``     JSON ``{store name: mountPath or bucket URL}``
+``POLYAXON_RUN_OUTPUTS_PATH``   the outputs store's path or URL joined with the run's sub-path
+``POLYAXON_RUN_UUID``           the run's uuid (``POLYAXON_RUN_NAME``: its name, if any)
+``POLYAXON_RUN_INSTANCE``       ``owner.project.runs.uuid``
+``POLYAXON_RUN_OWNER``,         owner and project, spelled out
+``POLYAXON_RUN_PROJECT``
+``POLYAXON_CONTEXT_PATH``       ``/plx-context`` (``globals.context_path``)
+``POLYAXON_RUN_ARTIFACTS_PATH`` ``<context>/artifacts/<uuid>`` (``globals.run_artifacts_path``)
+``POLYAXON_RUN_INPUTS``         the run's resolved inputs, JSON (or ``POLYAXON_RUN_INPUTS_FILE``)
+==============================  ===============================================================
+
+Precedence, decided on every call (first match wins):
+
+1. ``POLYAXON_NO_OP=true``: a kill switch, as in Polyaxon.  Lookups return ``None`` (single
+   paths, the run context) or an empty dict (data paths, inputs, outputs); ``log_outputs`` and
+   ``reset_outputs`` write nothing.  Nothing raises.
+2. The contract: if any of ``POLYAXON_RUN_DATA_PATHS``, ``POLYAXON_RUN_OUTPUTS_PATH``,
+   ``POLYAXON_RUN_UUID``, ``POLYAXON_RUN_INSTANCE`` is set, the process is in a rendered run and
+   the variables are read strictly: a missing or malformed one raises ``ContractError`` naming
+   the variable and what was found.
+3. Local development, when ``STORES_LOCAL_DEV`` is true or ``local_dev()`` was called: data
+   paths are ``<root>/data/<name>`` (created on demand; ``STORES_LOCAL_DEV_DATA`` or
+   ``local_dev(data=...)`` point names at real directories), outputs go to ``<root>/outputs``,
+   the run's artifacts to ``<root>/artifacts/local``.  The root is ``local_dev(root)``, else
+   ``STORES_LOCAL_DEV_ROOT``, else one temporary directory per process.  Because the contract
+   wins, a script may call ``local_dev()`` unconditionally and still behave in the cluster.
+4. Otherwise: ``ContractError`` explaining the three ways above.
+
+Every function takes an optional ``environ`` mapping (default ``os.environ``), for tests and for
+callers that hold a rendered env.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Mapping
+from typing import Any, Mapping
 
-from .errors import ContractError
+from . import runenv, runio
+from .runenv import (
+    ENV_CONTEXT_PATH,
+    ENV_DATA_PATHS,
+    ENV_LOCAL_DEV,
+    ENV_LOCAL_DEV_DATA,
+    ENV_LOCAL_DEV_ROOT,
+    ENV_NO_OP,
+    ENV_OUTPUTS_PATH,
+    ENV_RUN_ARTIFACTS_PATH,
+    ENV_RUN_INPUTS,
+    ENV_RUN_INPUTS_FILE,
+    ENV_RUN_INSTANCE,
+    ENV_RUN_NAME,
+    ENV_RUN_OWNER,
+    ENV_RUN_PROJECT,
+    ENV_RUN_UUID,
+    RunContext,
+    disable_local_dev,
+    local_dev,
+)
+from .runio import OUTPUTS_FILE
 
 __all__ = [
     "ENV_DATA_PATHS",
@@ -21,47 +76,93 @@ __all__ = [
     "ENV_RUN_UUID",
     "ENV_RUN_NAME",
     "ENV_RUN_INSTANCE",
+    "ENV_RUN_OWNER",
+    "ENV_RUN_PROJECT",
+    "ENV_CONTEXT_PATH",
+    "ENV_RUN_ARTIFACTS_PATH",
+    "ENV_RUN_INPUTS",
+    "ENV_RUN_INPUTS_FILE",
+    "ENV_NO_OP",
+    "ENV_LOCAL_DEV",
+    "ENV_LOCAL_DEV_ROOT",
+    "ENV_LOCAL_DEV_DATA",
+    "OUTPUTS_FILE",
+    "RunContext",
     "get_data_paths",
     "get_data_path",
     "get_outputs_path",
+    "get_run_context",
+    "get_inputs",
+    "get_outputs",
+    "log_outputs",
+    "reset_outputs",
+    "is_no_op",
+    "local_dev",
+    "disable_local_dev",
 ]
 
-ENV_DATA_PATHS = "POLYAXON_RUN_DATA_PATHS"
-ENV_OUTPUTS_PATH = "POLYAXON_RUN_OUTPUTS_PATH"
-ENV_RUN_UUID = "POLYAXON_RUN_UUID"
-ENV_RUN_NAME = "POLYAXON_RUN_NAME"
-#: ``owner.project.runs.uuid``, the spelling Polyaxon uses
-ENV_RUN_INSTANCE = "POLYAXON_RUN_INSTANCE"
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def is_no_op(environ: Mapping[str, str] | None = None) -> bool:
+    """``POLYAXON_NO_OP`` is true."""
+    return runenv.parse_bool(ENV_NO_OP, _env(environ).get(ENV_NO_OP))
 
 
 def get_data_paths(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``{store name: path or bucket URL}`` from ``POLYAXON_RUN_DATA_PATHS``."""
-    env = os.environ if environ is None else environ
-    raw = env.get(ENV_DATA_PATHS)
-    if raw is None:
-        raise ContractError(f"{ENV_DATA_PATHS} is not set: this process is not running in a rendered run")
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ContractError(f"{ENV_DATA_PATHS} is not valid JSON ({exc.msg} at char {exc.pos}): {raw[:80]!r}") from None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ContractError(f"{ENV_DATA_PATHS} must be a JSON object of name -> path strings, got {raw[:80]!r}")
-    return value
+    """``{store name: path or bucket URL}`` for every data store this run mounted."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return {} if m == "noop" else runenv.read_data_paths(env, m)
 
 
-def get_data_path(name: str, environ: Mapping[str, str] | None = None) -> str:
-    paths = get_data_paths(environ)
-    try:
-        return paths[name]
-    except KeyError:
-        raise ContractError(
-            f"no data store {name!r} in {ENV_DATA_PATHS}; this run has: {', '.join(paths) or '(none)'}"
-        ) from None
+def get_data_path(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The path (or bucket URL) of one data store; ``ContractError`` names the ones there are."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return None if m == "noop" else runenv.read_data_path(env, m, name)
 
 
-def get_outputs_path(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    raw = env.get(ENV_OUTPUTS_PATH)
-    if not raw:
-        raise ContractError(f"{ENV_OUTPUTS_PATH} is not set: this run has no outputs store")
-    return raw
+def get_outputs_path(environ: Mapping[str, str] | None = None) -> str | None:
+    """Where this run's outputs go: ``POLYAXON_RUN_OUTPUTS_PATH``."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return None if m == "noop" else runenv.read_outputs_path(env, m)
+
+
+def get_run_context(environ: Mapping[str, str] | None = None) -> RunContext | None:
+    """uuid, owner, project, name and the run's artifacts/outputs paths."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return None if m == "noop" else runenv.read_context(env, m)
+
+
+def get_inputs(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The run's resolved inputs (seed 001); ``{}`` when it has none."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return {} if m == "noop" else runio.read_inputs(env, m)
+
+
+def get_outputs(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every output logged so far by this run."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return {} if m == "noop" else runio.read_outputs(env, m)
+
+
+def log_outputs(environ: Mapping[str, str] | None = None, /, **outputs: Any) -> dict[str, Any] | None:
+    """Add or update outputs (JSON values); returns all outputs after the update."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return None if m == "noop" else runio.write_outputs(env, m, outputs, merge=True)
+
+
+def reset_outputs(environ: Mapping[str, str] | None = None) -> None:
+    """Forget every output logged so far."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    if m != "noop":
+        runio.write_outputs(env, m, {}, merge=False)

@@ -1,0 +1,331 @@
+"""Reading the in-run env contract, and the three modes a process can be in (tier 0: stdlib only).
+
+The public face is ``stores.run``; this module holds the variable names and the logic.
+
+Mode, decided per call from the environment (first match wins):
+
+1. **no-op**: ``POLYAXON_NO_OP`` is true.
+2. **run**: any of ``POLYAXON_RUN_DATA_PATHS``, ``POLYAXON_RUN_OUTPUTS_PATH``,
+   ``POLYAXON_RUN_UUID``, ``POLYAXON_RUN_INSTANCE`` is set: the contract is read strictly, and a
+   missing or malformed variable is a ``ContractError`` naming it.
+3. **local**: ``STORES_LOCAL_DEV`` is true or ``local_dev()`` was called: paths live under a
+   local root (``local_dev(root)``, else ``STORES_LOCAL_DEV_ROOT``, else one temporary directory
+   per process).
+4. none of these: ``ContractError`` saying how to get one of the above.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import ContractError
+
+__all__ = [
+    "ENV_DATA_PATHS",
+    "ENV_OUTPUTS_PATH",
+    "ENV_RUN_UUID",
+    "ENV_RUN_NAME",
+    "ENV_RUN_INSTANCE",
+    "ENV_RUN_OWNER",
+    "ENV_RUN_PROJECT",
+    "ENV_CONTEXT_PATH",
+    "ENV_RUN_ARTIFACTS_PATH",
+    "ENV_RUN_INPUTS",
+    "ENV_RUN_INPUTS_FILE",
+    "ENV_NO_OP",
+    "ENV_LOCAL_DEV",
+    "ENV_LOCAL_DEV_ROOT",
+    "ENV_LOCAL_DEV_DATA",
+    "RUN_MARKERS",
+    "DEFAULT_CONTEXT_PATH",
+    "LOCAL_UUID",
+    "RunContext",
+    "parse_bool",
+    "mode",
+    "read_data_paths",
+    "read_outputs_path",
+    "read_context",
+    "local_dev",
+    "disable_local_dev",
+    "local_root",
+]
+
+ENV_DATA_PATHS = "POLYAXON_RUN_DATA_PATHS"
+ENV_OUTPUTS_PATH = "POLYAXON_RUN_OUTPUTS_PATH"
+ENV_RUN_UUID = "POLYAXON_RUN_UUID"
+ENV_RUN_NAME = "POLYAXON_RUN_NAME"
+#: ``owner.project.runs.uuid``, the spelling Polyaxon uses
+ENV_RUN_INSTANCE = "POLYAXON_RUN_INSTANCE"
+ENV_RUN_OWNER = "POLYAXON_RUN_OWNER"
+ENV_RUN_PROJECT = "POLYAXON_RUN_PROJECT"
+#: the context the renderer shares with the main container (``globals.context_path``)
+ENV_CONTEXT_PATH = "POLYAXON_CONTEXT_PATH"
+#: ``globals.run_artifacts_path``; derived from the context path and uuid when absent
+ENV_RUN_ARTIFACTS_PATH = "POLYAXON_RUN_ARTIFACTS_PATH"
+#: the run's resolved inputs, a JSON object
+ENV_RUN_INPUTS = "POLYAXON_RUN_INPUTS"
+#: or a path to a file holding that JSON object (for inputs too large for an env var)
+ENV_RUN_INPUTS_FILE = "POLYAXON_RUN_INPUTS_FILE"
+ENV_NO_OP = "POLYAXON_NO_OP"
+ENV_LOCAL_DEV = "STORES_LOCAL_DEV"
+ENV_LOCAL_DEV_ROOT = "STORES_LOCAL_DEV_ROOT"
+#: optional JSON ``{name: local path}`` pointing local development at real data
+ENV_LOCAL_DEV_DATA = "STORES_LOCAL_DEV_DATA"
+
+#: any of these set means "this process runs inside a rendered run"
+RUN_MARKERS = (ENV_DATA_PATHS, ENV_OUTPUTS_PATH, ENV_RUN_UUID, ENV_RUN_INSTANCE)
+#: same value as ``stores.names.CONTEXT_PATH``, repeated so this module imports nothing else
+DEFAULT_CONTEXT_PATH = "/plx-context"
+LOCAL_UUID = "local"
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"", "0", "false", "no", "off", "n", "f"}
+
+
+def parse_bool(name: str, raw: str | None) -> bool:
+    """An env flag; anything but a recognised yes/no is an error rather than a guess."""
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ContractError(f"{name} must be true or false (1/0, yes/no, on/off), got {raw[:40]!r}")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Who this run is and where its local artifacts go."""
+
+    uuid: str
+    owner: str | None
+    project: str | None
+    name: str | None
+    context_path: str
+    artifacts_path: str
+    run_artifacts_path: str
+    run_outputs_path: str
+    #: ``POLYAXON_RUN_OUTPUTS_PATH``: the outputs store's path for this run (None: no store)
+    outputs_path: str | None
+    #: ``"run"`` inside a rendered run, ``"local"`` in local development
+    mode: str
+
+    @property
+    def project_unique_name(self) -> str | None:
+        return f"{self.owner}.{self.project}" if self.owner and self.project else None
+
+
+# -- local development ------------------------------------------------------------------------
+
+
+@dataclass
+class _LocalDev:
+    root: str | None = None
+    data: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, Any] | None = None
+
+
+_explicit: _LocalDev | None = None
+_temp_root: str | None = None
+
+
+def local_dev(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    data: Mapping[str, str] | None = None,
+    inputs: Mapping[str, Any] | None = None,
+) -> str:
+    """Turn local development on for this process and return its root.
+
+    Inside a rendered run the contract still wins, so the same script can call this
+    unconditionally.  ``data`` maps store names to real local directories; other names get
+    ``<root>/data/<name>``.  ``inputs`` is what ``get_inputs()`` returns locally.
+    """
+    global _explicit
+    _explicit = _LocalDev(
+        os.fspath(root) if root is not None else None,
+        {str(k): os.fspath(v) for k, v in (data or {}).items()},
+        dict(inputs) if inputs is not None else None,
+    )
+    return local_root(os.environ)
+
+
+def disable_local_dev() -> None:
+    """Undo ``local_dev()`` (``STORES_LOCAL_DEV`` still applies)."""
+    global _explicit
+    _explicit = None
+
+
+def _local_enabled(env: Mapping[str, str]) -> bool:
+    return _explicit is not None or parse_bool(ENV_LOCAL_DEV, env.get(ENV_LOCAL_DEV))
+
+
+def local_root(env: Mapping[str, str]) -> str:
+    """The local-development root, created on first use."""
+    global _temp_root
+    root = (_explicit.root if _explicit else None) or env.get(ENV_LOCAL_DEV_ROOT)
+    if not root:
+        if _temp_root is None:
+            import tempfile  # only local development pays for it
+
+            _temp_root = tempfile.mkdtemp(prefix="stores-local-dev-")
+        root = _temp_root
+    root = os.path.abspath(root)
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def _local_data(env: Mapping[str, str]) -> dict[str, str]:
+    root = local_root(env)
+    found: dict[str, str] = {}
+    data_dir = os.path.join(root, "data")
+    if os.path.isdir(data_dir):
+        for entry in sorted(os.listdir(data_dir)):
+            if os.path.isdir(os.path.join(data_dir, entry)):
+                found[entry] = os.path.join(data_dir, entry)
+    raw = env.get(ENV_LOCAL_DEV_DATA)
+    if raw:
+        found.update(_json_object(ENV_LOCAL_DEV_DATA, raw, str))
+    if _explicit:
+        found.update(_explicit.data)
+    return found
+
+
+def local_inputs() -> dict[str, Any] | None:
+    return dict(_explicit.inputs) if _explicit and _explicit.inputs is not None else None
+
+
+# -- mode and reading -------------------------------------------------------------------------
+
+
+def mode(env: Mapping[str, str]) -> str:
+    """``"noop"``, ``"run"`` or ``"local"``; raises ``ContractError`` when none applies."""
+    if parse_bool(ENV_NO_OP, env.get(ENV_NO_OP)):
+        return "noop"
+    if any(env.get(name) is not None for name in RUN_MARKERS):
+        return "run"
+    if _local_enabled(env):
+        return "local"
+    raise ContractError(
+        f"{ENV_DATA_PATHS} is not set: this process is not running in a rendered run. "
+        f"To develop locally set {ENV_LOCAL_DEV}=1 or call stores.run.local_dev(); "
+        f"to turn every lookup into a no-op set {ENV_NO_OP}=true"
+    )
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= 80 else raw[:77] + "...")
+
+
+def _json_object(name: str, raw: str, value_type: type | None = None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ContractError(
+            f"{name} is not valid JSON ({exc.msg} at char {exc.pos}): {_shown(raw)}"  # type: ignore[attr-defined]
+        ) from None
+    if not isinstance(value, dict):
+        raise ContractError(f"{name} must be a JSON object, got {type(value).__name__}: {_shown(raw)}")
+    if value_type is not None:
+        bad = [k for k, v in value.items() if not isinstance(v, value_type) or not v]
+        if bad:
+            raise ContractError(
+                f"{name} must map names to non-empty {value_type.__name__}s; bad entry {bad[0]!r}: {_shown(raw)}"
+            )
+    return value
+
+
+def read_data_paths(env: Mapping[str, str], run_mode: str) -> dict[str, str]:
+    if run_mode == "local":
+        return _local_data(env)
+    raw = env.get(ENV_DATA_PATHS)
+    if raw is None:
+        present = ", ".join(n for n in RUN_MARKERS if env.get(n) is not None)
+        raise ContractError(f"{ENV_DATA_PATHS} is not set (found {present}): the run's contract is incomplete")
+    return _json_object(ENV_DATA_PATHS, raw, str)
+
+
+def read_data_path(env: Mapping[str, str], run_mode: str, name: str) -> str:
+    paths = read_data_paths(env, run_mode)
+    if name in paths:
+        return paths[name]
+    if run_mode == "local":
+        # on a laptop any name works: it gets its own directory under the local root
+        path = os.path.join(local_root(env), "data", name)
+        if not name or name in (".", "..") or "/" in name or os.sep in name:
+            raise ContractError(f"not a data store name: {name!r}")
+        os.makedirs(path, exist_ok=True)
+        return path
+    raise ContractError(f"no data store {name!r} in {ENV_DATA_PATHS}; this run has: {', '.join(paths) or '(none)'}")
+
+
+def read_outputs_path(env: Mapping[str, str], run_mode: str) -> str:
+    if run_mode == "local":
+        path = os.path.join(local_root(env), "outputs")
+        os.makedirs(path, exist_ok=True)
+        return path
+    raw = env.get(ENV_OUTPUTS_PATH)
+    if raw is None:
+        raise ContractError(f"{ENV_OUTPUTS_PATH} is not set: this run has no outputs store")
+    if not raw.strip():
+        raise ContractError(f"{ENV_OUTPUTS_PATH} is empty")
+    return raw
+
+
+def _identity(env: Mapping[str, str]) -> tuple[str, str | None, str | None]:
+    uuid = env.get(ENV_RUN_UUID) or None
+    owner = env.get(ENV_RUN_OWNER) or None
+    project = env.get(ENV_RUN_PROJECT) or None
+    instance = env.get(ENV_RUN_INSTANCE)
+    if instance is not None:
+        # owner and project may contain dots, so split on the last ".runs." only
+        prefix, sep, tail = instance.rpartition(".runs.")
+        head = prefix.split(".")
+        if not sep or not tail or "." in tail or not prefix or (len(head) != 2 and not (owner and project)):
+            raise ContractError(f"{ENV_RUN_INSTANCE} must look like owner.project.runs.uuid, got {_shown(instance)}")
+        if uuid is not None and uuid != tail:
+            raise ContractError(f"{ENV_RUN_UUID}={uuid!r} disagrees with {ENV_RUN_INSTANCE}={instance!r}")
+        uuid = tail
+        if not (owner and project):
+            owner, project = owner or head[0], project or head[1]
+    if uuid is None:
+        raise ContractError(f"neither {ENV_RUN_UUID} nor {ENV_RUN_INSTANCE} is set: the run's identity is unknown")
+    if "/" in uuid or uuid in (".", ".."):
+        raise ContractError(f"{ENV_RUN_UUID} is not a run uuid: {_shown(uuid)}")
+    return uuid, owner, project
+
+
+def read_context(env: Mapping[str, str], run_mode: str) -> RunContext:
+    if run_mode == "local":
+        root = local_root(env)
+        uuid, owner, project, name = LOCAL_UUID, LOCAL_UUID, LOCAL_UUID, None
+        context_path = root
+        outputs: str | None = read_outputs_path(env, run_mode)
+        run_artifacts = os.path.join(root, "artifacts", uuid)
+        join = os.path.join
+    else:
+        uuid, owner, project = _identity(env)
+        name = env.get(ENV_RUN_NAME) or None
+        context_path = env.get(ENV_CONTEXT_PATH) or DEFAULT_CONTEXT_PATH
+        if not context_path.startswith("/"):
+            raise ContractError(f"{ENV_CONTEXT_PATH} must be an absolute path, got {_shown(context_path)}")
+        outputs = env.get(ENV_OUTPUTS_PATH) or None
+        run_artifacts = env.get(ENV_RUN_ARTIFACTS_PATH) or posixpath.join(context_path, "artifacts", uuid)
+        join = posixpath.join
+    return RunContext(
+        uuid=uuid,
+        owner=owner,
+        project=project,
+        name=name,
+        context_path=context_path,
+        artifacts_path=join(context_path, "artifacts"),
+        run_artifacts_path=run_artifacts,
+        run_outputs_path=join(run_artifacts, "outputs"),
+        outputs_path=outputs,
+        mode=run_mode,
+    )
