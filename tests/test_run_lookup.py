@@ -1,0 +1,323 @@
+"""In-run lookup (stores.run): the contract, its errors, no-op and local-dev modes, inputs/outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import stores.run as run
+from stores import ContractError
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pydantic", "yaml", "fsspec", "kubernetes", "boto3", "botocore", "s3fs", "gcsfs", "adlfs",
+         "google", "azure", "jsonschema")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("POLYAXON_", "STORES_")):
+            monkeypatch.delenv(name)
+    run.disable_local_dev()
+    yield
+    run.disable_local_dev()
+
+
+def contract(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "POLYAXON_RUN_DATA_PATHS": json.dumps({"data1": "/data/1", "data-s3": "s3://data-bucket"}),
+        "POLYAXON_RUN_OUTPUTS_PATH": "/outputs/1/acme/vision/u1",
+        "POLYAXON_RUN_UUID": "u1",
+        "POLYAXON_RUN_INSTANCE": "acme.vision.runs.u1",
+        "POLYAXON_CONTEXT_PATH": str(tmp_path),
+    }
+    env.update(extra)
+    return env
+
+
+# -- imports ------------------------------------------------------------------------------------
+
+
+def _importtime(code: str) -> set[str]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    return {m.group(1).strip() for m in re.finditer(r"^import time:\s*\d+ \|\s*\d+ \|(.*)$", proc.stderr, re.M)}
+
+
+def _loaded(code: str) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(proc.stdout.split())
+
+
+def test_importtime_shows_no_heavy_module():
+    shown = _importtime("import stores.run")
+    assert "stores.run" in shown and "stores.runenv" in shown
+    assert not {m for m in shown if m.split(".")[0] in HEAVY}
+
+
+def test_import_loads_only_stdlib():
+    added = _loaded("import stores.run") - _loaded("pass")
+    assert "stores.run" in added
+    outside = {m for m in added if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] != "stores"}
+    assert outside == set()
+    ours = {m for m in added if m.startswith("stores")}
+    assert ours <= {"stores", "stores.errors", "stores.run", "stores.runenv", "stores.runio"}
+
+
+def test_lookup_call_loads_only_stdlib():
+    env = {**os.environ, "POLYAXON_RUN_DATA_PATHS": '{"a":"/a"}'}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, stores.run as r; print(r.get_data_paths());"
+         "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (HEAVY,)],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    assert proc.stdout.splitlines() == ["{'a': '/a'}", "[]"]
+
+
+# -- the contract -------------------------------------------------------------------------------
+
+
+def test_reads_the_contract(tmp_path):
+    env = contract(tmp_path)
+    assert run.get_data_paths(env) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
+    assert run.get_data_path("data-s3", env) == "s3://data-bucket"
+    assert run.get_outputs_path(env) == "/outputs/1/acme/vision/u1"
+
+
+def test_reads_os_environ_by_default(monkeypatch, tmp_path):
+    for k, v in contract(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    assert run.get_data_path("data1") == "/data/1"
+    assert run.get_outputs_path() == "/outputs/1/acme/vision/u1"
+
+
+def test_run_context(tmp_path):
+    ctx = run.get_run_context(contract(tmp_path, POLYAXON_RUN_NAME="train"))
+    assert ctx.uuid == "u1" and ctx.owner == "acme" and ctx.project == "vision" and ctx.name == "train"
+    assert ctx.project_unique_name == "acme.vision"
+    assert ctx.context_path == str(tmp_path)
+    assert ctx.artifacts_path == f"{tmp_path}/artifacts"
+    assert ctx.run_artifacts_path == f"{tmp_path}/artifacts/u1"
+    assert ctx.run_outputs_path == f"{tmp_path}/artifacts/u1/outputs"
+    assert ctx.outputs_path == "/outputs/1/acme/vision/u1"
+    assert ctx.mode == "run"
+
+
+def test_run_context_defaults_to_plx_context():
+    ctx = run.get_run_context({"POLYAXON_RUN_UUID": "abc", "POLYAXON_RUN_DATA_PATHS": "{}"})
+    assert ctx.run_outputs_path == "/plx-context/artifacts/abc/outputs"
+    assert (ctx.owner, ctx.project, ctx.outputs_path) == (None, None, None)
+
+
+def test_explicit_owner_project_allow_dots_in_instance():
+    ctx = run.get_run_context({"POLYAXON_RUN_INSTANCE": "my.org.proj.runs.u9", "POLYAXON_RUN_OWNER": "my.org",
+                               "POLYAXON_RUN_PROJECT": "proj"})
+    assert (ctx.owner, ctx.project, ctx.uuid) == ("my.org", "proj", "u9")
+
+
+def test_run_artifacts_path_variable_wins():
+    ctx = run.get_run_context({"POLYAXON_RUN_UUID": "u", "POLYAXON_RUN_ARTIFACTS_PATH": "/elsewhere/u"})
+    assert ctx.run_outputs_path == "/elsewhere/u/outputs"
+
+
+@pytest.mark.parametrize("env, fragments", [
+    ({"POLYAXON_RUN_DATA_PATHS": "{not json"}, ["POLYAXON_RUN_DATA_PATHS is not valid JSON", "'{not json'"]),
+    ({"POLYAXON_RUN_DATA_PATHS": '["a"]'}, ["POLYAXON_RUN_DATA_PATHS must be a JSON object", "list"]),
+    ({"POLYAXON_RUN_DATA_PATHS": '{"a": 1}'}, ["POLYAXON_RUN_DATA_PATHS must map names", "'a'"]),
+    ({"POLYAXON_RUN_DATA_PATHS": '{"a": ""}'}, ["non-empty"]),
+    ({"POLYAXON_RUN_UUID": "u"}, ["POLYAXON_RUN_DATA_PATHS is not set", "found POLYAXON_RUN_UUID"]),
+    ({}, ["POLYAXON_RUN_DATA_PATHS is not set", "STORES_LOCAL_DEV=1", "local_dev()", "POLYAXON_NO_OP=true"]),
+])
+def test_data_paths_errors(env, fragments):
+    with pytest.raises(ContractError) as info:
+        run.get_data_paths(env)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_long_malformed_value_is_shortened():
+    with pytest.raises(ContractError) as info:
+        run.get_data_paths({"POLYAXON_RUN_DATA_PATHS": "x" * 500})
+    assert len(str(info.value)) < 200
+
+
+def test_unknown_data_name_lists_what_the_run_has(tmp_path):
+    with pytest.raises(ContractError, match=r"no data store 'data9' .* this run has: data1, data-s3"):
+        run.get_data_path("data9", contract(tmp_path))
+
+
+def test_missing_outputs(tmp_path):
+    env = contract(tmp_path)
+    del env["POLYAXON_RUN_OUTPUTS_PATH"]
+    with pytest.raises(ContractError, match="POLYAXON_RUN_OUTPUTS_PATH is not set: this run has no outputs store"):
+        run.get_outputs_path(env)
+    with pytest.raises(ContractError, match="POLYAXON_RUN_OUTPUTS_PATH is empty"):
+        run.get_outputs_path({**env, "POLYAXON_RUN_OUTPUTS_PATH": " "})
+
+
+@pytest.mark.parametrize("env, match", [
+    ({"POLYAXON_RUN_INSTANCE": "acme.vision.u1"}, "must look like owner.project.runs.uuid"),
+    ({"POLYAXON_RUN_INSTANCE": "a.b.c.runs.u1"}, "must look like owner.project.runs.uuid"),
+    ({"POLYAXON_RUN_INSTANCE": "a.b.runs.u1", "POLYAXON_RUN_UUID": "u2"}, "disagrees"),
+    ({"POLYAXON_RUN_DATA_PATHS": "{}"}, "neither POLYAXON_RUN_UUID nor POLYAXON_RUN_INSTANCE"),
+    ({"POLYAXON_RUN_UUID": "u", "POLYAXON_CONTEXT_PATH": "rel"}, "POLYAXON_CONTEXT_PATH must be an absolute path"),
+    ({"POLYAXON_RUN_UUID": "../x"}, "not a run uuid"),
+])
+def test_context_errors(env, match):
+    with pytest.raises(ContractError, match=match):
+        run.get_run_context(env)
+
+
+# -- no-op ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["true", "1", "YES"])
+def test_no_op_returns_empty_and_writes_nothing(tmp_path, flag):
+    env = {"POLYAXON_NO_OP": flag}
+    assert run.is_no_op(env)
+    assert run.get_data_paths(env) == {}
+    assert run.get_data_path("x", env) is None
+    assert run.get_outputs_path(env) is None
+    assert run.get_run_context(env) is None
+    assert run.get_inputs(env) == {}
+    assert run.get_outputs(env) == {}
+    assert run.log_outputs(env, loss=1) is None
+    assert run.reset_outputs(env) is None
+    # a kill switch: even a present contract is ignored, and nothing is written
+    full = contract(tmp_path, POLYAXON_NO_OP=flag)
+    assert run.get_data_paths(full) == {}
+    run.log_outputs(full, loss=1)
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_no_op_false_is_off_and_garbage_is_an_error(tmp_path):
+    assert run.get_data_paths(contract(tmp_path, POLYAXON_NO_OP="false"))
+    with pytest.raises(ContractError, match="POLYAXON_NO_OP must be true or false.*'maybe'"):
+        run.get_data_paths({"POLYAXON_NO_OP": "maybe"})
+
+
+# -- local development ---------------------------------------------------------------------------
+
+
+def test_local_dev_env(tmp_path):
+    env = {"STORES_LOCAL_DEV": "1", "STORES_LOCAL_DEV_ROOT": str(tmp_path)}
+    assert run.get_data_paths(env) == {}
+    path = run.get_data_path("data1", env)
+    assert path == str(tmp_path / "data" / "data1") and os.path.isdir(path)
+    assert run.get_data_paths(env) == {"data1": path}
+    assert run.get_outputs_path(env) == str(tmp_path / "outputs")
+    ctx = run.get_run_context(env)
+    assert (ctx.mode, ctx.uuid) == ("local", "local")
+    assert ctx.run_outputs_path == str(tmp_path / "artifacts" / "local" / "outputs")
+
+
+def test_local_dev_call_with_data_and_inputs(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    root = run.local_dev(tmp_path / "root", data={"imagenet": str(real)}, inputs={"lr": 0.1})
+    assert root == str(tmp_path / "root")
+    assert run.get_data_path("imagenet") == str(real)
+    assert run.get_inputs() == {"lr": 0.1}
+    run.log_outputs(acc=0.9)
+    assert run.get_outputs() == {"acc": 0.9}
+    assert (tmp_path / "root" / "artifacts" / "local" / "outputs" / "outputs.json").is_file()
+
+
+def test_local_dev_data_env_mapping(tmp_path):
+    env = {"STORES_LOCAL_DEV": "on", "STORES_LOCAL_DEV_ROOT": str(tmp_path),
+           "STORES_LOCAL_DEV_DATA": json.dumps({"d": "/some/where"})}
+    assert run.get_data_paths(env) == {"d": "/some/where"}
+    with pytest.raises(ContractError, match="STORES_LOCAL_DEV_DATA is not valid JSON"):
+        run.get_data_paths({**env, "STORES_LOCAL_DEV_DATA": "{"})
+
+
+def test_local_dev_temporary_root_is_stable(monkeypatch):
+    monkeypatch.setenv("STORES_LOCAL_DEV", "1")
+    first = run.get_outputs_path()
+    assert first == run.get_outputs_path() and os.path.isdir(first)
+    assert "stores-local-dev-" in first
+
+
+def test_local_dev_rejects_path_like_names(tmp_path):
+    run.local_dev(tmp_path)
+    with pytest.raises(ContractError, match="not a data store name"):
+        run.get_data_path("../etc")
+
+
+def test_contract_wins_over_local_dev(tmp_path):
+    run.local_dev(tmp_path / "local")
+    assert run.get_data_paths(contract(tmp_path)) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
+    assert run.get_run_context(contract(tmp_path)).mode == "run"
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+def test_inputs_from_env_and_file(tmp_path):
+    file = tmp_path / "inputs.json"
+    file.write_text('{"message": "from file"}')
+    env = contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(file))
+    assert run.get_inputs(env) == {"message": "from file"}
+    env["POLYAXON_RUN_INPUTS"] = '{"message": "from env"}'
+    assert run.get_inputs(env) == {"message": "from env"}  # the variable wins over the file
+    assert run.get_inputs(contract(tmp_path)) == {}
+
+
+def test_inputs_errors(tmp_path):
+    with pytest.raises(ContractError, match="POLYAXON_RUN_INPUTS must be a JSON object"):
+        run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS="[1]"))
+    missing = tmp_path / "nope.json"
+    with pytest.raises(ContractError, match=r"POLYAXON_RUN_INPUTS_FILE=.*nope\.json.* cannot be read"):
+        run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(missing)))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    with pytest.raises(ContractError, match=r"POLYAXON_RUN_INPUTS_FILE \(.*bad\.json\) is not valid JSON"):
+        run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(bad)))
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+
+def test_log_get_reset_outputs(tmp_path):
+    env = contract(tmp_path)
+    assert run.get_outputs(env) == {}
+    assert run.log_outputs(env, loss=0.5, tags=["a"]) == {"loss": 0.5, "tags": ["a"]}
+    assert run.log_outputs(env, loss=0.25, environ="x") == {"loss": 0.25, "tags": ["a"], "environ": "x"}
+    path = tmp_path / "artifacts" / "u1" / "outputs" / "outputs.json"
+    assert json.loads(path.read_text()) == {"environ": "x", "loss": 0.25, "tags": ["a"]}
+    assert run.get_outputs(env) == {"environ": "x", "loss": 0.25, "tags": ["a"]}
+    assert [p.name for p in path.parent.iterdir()] == ["outputs.json"]  # no temporary file left
+    run.reset_outputs(env)
+    assert run.get_outputs(env) == {}
+
+
+def test_outputs_must_be_json(tmp_path):
+    env = contract(tmp_path)
+    run.log_outputs(env, ok=1)
+    with pytest.raises(ContractError, match="outputs must be JSON values"):
+        run.log_outputs(env, bad=object())
+    with pytest.raises(ContractError, match="outputs must be JSON values"):
+        run.log_outputs(env, bad=float("inf"))
+    assert run.get_outputs(env) == {"ok": 1}  # a failed write leaves the file as it was
+
+
+def test_malformed_outputs_file(tmp_path):
+    env = contract(tmp_path)
+    path = tmp_path / "artifacts" / "u1" / "outputs" / "outputs.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("[]")
+    with pytest.raises(ContractError, match=r"outputs file .*outputs\.json must be a JSON object"):
+        run.get_outputs(env)
+
+
+def test_unwritable_outputs_dir(tmp_path):
+    blocker = tmp_path / "artifacts"
+    blocker.write_text("a file where a directory should be")
+    with pytest.raises(ContractError, match="cannot write the run's outputs"):
+        run.reset_outputs(contract(tmp_path))
