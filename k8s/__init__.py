@@ -1,5 +1,117 @@
 """Connections -> ``kubernetes.client`` objects: volumes, mounts, env, secrets, the pod-spec patch.
 
-Pure functions from models to models (tier 1); output is deterministic.  ``import k8s`` never
-loads fsspec or a cloud SDK.
+Pure functions from models to models (tier 1); output is deterministic.  ``import k8s`` loads
+only the standard library; the names below import their module (and ``kubernetes.client``) on
+first use.  Nothing in this package loads fsspec or a cloud SDK.
+
+Typical use::
+
+    from k8s import render_patch, apply_patch
+    patch = render_patch(catalog, RunRequest(data=("data1",)), RunInfo(uuid=...))
+    job = apply_patch(user_job_dict, patch)          # or patch.to_dict() on its own
+
+Modules, one job each:
+
+==================  ==========================================================================
+``k8s.naming``      volume names, the key-file env var (stdlib only)
+``k8s.volumes``     connection -> volumes and main-container mounts (table ``STORE_VOLUMES``)
+``k8s.env``         connection / run -> env vars and envFrom; key-file and SDK variables
+``k8s.secrets``     key file -> checked ``V1Secret`` (``stores secret``)
+``k8s.podpatch``    ``PodPatch``: items with their sources, extension points, ``to_dict()``
+``k8s.render``      ``render_patch``: catalog + selection + run -> checked ``PodPatch``
+``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
+``k8s.serialize``   client models -> manifest dicts; templates in containers
+``k8s.checks``      clash checks and the hostPath deny list
+``k8s.validate``    strict validation against the Kubernetes schemas (``kubernetes-validate``)
+``k8s.templates``   the hook resolving ``{{ globals.x }}``
+==================  ==========================================================================
+
+Conventions
+-----------
+
+Volume names
+    ``store-<connection>`` for a host path or claim, ``secret-<connection>`` and
+    ``config-<connection>`` for a connection's mounted secret / config map.  Names longer than 63
+    characters keep 54 and end with ``-`` + 8 hex digits of a SHA-256 of the full name.
+
+Key files of bucket connections
+    A bucket connection whose secret has a ``mountPath`` (every legacy ``secret`` + ``secretKey``
+    entry: mounted read-only at ``/plx-secrets/<name>/key.json``) gets
+    ``POLYAXON_CONNECTION_<NAME>_KEY_FILE=<path of the key file>`` on the main container, where
+    ``<NAME>`` is the connection name upper-cased with ``-`` as ``_`` (``data-s3`` ->
+    ``POLYAXON_CONNECTION_DATA_S3_KEY_FILE``).  The key file is the secret's single item, else
+    its item mounted as ``key.json``, else (no items) ``key.json``.  GCS connections also set
+    ``GOOGLE_APPLICATION_CREDENTIALS`` to it, so every Google SDK finds it; if selected GCS
+    connections hold different keys, ``render_patch(sdk_defaults={"gcs": NAME})`` chooses.
+
+Secrets
+    Secret values only travel as ``secretKeyRef`` env vars, ``envFrom`` or mounted files; no env
+    var ever carries one as a literal value.
+
+HostPath deny list and its allow mechanism
+    ``/``, ``/proc``, ``/sys``, ``/etc``, ``/var/run/docker.sock`` (and ``/run/docker.sock``),
+    anything under ``/proc``, ``/sys``, ``/etc``, and any ancestor of those are refused.  Exact
+    paths are let through by ``render_patch(..., allow_host_paths=[...])``, by
+    ``PodPatch.allow_host_path(path, by=...)`` (what the docker plugin calls), or by
+    ``stores render --allow-host-path PATH``.
+
+Extension points (plugins, init containers, sidecars)
+    ``render_patch(..., extensions=[fn, ...])`` calls each ``fn(patch)`` before the checks; ``fn``
+    uses ``patch.add_volume/add_mount/add_env/add_env_from/add_annotation/add_init_container/
+    add_sidecar/allow_host_path`` and reads ``patch.context`` (catalog, selection, run, inputs).
+    The run context volume must be named ``k8s.checks.CONTEXT_VOLUME`` to mount at
+    ``/plx-context``.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "render_patch",
+    "resolve_selection",
+    "apply_patch",
+    "PodPatch",
+    "Sourced",
+    "HostPathPolicy",
+    "check_pod",
+    "build_secret",
+    "secret_from_file",
+    "check_key_document",
+    "validate_manifest",
+    "wrap_patch",
+    "dump",
+    "volume_name",
+    "key_file_env",
+    "default_run_uuid",
+]
+
+_LAZY = {
+    "render_patch": "k8s.render",
+    "resolve_selection": "k8s.render",
+    "apply_patch": "k8s.apply",
+    "PodPatch": "k8s.podpatch",
+    "Sourced": "k8s.podpatch",
+    "HostPathPolicy": "k8s.checks",
+    "check_pod": "k8s.checks",
+    "build_secret": "k8s.secrets",
+    "secret_from_file": "k8s.secrets",
+    "check_key_document": "k8s.secrets",
+    "validate_manifest": "k8s.validate",
+    "wrap_patch": "k8s.validate",
+    "dump": "k8s.serialize",
+    "volume_name": "k8s.naming",
+    "key_file_env": "k8s.naming",
+    "default_run_uuid": "k8s.naming",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'k8s' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

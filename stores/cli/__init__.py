@@ -19,6 +19,7 @@ __all__ = ["main", "COMMAND_MODULES"]
 #: its handler so ``stores --help`` stays fast.
 COMMAND_MODULES = (
     "stores.cli.catalog_cmds",
+    "stores.cli.render_cmds",
 )
 
 

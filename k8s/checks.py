@@ -1,0 +1,243 @@
+"""Checks run on a pod before anything is printed (tier 1, no Kubernetes client needed).
+
+The Kubernetes schemas do not catch these, and an API server would (at best) reject them late:
+
+- two volumes with one name;
+- a mount of a volume the pod does not have;
+- two mounts on one path in one container;
+- a mount on ``/plx-context`` (``stores.names.CONTEXT_PATH``) or on a parent of it, except the
+  context volume itself (named ``CONTEXT_VOLUME``) mounted exactly there;
+- two different sources for one env name in one container (never last-one-wins; identical
+  definitions are one source);
+- one pod annotation key with two different values;
+- two containers with one name;
+- a hostPath on the deny list (see ``HostPathPolicy``).
+
+Each check takes plain records (name, path, source) and raises ``RenderError`` naming both
+parties of a clash.  Every check is one pass with a dict: linear in the number of records.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from stores.errors import RenderError
+from stores.names import CONTEXT_PATH
+
+__all__ = [
+    "CONTEXT_VOLUME",
+    "DENIED_HOST_PATHS",
+    "DENIED_HOST_TREES",
+    "HostPathPolicy",
+    "MountRecord",
+    "EnvRecord",
+    "ContainerView",
+    "PodView",
+    "check_pod",
+    "check_volume_names",
+    "check_mount_volumes",
+    "check_mount_paths",
+    "check_context_path",
+    "check_env",
+    "check_annotations",
+    "check_container_names",
+    "check_host_paths",
+    "normalise_path",
+]
+
+#: The one volume that may be mounted at CONTEXT_PATH: the run context a plugin provides.
+CONTEXT_VOLUME = "plx-context"
+
+#: hostPaths never mounted: these exact paths, anything under ``DENIED_HOST_TREES``, and any
+#: ancestor of either (mounting ``/var/run`` exposes the docker socket as surely as mounting the
+#: socket).  ``/run/docker.sock`` is listed because ``/var/run`` is a symlink to ``/run`` on
+#: current distributions.
+DENIED_HOST_PATHS: tuple[str, ...] = ("/", "/var/run/docker.sock", "/run/docker.sock")
+DENIED_HOST_TREES: tuple[str, ...] = ("/proc", "/sys", "/etc")
+
+
+def normalise_path(path: str) -> str:
+    """Absolute paths compare after ``normpath`` (``/a//b/`` is ``/a/b``; a leading ``//`` is
+    ``/``)."""
+    norm = posixpath.normpath(path)
+    return "/" + norm.lstrip("/") if norm.startswith("/") else norm
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+@dataclass(frozen=True)
+class HostPathPolicy:
+    """Which hostPaths the renderer refuses.
+
+    The allow mechanism: ``allowed`` holds exact (normalised) host paths that are let through
+    although denied — e.g. the docker plugin allows ``/var/run/docker.sock``.  Callers add to it
+    with ``render_patch(..., allow_host_paths=[...])``, ``PodPatch.allow_host_path(path, by)``
+    (what a plugin calls before the checks run) or ``stores render --allow-host-path PATH``.
+    Allowing a path never allows its parents or children.
+    """
+
+    denied: tuple[str, ...] = DENIED_HOST_PATHS
+    denied_trees: tuple[str, ...] = DENIED_HOST_TREES
+    allowed: Mapping[str, str] = field(default_factory=dict)
+
+    def why_denied(self, host_path: str) -> str | None:
+        path = normalise_path(host_path)
+        if path in self.allowed:
+            return None
+        for tree in self.denied_trees:
+            if _is_under(path, tree):
+                return f"it is {tree} or under it"
+        for denied in (*self.denied, *self.denied_trees):
+            if path == denied:
+                return "it is on the deny list"
+            if _is_under(denied, path):
+                return f"it contains {denied}"
+        return None
+
+
+@dataclass(frozen=True)
+class MountRecord:
+    volume: str
+    mount_path: str
+    source: str
+
+
+@dataclass(frozen=True)
+class EnvRecord:
+    name: str
+    #: the whole definition in manifest spelling; equal definitions are not a clash
+    definition: Any
+    source: str
+
+
+@dataclass
+class ContainerView:
+    name: str
+    role: str
+    mounts: list[MountRecord] = field(default_factory=list)
+    env: list[EnvRecord] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.role} {self.name!r}"
+
+
+@dataclass
+class PodView:
+    """What the checks look at: the pod after the patch, each item with where it came from."""
+
+    volumes: list[tuple[str, str]] = field(default_factory=list)  # (name, source)
+    #: (host path, volume name, source) of the volumes the policy applies to
+    host_paths: list[tuple[str, str, str]] = field(default_factory=list)
+    containers: list[ContainerView] = field(default_factory=list)
+    annotations: list[tuple[str, str, str]] = field(default_factory=list)  # (key, value, source)
+    policy: HostPathPolicy = field(default_factory=HostPathPolicy)
+
+
+def check_volume_names(volumes: Iterable[tuple[str, str]]) -> None:
+    seen: dict[str, str] = {}
+    for name, source in volumes:
+        if name in seen:
+            raise RenderError(f"duplicate volume name {name!r}: from {seen[name]} and from {source}")
+        seen[name] = source
+
+
+def check_mount_volumes(containers: Iterable[ContainerView], volumes: Iterable[str]) -> None:
+    known = set(volumes)
+    for container in containers:
+        for mount in container.mounts:
+            if mount.volume not in known:
+                raise RenderError(
+                    f"{container.label} mounts volume {mount.volume!r} at {mount.mount_path} "
+                    f"(from {mount.source}), but the pod has no volume of that name"
+                )
+
+
+def check_mount_paths(containers: Iterable[ContainerView]) -> None:
+    for container in containers:
+        seen: dict[str, MountRecord] = {}
+        for mount in container.mounts:
+            path = normalise_path(mount.mount_path)
+            other = seen.get(path)
+            if other is not None:
+                raise RenderError(
+                    f"two mounts on {path} in {container.label}: volume {other.volume!r} "
+                    f"(from {other.source}) and volume {mount.volume!r} (from {mount.source})"
+                )
+            seen[path] = mount
+
+
+def check_context_path(containers: Iterable[ContainerView], context_path: str = CONTEXT_PATH) -> None:
+    for container in containers:
+        for mount in container.mounts:
+            path = normalise_path(mount.mount_path)
+            if not _is_under(context_path, path):
+                continue
+            if path == context_path and mount.volume == CONTEXT_VOLUME:
+                continue
+            where = "on" if path == context_path else f"on {path}, a parent of"
+            raise RenderError(
+                f"{container.label} mounts volume {mount.volume!r} (from {mount.source}) {where} "
+                f"{context_path}, which is reserved for the run context"
+            )
+
+
+def check_env(containers: Iterable[ContainerView]) -> None:
+    for container in containers:
+        seen: dict[str, EnvRecord] = {}
+        for var in container.env:
+            other = seen.get(var.name)
+            if other is None:
+                seen[var.name] = var
+            elif other.definition != var.definition:
+                raise RenderError(
+                    f"env var {var.name} of {container.label} has two sources: "
+                    f"{other.source} and {var.source}"
+                )
+
+
+def check_annotations(annotations: Iterable[tuple[str, str, str]]) -> None:
+    seen: dict[str, tuple[str, str]] = {}
+    for key, value, source in annotations:
+        other = seen.get(key)
+        if other is None:
+            seen[key] = (value, source)
+        elif other[0] != value:
+            raise RenderError(
+                f"pod annotation {key!r} has two different values: from {other[1]} and from {source}"
+            )
+
+
+def check_container_names(containers: Iterable[ContainerView]) -> None:
+    seen: dict[str, ContainerView] = {}
+    for container in containers:
+        other = seen.get(container.name)
+        if other is not None:
+            raise RenderError(f"two containers are named {container.name!r}: {other.role} and {container.role}")
+        seen[container.name] = container
+
+
+def check_host_paths(host_paths: Iterable[tuple[str, str, str]], policy: HostPathPolicy) -> None:
+    for path, volume, source in host_paths:
+        why = policy.why_denied(path)
+        if why is not None:
+            raise RenderError(
+                f"hostPath {path} of volume {volume!r} (from {source}) is not allowed: {why}; "
+                "allow it explicitly (allow_host_paths / --allow-host-path) if this is intended"
+            )
+
+
+def check_pod(view: PodView) -> None:
+    """Every check, in a fixed order; the first failure raises."""
+    check_volume_names(view.volumes)
+    check_host_paths(view.host_paths, view.policy)
+    check_container_names(view.containers)
+    check_mount_volumes(view.containers, (name for name, _ in view.volumes))
+    check_mount_paths(view.containers)
+    check_context_path(view.containers)
+    check_env(view.containers)
+    check_annotations(view.annotations)

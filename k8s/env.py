@@ -1,0 +1,195 @@
+"""Connection and run -> env vars and envFrom sources of the main container (tier 1).
+
+Secrets travel only as ``secretKeyRef``, ``envFrom`` or mounted files; no env var here ever
+carries a secret as a literal value.
+
+- a secret / config map with ``items`` and no ``mountPath``: one ``secretKeyRef`` /
+  ``configMapKeyRef`` env var per item, named after the item's key;
+- with neither: the whole resource as ``envFrom``;
+- a connection's own ``env`` entries as given;
+- bucket key files: ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``k8s.naming.key_file_env``) with
+  the mounted key file's path, and for GCS ``GOOGLE_APPLICATION_CREDENTIALS`` too
+  (``SDK_KEY_FILE_ENV``);
+- the env contract (``stores.contract.contract_env``: data and outputs paths, the run's identity,
+  its context paths and its resolved inputs as ``POLYAXON_RUN_INPUTS``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Callable, Iterable, Mapping
+
+from kubernetes.client import (
+    V1ConfigMapEnvSource,
+    V1ConfigMapKeySelector,
+    V1EnvFromSource,
+    V1EnvVar,
+    V1EnvVarSource,
+    V1SecretEnvSource,
+    V1SecretKeySelector,
+)
+from pydantic import ValidationError
+
+from stores.contract import contract_env
+from stores.errors import RenderError
+from stores.legacy import KEY_FILE
+from stores.names import check_env_name
+
+from .naming import key_file_env
+
+__all__ = [
+    "ENV_RUN_INPUTS",
+    "SDK_KEY_FILE_ENV",
+    "resource_env",
+    "connection_env",
+    "key_file_path",
+    "credential_env",
+    "contract_vars",
+]
+
+#: kind -> the env var its SDKs read a key file's path from.  S3 and Azure SDKs read no JSON key
+#: file of this shape; their handles find the file through ``POLYAXON_CONNECTION_<NAME>_KEY_FILE``.
+SDK_KEY_FILE_ENV: dict[str, str] = {"gcs": "GOOGLE_APPLICATION_CREDENTIALS"}
+
+Sourced = tuple[Any, str]
+
+
+def _secret_ref(resource: Any, key: str) -> V1EnvVarSource:
+    return V1EnvVarSource(secret_key_ref=V1SecretKeySelector(name=resource.name, key=key))
+
+
+def _config_map_ref(resource: Any, key: str) -> V1EnvVarSource:
+    return V1EnvVarSource(config_map_key_ref=V1ConfigMapKeySelector(name=resource.name, key=key))
+
+
+def _secret_from(resource: Any) -> V1EnvFromSource:
+    return V1EnvFromSource(secret_ref=V1SecretEnvSource(name=resource.name))
+
+
+def _config_map_from(resource: Any) -> V1EnvFromSource:
+    return V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=resource.name))
+
+
+#: connection attribute -> (label, one item as env source, the whole resource as envFrom)
+RESOURCE_ENV: tuple[tuple[str, str, Callable[[Any, str], V1EnvVarSource], Callable[[Any], V1EnvFromSource]], ...] = (
+    ("secret", "secret", _secret_ref, _secret_from),
+    ("config_map", "config map", _config_map_ref, _config_map_from),
+)
+
+
+def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
+    """``(env, env_from)`` of the connection's secret / config map that have no ``mountPath``."""
+    env: list[Sourced] = []
+    env_from: list[Sourced] = []
+    for attr, label, item_ref, whole in RESOURCE_ENV:
+        resource = getattr(conn, attr)
+        if resource is None or resource.mount_path is not None:
+            continue
+        source = f"connection {conn.name!r} ({label} {resource.name!r})"
+        if not resource.items:
+            env_from.append((whole(resource), source))
+            continue
+        for item in resource.items:
+            try:
+                check_env_name(item.key)
+            except ValueError:
+                raise RenderError(
+                    f"connection {conn.name!r}: {label} {resource.name!r} item {item.key!r} cannot be "
+                    "an env var name; give the resource a mountPath to deliver it as a file"
+                ) from None
+            env.append((V1EnvVar(name=item.key, value_from=item_ref(resource, item.key)), source))
+    return env, env_from
+
+
+def connection_env(conn: Any) -> list[Sourced]:
+    """The connection's own ``env`` entries."""
+    out: list[Sourced] = []
+    for var in conn.env:
+        source = f"connection {conn.name!r} (env)"
+        try:
+            value_from = V1EnvVarSource.model_validate(var.value_from) if var.value_from is not None else None
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) or "<root>" for e in exc.errors(include_url=False))
+            raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({fields})") from None
+        out.append((V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
+    return out
+
+
+def key_file_path(conn: Any) -> str | None:
+    """Where a bucket connection's key file is in the container, or ``None``.
+
+    Its secret must have a ``mountPath``; the key file is the single item, else the item mounted
+    as ``key.json``, else (no items: every key is a file) ``key.json``.  Several items and none
+    called ``key.json`` is ambiguous: no key file.
+    """
+    secret = conn.secret
+    if not conn.is_bucket or secret is None or secret.mount_path is None:
+        return None
+    items = secret.items
+    if len(items) == 1:
+        return posixpath.join(secret.mount_path, items[0].path)
+    if not items or any(i.path == KEY_FILE for i in items):
+        return posixpath.join(secret.mount_path, KEY_FILE)
+    return None
+
+
+def _key_identity(conn: Any) -> tuple[str, str]:
+    """Which secret key holds the credentials: equal identities are the same credentials."""
+    secret = conn.secret
+    items = secret.items
+    if len(items) == 1:
+        return secret.name, items[0].key
+    for item in items:
+        if item.path == KEY_FILE:
+            return secret.name, item.key
+    return secret.name, KEY_FILE
+
+
+def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced]:
+    """Key-file env vars of the bucket connections, in the order given.
+
+    One SDK variable (``GOOGLE_APPLICATION_CREDENTIALS``) can name one file: when connections of
+    one kind hold *different* credentials, ``sdk_defaults[kind]`` must name the connection whose
+    key file the SDK gets, otherwise this raises ``RenderError`` (never last-one-wins).  When they
+    share one secret key, the first connection's file is used.
+    """
+    sdk_defaults = dict(sdk_defaults or {})
+    out: list[Sourced] = []
+    by_kind: dict[str, list[tuple[Any, str]]] = {}
+    for conn in connections:
+        path = key_file_path(conn)
+        if path is None:
+            continue
+        out.append((V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
+        if conn.kind in SDK_KEY_FILE_ENV:
+            by_kind.setdefault(conn.kind, []).append((conn, path))
+    for kind, candidates in by_kind.items():
+        env_name = SDK_KEY_FILE_ENV[kind]
+        wanted = sdk_defaults.pop(kind, None)
+        if wanted is not None:
+            chosen = [c for c in candidates if c[0].name == wanted]
+            if not chosen:
+                names = ", ".join(c.name for c, _ in candidates)
+                raise RenderError(f"{env_name}: connection {wanted!r} is not a selected {kind} connection with a key file; have: {names}")
+            conn, path = chosen[0]
+        else:
+            identities = {_key_identity(c): c.name for c, _ in candidates}
+            if len(identities) > 1:
+                names = " and ".join(repr(c.name) for c, _ in candidates[:2])
+                raise RenderError(
+                    f"{env_name} has two sources: connections {names} hold different {kind} "
+                    f"credentials; name the one the SDK gets (sdk_defaults={{{kind!r}: NAME}}, "
+                    f"stores render --{kind}-default NAME)"
+                )
+            conn, path = candidates[0]
+        out.append((V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
+    if sdk_defaults:
+        kind, wanted = next(iter(sdk_defaults.items()))
+        raise RenderError(f"no selected {kind} connection with a key file to give the SDK (asked for {wanted!r})")
+    return out
+
+
+def contract_vars(selection: Any, run: Any, inputs: Mapping[str, Any] | None = None) -> list[Sourced]:
+    """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``."""
+    env = contract_env(selection, run) if inputs is None else contract_env(selection, run, inputs=inputs)
+    return [(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]

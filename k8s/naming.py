@@ -1,0 +1,83 @@
+"""Names the renderer derives: volume names and per-connection env var names (tier 0: stdlib).
+
+Kept free of pydantic and of the Kubernetes client so in-run code (the credentials lookup) can
+import the key-file convention without the renderer's weight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+__all__ = [
+    "MAX_LABEL",
+    "VOLUME_PREFIXES",
+    "volume_name",
+    "store_volume_name",
+    "secret_volume_name",
+    "config_map_volume_name",
+    "KEY_FILE_ENV_PREFIX",
+    "KEY_FILE_ENV_SUFFIX",
+    "key_file_env",
+    "DEFAULT_RUN_NAMESPACE",
+    "default_run_uuid",
+]
+
+MAX_LABEL = 63
+_HASH_LEN = 8
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+#: What each volume a connection brings is called: ``<prefix>-<connection name>``.  Distinct
+#: prefixes keep the three families disjoint, so no two connections of one catalog (whose names
+#: are unique) can ever produce the same volume name.
+VOLUME_PREFIXES = {"store": "store", "secret": "secret", "config_map": "config"}
+
+
+def volume_name(prefix: str, name: str) -> str:
+    """``<prefix>-<name>``, a DNS-1123 label of at most 63 characters.
+
+    Longer results keep their first 54 characters and end with ``-`` plus 8 hex digits of the
+    SHA-256 of the full name, so two long names that share a prefix still differ.
+    """
+    full = f"{prefix}-{name}"
+    if len(full) <= MAX_LABEL and _LABEL.match(full):
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LEN]
+    head = re.sub(r"[^a-z0-9-]", "-", full.lower())[: MAX_LABEL - _HASH_LEN - 1].strip("-")
+    return f"{head}-{digest}" if head else digest
+
+
+def store_volume_name(connection: str) -> str:
+    return volume_name(VOLUME_PREFIXES["store"], connection)
+
+
+def secret_volume_name(connection: str) -> str:
+    return volume_name(VOLUME_PREFIXES["secret"], connection)
+
+
+def config_map_volume_name(connection: str) -> str:
+    return volume_name(VOLUME_PREFIXES["config_map"], connection)
+
+
+KEY_FILE_ENV_PREFIX = "POLYAXON_CONNECTION_"
+KEY_FILE_ENV_SUFFIX = "_KEY_FILE"
+
+
+def key_file_env(connection: str) -> str:
+    """``POLYAXON_CONNECTION_<NAME>_KEY_FILE``: the env var holding a bucket connection's key-file
+    path in the container.  ``<NAME>`` is the connection name upper-cased with ``-`` as ``_``;
+    connection names are DNS-1123 labels (no ``_``, no upper case), so the mapping is one-to-one.
+    """
+    return f"{KEY_FILE_ENV_PREFIX}{connection.upper().replace('-', '_')}{KEY_FILE_ENV_SUFFIX}"
+
+
+#: uuid5 namespace of the default run uuids (a uuid5 of the URL namespace, fixed forever)
+DEFAULT_RUN_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/polyaxon/stores/render")
+
+
+def default_run_uuid(owner: str, project: str, name: str | None = None) -> str:
+    """The run uuid used when none is given: ``uuid5(DEFAULT_RUN_NAMESPACE, "owner/project/name")``
+    in hex.  A function of its arguments only, so renders without ``--run-uuid`` are
+    reproducible; give a real uuid for real runs."""
+    return uuid.uuid5(DEFAULT_RUN_NAMESPACE, f"{owner}/{project}/{name or ''}").hex

@@ -1,0 +1,231 @@
+"""``PodPatch``: what a run adds to a pod, each item with where it came from (tier 1).
+
+A patch is built by ``k8s.render.render_patch`` and may then be extended — by plugins (shm,
+docker socket, artifacts-store mount), init containers and sidecars (collect*) — through the
+``add_*`` methods, before the checks run.  ``to_dict()`` runs every check of ``k8s.checks`` and
+gives a pod-template patch::
+
+    metadata: {annotations: {...}}
+    spec:
+      containers: [{name: <main>, volumeMounts, env, envFrom}, *sidecars]
+      initContainers: [...]
+      volumes: [...]
+
+Output order is fixed: volumes by name, mounts by path, env by name, envFrom by (kind, name),
+annotations by key; init containers and sidecars in the order they were added (their order
+means something to Kubernetes).  Identical env / envFrom entries from several sources are
+written once; different ones for one name are a ``RenderError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Iterable, TypeVar
+
+from kubernetes.client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
+
+from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
+from .serialize import dump, resolve_container
+
+__all__ = ["Sourced", "PodPatch", "DEFAULT_CONTAINER", "Extension", "container_view"]
+
+T = TypeVar("T")
+
+#: the main container's name in a patch printed on its own (``apply_patch`` picks the user's)
+DEFAULT_CONTAINER = "main"
+
+
+@dataclass(frozen=True)
+class Sourced(Generic[T]):
+    """One item and who asked for it (``"connection 'data1'"``, ``"plugin 'shm'"``, ...): the
+    checks name the source of both sides of a clash."""
+
+    item: T
+    source: str
+
+
+@dataclass
+class PodPatch:
+    container_name: str = DEFAULT_CONTAINER
+    volumes: list[Sourced[V1Volume]] = field(default_factory=list)
+    #: mounts, env and envFrom of the main container
+    volume_mounts: list[Sourced[V1VolumeMount]] = field(default_factory=list)
+    env: list[Sourced[V1EnvVar]] = field(default_factory=list)
+    env_from: list[Sourced[V1EnvFromSource]] = field(default_factory=list)
+    #: (key, value) pod annotations
+    annotations: list[Sourced[tuple[str, str]]] = field(default_factory=list)
+    init_containers: list[Sourced[V1Container]] = field(default_factory=list)
+    sidecars: list[Sourced[V1Container]] = field(default_factory=list)
+    #: host path -> who allowed it past the deny list (see ``k8s.checks.HostPathPolicy``)
+    allowed_host_paths: dict[str, str] = field(default_factory=dict)
+    #: resolves ``{{ globals.x }}`` in commands, args and env values; ``None``: leave them
+    resolve: Callable[[str], str] | None = None
+    #: what the patch was rendered from, for extensions to read (``Selection``, ``RunInfo``, ...)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    # -- extension points --------------------------------------------------------------------
+
+    def add_volume(self, volume: V1Volume, source: str) -> None:
+        self.volumes.append(Sourced(volume, source))
+
+    def add_mount(self, mount: V1VolumeMount, source: str) -> None:
+        """A mount on the main container."""
+        self.volume_mounts.append(Sourced(mount, source))
+
+    def add_env(self, var: V1EnvVar, source: str) -> None:
+        self.env.append(Sourced(var, source))
+
+    def add_env_from(self, env_from: V1EnvFromSource, source: str) -> None:
+        self.env_from.append(Sourced(env_from, source))
+
+    def add_annotation(self, key: str, value: str, source: str) -> None:
+        self.annotations.append(Sourced((key, value), source))
+
+    def add_init_container(self, container: V1Container, source: str) -> None:
+        """Runs before the user's init containers, in the order added."""
+        self.init_containers.append(Sourced(container, source))
+
+    def add_sidecar(self, container: V1Container, source: str) -> None:
+        """Runs next to the main container, after the user's containers, in the order added."""
+        self.sidecars.append(Sourced(container, source))
+
+    def allow_host_path(self, path: str, by: str) -> None:
+        """Let one exact host path past the deny list (e.g. the docker plugin's socket)."""
+        self.allowed_host_paths[normalise_path(path)] = by
+
+    @property
+    def policy(self) -> HostPathPolicy:
+        return HostPathPolicy(allowed=dict(self.allowed_host_paths))
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _env_dicts(self) -> list[tuple[dict[str, Any], str]]:
+        out = []
+        for entry in self.env:
+            var = dump(entry.item)
+            if self.resolve is not None and isinstance(var.get("value"), str):
+                var["value"] = self.resolve(var["value"])
+            out.append((var, entry.source))
+        return out
+
+    def _containers(self, entries: Iterable[Sourced[V1Container]]) -> list[tuple[dict[str, Any], str]]:
+        return [(resolve_container(dump(e.item), self.resolve), e.source) for e in entries]
+
+    def view(self, template: dict[str, Any] | None = None, main_index: int | None = None) -> PodView:
+        """The records the checks look at: this patch, merged into ``template`` (a pod template
+        dict: ``{metadata, spec}``) when given, the patch's main container going into the
+        template's container ``main_index``."""
+        env = self._env_dicts()
+        main_mounts = [MountRecord(m.item.name, m.item.mount_path, m.source) for m in self.volume_mounts]
+        main_env = [EnvRecord(v["name"], v, s) for v, s in env]
+        view = PodView(policy=self.policy)
+        spec = (template or {}).get("spec") or {}
+        meta = (template or {}).get("metadata") or {}
+        for key, value in (meta.get("annotations") or {}).items():
+            view.annotations.append((key, value, "the manifest"))
+        for vol in spec.get("volumes") or []:
+            view.volumes.append((vol.get("name"), "the manifest"))
+        # init containers: ours run first, so they are listed first
+        for container, source in self._containers(self.init_containers):
+            view.containers.append(container_view(container, "init container", source))
+        for container in spec.get("initContainers") or []:
+            view.containers.append(container_view(container, "init container", "the manifest"))
+        if template is None:
+            view.containers.append(ContainerView(self.container_name, "main container", main_mounts, main_env))
+        else:
+            for i, container in enumerate(spec.get("containers") or []):
+                if i == main_index:
+                    cv = container_view(container, "main container", "the manifest")
+                    cv.mounts.extend(main_mounts)
+                    cv.env.extend(main_env)
+                else:
+                    cv = container_view(container, "container", "the manifest")
+                view.containers.append(cv)
+        for container, source in self._containers(self.sidecars):
+            view.containers.append(container_view(container, "sidecar", source))
+        for entry in self.volumes:
+            view.volumes.append((entry.item.name, entry.source))
+            if entry.item.host_path is not None:
+                view.host_paths.append((entry.item.host_path.path, entry.item.name, entry.source))
+        for entry in self.annotations:
+            key, value = entry.item
+            view.annotations.append((key, value, entry.source))
+        return view
+
+    def check(self) -> None:
+        """Every check of ``k8s.checks`` on the patch alone; raises ``RenderError``."""
+        check_pod(self.view())
+
+    def main_container(self) -> dict[str, Any]:
+        """``volumeMounts``, ``env`` and ``envFrom`` for the main container, sorted, each
+        identical entry once (call after the checks: they reject different ones)."""
+        mounts = sorted((dump(m.item) for m in self.volume_mounts), key=lambda m: (m["mountPath"], m["name"]))
+        env = _unique(sorted((v for v, _ in self._env_dicts()), key=lambda v: v["name"]), key=lambda v: v["name"])
+        env_from = _unique(sorted((dump(e.item) for e in self.env_from), key=_env_from_key), key=_env_from_key)
+        out: dict[str, Any] = {}
+        if mounts:
+            out["volumeMounts"] = mounts
+        if env:
+            out["env"] = env
+        if env_from:
+            out["envFrom"] = env_from
+        return out
+
+    def volume_dicts(self) -> list[dict[str, Any]]:
+        return sorted((dump(v.item) for v in self.volumes), key=lambda v: v["name"])
+
+    def annotation_dict(self) -> dict[str, str]:
+        return dict(sorted(entry.item for entry in self.annotations))
+
+    def init_container_dicts(self) -> list[dict[str, Any]]:
+        return [c for c, _ in self._containers(self.init_containers)]
+
+    def sidecar_dicts(self) -> list[dict[str, Any]]:
+        return [c for c, _ in self._containers(self.sidecars)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The checked pod-template patch (see the module docstring)."""
+        self.check()
+        spec: dict[str, Any] = {
+            "containers": [{"name": self.container_name, **self.main_container()}, *self.sidecar_dicts()]
+        }
+        init = self.init_container_dicts()
+        if init:
+            spec["initContainers"] = init
+        volumes = self.volume_dicts()
+        if volumes:
+            spec["volumes"] = volumes
+        out: dict[str, Any] = {}
+        annotations = self.annotation_dict()
+        if annotations:
+            out["metadata"] = {"annotations": annotations}
+        out["spec"] = spec
+        return out
+
+
+#: what a plugin is: a function that adds to a patch before the checks run
+Extension = Callable[[PodPatch], None]
+
+
+def container_view(container: dict[str, Any], role: str, source: str) -> ContainerView:
+    """Check records of one container dict (the manifest's or a plugin's)."""
+    name = container.get("name", "?")
+    label = f"{source}" if source != "the manifest" else f"the manifest's container {name!r}"
+    mounts = [MountRecord(m.get("name"), m.get("mountPath", ""), label) for m in container.get("volumeMounts") or []]
+    env = [EnvRecord(v.get("name"), v, label) for v in container.get("env") or []]
+    return ContainerView(name, role, mounts, env)
+
+
+def _env_from_key(source: dict[str, Any]) -> tuple[str, str, str]:
+    kind = "configMapRef" if "configMapRef" in source else "secretRef"
+    return kind, (source.get(kind) or {}).get("name", ""), source.get("prefix", "")
+
+
+def _unique(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    """Drop entries equal to an earlier one with the same key (``items`` sorted by ``key``)."""
+    out: list[Any] = []
+    for item in items:
+        if out and key(out[-1]) == key(item) and out[-1] == item:
+            continue
+        out.append(item)
+    return out

@@ -1,0 +1,158 @@
+"""``stores render`` and ``stores secret``: the Kubernetes commands.
+
+Their handlers import ``k8s`` (and with it ``kubernetes.client``) only when run, so
+``stores --help`` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .output import add_output_flag, print_json, print_yaml
+
+__all__ = ["register"]
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "render",
+        help="render the pod-spec patch of a run (or patch a manifest with it)",
+        description="Render volumes, mounts, env and envFrom for a run's selected stores, plus the "
+        "env contract, as a pod-template patch; with --into, apply it to a Pod, Job, Deployment, "
+        "StatefulSet, DaemonSet, ReplicaSet or CronJob manifest. Without --run-uuid the uuid is "
+        "uuid5 of owner/project/name (see k8s.naming.default_run_uuid), so output is reproducible.",
+    )
+    p.add_argument("values", metavar="VALUES", nargs="?", help="values file (default: the bundled example)")
+    p.add_argument("--data", type=_names, default=None, metavar="A,B", help="data stores to mount (default: all)")
+    p.add_argument("--outputs", default=None, metavar="NAME", help="outputs store (default: the first)")
+    p.add_argument("--run-uuid", default=None, metavar="UUID")
+    p.add_argument("--owner", default="default")
+    p.add_argument("--project", default="default")
+    p.add_argument("--name", default=None)
+    p.add_argument("--namespace", default=None, help="the run's namespace (globals.namespace)")
+    p.add_argument("--inputs", default=None, metavar="JSON", help="the run's resolved inputs, a JSON object")
+    p.add_argument("--into", default=None, metavar="MANIFEST", help="a manifest file to patch ('-': stdin)")
+    p.add_argument("--container", default=None, help="main container of --into (default: the first)")
+    p.add_argument("--allow-host-path", action="append", default=[], metavar="PATH",
+                   help="let this exact hostPath past the deny list (repeatable)")
+    p.add_argument("--gcs-default", default=None, metavar="NAME",
+                   help="the GCS connection whose key is GOOGLE_APPLICATION_CREDENTIALS")
+    p.add_argument("--validate", default=None, metavar="VERSION",
+                   help="validate the output strictly against this Kubernetes version (e.g. 1.30)")
+    add_output_flag(p, ("yaml", "json"), "yaml")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser(
+        "secret",
+        help="print the Secret holding a bucket key file (kubectl create secret generic ...)",
+        description="Check a key file for its store (s3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; "
+        "gcs: a service-account key; azure: AZURE_ACCOUNT_NAME + AZURE_ACCOUNT_KEY or "
+        "AZURE_CONNECTION_STRING) and print the Secret that `kubectl create secret generic NAME "
+        "--from-file=key.json=PATH` makes.",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--store", required=True, choices=["s3", "gcs", "azure", "wasb"])
+    p.add_argument("--from-file", required=True, metavar="[KEY=]PATH",
+                   help="the key file; stored under KEY (default: key.json)")
+    p.add_argument("--namespace", "-n", default=None)
+    add_output_flag(p, ("yaml", "json"), "yaml")
+    p.set_defaults(func=cmd_secret)
+
+
+def _read(path: str) -> str:
+    from ..errors import ManifestError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise ManifestError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _load_manifest(path: str) -> dict[str, Any]:
+    import yaml
+
+    from ..errors import ManifestError
+
+    try:
+        docs = [d for d in yaml.safe_load_all(_read(path)) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        raise ManifestError(f"{path}: expected exactly one manifest (a mapping), found {len(docs)} document(s)")
+    return docs[0]
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from k8s.apply import apply_patch
+    from k8s.naming import default_run_uuid
+    from k8s.render import render_patch
+    from k8s.validate import validate_manifest, wrap_patch
+
+    from ..catalog import Catalog
+    from ..errors import RenderError
+    from ..examples import default_values_path
+    from ..runinfo import RunInfo
+    from ..selection import RunRequest
+
+    inputs = None
+    if args.inputs is not None:
+        try:
+            inputs = json.loads(args.inputs)
+        except ValueError as exc:
+            raise RenderError(f"--inputs is not valid JSON: {exc}") from None
+        if not isinstance(inputs, dict):
+            raise RenderError("--inputs must be a JSON object")
+    catalog = Catalog.from_file(args.values or default_values_path())
+    try:
+        run = RunInfo(
+            uuid=args.run_uuid or default_run_uuid(args.owner, args.project, args.name),
+            owner=args.owner,
+            project=args.project,
+            name=args.name,
+            namespace=args.namespace,
+        )
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
+    request = RunRequest(tuple(args.data) if args.data is not None else None, args.outputs)
+    patch = render_patch(
+        catalog,
+        request,
+        run,
+        inputs=inputs,
+        allow_host_paths=args.allow_host_path,
+        sdk_defaults={"gcs": args.gcs_default} if args.gcs_default else None,
+    )
+    if args.into is not None:
+        out = apply_patch(_load_manifest(args.into), patch, args.container)
+        checked = out
+    else:
+        out = patch.to_dict()
+        checked = wrap_patch(out)
+    if args.validate:
+        validate_manifest(checked, args.validate)
+    (print_json if args.output == "json" else print_yaml)(out)
+    return 0
+
+
+def cmd_secret(args: argparse.Namespace) -> int:
+    from k8s.secrets import secret_from_file
+    from k8s.serialize import dump
+
+    from ..legacy import KEY_FILE
+
+    key, sep, path = args.from_file.partition("=")
+    if not sep:
+        key, path = KEY_FILE, args.from_file
+    secret = secret_from_file(args.name, args.store, path, namespace=args.namespace, key=key)
+    (print_json if args.output == "json" else print_yaml)(dump(secret))
+    return 0
