@@ -54,6 +54,7 @@ def render_patch(
     allow_host_paths: Iterable[str] = (),
     sdk_defaults: Mapping[str, str] | None = None,
     extensions: Sequence[Extension] = (),
+    plugins: Any = None,
 ) -> PodPatch:
     """The checked pod-spec patch of one run.
 
@@ -62,13 +63,17 @@ def render_patch(
     (``POLYAXON_RUN_INPUTS``).  ``allow_host_paths``: exact host paths let past the deny list.
     ``sdk_defaults``: ``{"gcs": name}`` when selected GCS connections hold different keys and one
     must be ``GOOGLE_APPLICATION_CREDENTIALS``.  ``extensions`` (plugins) run in order on the
-    patch before the checks.  Raises ``RenderError`` (or ``SelectionError``) on any clash.
+    patch before the checks; ``plugins`` (a ``stores.plugins.Plugins``) is handed to them in
+    ``patch.context`` and decides whether ``globals.store_path`` exists.  ``{{ globals.x }}`` is
+    resolved in env values here and in commands, args and env of every container by
+    ``apply_patch``.  Raises ``RenderError`` on any clash (``SelectionError``, ``TemplateError``, ``ContractError``
+    for their own causes).
     """
     chosen = resolve_selection(catalog, selection)
     patch = PodPatch(
         container_name=container_name,
-        resolve=globals_resolver(chosen, run),
-        context={"catalog": catalog, "selection": chosen, "run": run, "inputs": inputs},
+        resolve=globals_resolver(chosen, run, plugins=plugins),
+        context={"catalog": catalog, "selection": chosen, "run": run, "inputs": inputs, "plugins": plugins},
     )
     connections = chosen.connections
     for conn in connections:

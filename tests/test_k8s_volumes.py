@@ -1,0 +1,217 @@
+"""Per connection kind: volumes, mounts, credentials; secrets and config maps in their three
+modes; volume names."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from k8s import render_patch
+from k8s.naming import key_file_env, volume_name
+from k8s_support import RUN, assert_golden, assert_patch_valid, catalog_of
+from stores.catalog import Catalog
+
+KIND_DOCS = {
+    "host_path": {
+        "name": "scratch",
+        "kind": "host_path",
+        "schema": {"hostPath": "/mnt/scratch", "mountPath": "/data/scratch", "readOnly": True, "type": "DirectoryOrCreate"},
+    },
+    "volume_claim": {
+        "name": "shared",
+        "kind": "volume_claim",
+        "schema": {"volumeClaim": "shared-pvc", "mountPath": "/data/shared", "subPath": "team/a", "readOnly": True},
+    },
+    "s3": {
+        "name": "s3-data",
+        "kind": "s3",
+        "schema": {"bucket": "s3://ml-data/sets"},
+        "secret": {"name": "s3-creds", "items": [{"key": "key.json", "path": "key.json"}], "mountPath": "/plx-secrets/s3-data"},
+        "annotations": {"iam.amazonaws.com/role": "reader"},
+    },
+    "gcs": {
+        "name": "gcs-models",
+        "kind": "gcs",
+        "schema": {"bucket": "gs://ml-models"},
+        "secret": {"name": "gcs-creds", "items": [{"key": "sa", "path": "key.json", "mode": 0o400}], "mountPath": "/plx-secrets/gcs-models"},
+    },
+    "wasb": {
+        "name": "az-out",
+        "kind": "wasb",
+        "schema": {"bucket": "wasbs://outputs@plxstorage.blob.core.windows.net/"},
+        "secret": {"name": "az-creds", "items": ["AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY"]},
+        "env": [{"name": "AZURE_STORAGE_ACCOUNT", "valueFrom": {"secretKeyRef": {"name": "az-creds", "key": "AZURE_ACCOUNT_NAME"}}}],
+    },
+}
+
+
+def _patch_of(doc):
+    return render_patch(catalog_of(doc), None, RUN)
+
+
+def _main(patch_dict):
+    return patch_dict["spec"]["containers"][0]
+
+
+def _env(patch_dict):
+    return {v["name"]: v for v in _main(patch_dict).get("env", [])}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_DOCS))
+def test_kind_golden_and_valid(kind):
+    patch = _patch_of(KIND_DOCS[kind])
+    out = patch.to_dict()
+    assert_golden(f"kind-{kind}", out)
+    assert_patch_valid(out)
+
+
+def test_host_path_volume_type_and_read_only_mount():
+    out = _patch_of(KIND_DOCS["host_path"]).to_dict()
+    assert out["spec"]["volumes"] == [
+        {"hostPath": {"path": "/mnt/scratch", "type": "DirectoryOrCreate"}, "name": "store-scratch"}
+    ]
+    assert _main(out)["volumeMounts"] == [{"mountPath": "/data/scratch", "name": "store-scratch", "readOnly": True}]
+
+
+def test_host_path_without_type_has_no_type():
+    doc = {**KIND_DOCS["host_path"], "schema": {"hostPath": "/mnt/x", "mountPath": "/x"}}
+    out = _patch_of(doc).to_dict()
+    assert out["spec"]["volumes"] == [{"hostPath": {"path": "/mnt/x"}, "name": "store-scratch"}]
+    assert "readOnly" not in _main(out)["volumeMounts"][0]
+
+
+def test_claim_read_only_and_sub_path():
+    out = _patch_of(KIND_DOCS["volume_claim"]).to_dict()
+    assert out["spec"]["volumes"] == [
+        {"name": "store-shared", "persistentVolumeClaim": {"claimName": "shared-pvc", "readOnly": True}}
+    ]
+    assert _main(out)["volumeMounts"] == [
+        {"mountPath": "/data/shared", "name": "store-shared", "readOnly": True, "subPath": "team/a"}
+    ]
+
+
+@pytest.mark.parametrize("kind", ["s3", "gcs", "wasb"])
+def test_buckets_have_no_store_volume(kind):
+    out = _patch_of(KIND_DOCS[kind]).to_dict()
+    names = [v["name"] for v in out["spec"].get("volumes", [])]
+    assert not any(n.startswith("store-") for n in names)
+
+
+def test_mounted_secret_is_read_only_volume_with_key_to_path_items():
+    out = _patch_of(KIND_DOCS["gcs"]).to_dict()
+    assert out["spec"]["volumes"] == [
+        {"name": "secret-gcs-models", "secret": {"items": [{"key": "sa", "mode": 0o400, "path": "key.json"}], "secretName": "gcs-creds"}}
+    ]
+    assert _main(out)["volumeMounts"] == [
+        {"mountPath": "/plx-secrets/gcs-models", "name": "secret-gcs-models", "readOnly": True}
+    ]
+
+
+def test_gcs_key_file_reaches_google_application_credentials():
+    env = _env(_patch_of(KIND_DOCS["gcs"]).to_dict())
+    assert env["GOOGLE_APPLICATION_CREDENTIALS"] == {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/plx-secrets/gcs-models/key.json"}
+    assert env[key_file_env("gcs-models")]["value"] == "/plx-secrets/gcs-models/key.json"
+
+
+def test_s3_key_file_env_but_no_google_variable():
+    env = _env(_patch_of(KIND_DOCS["s3"]).to_dict())
+    assert env["POLYAXON_CONNECTION_S3_DATA_KEY_FILE"]["value"] == "/plx-secrets/s3-data/key.json"
+    assert "GOOGLE_APPLICATION_CREDENTIALS" not in env
+
+
+def test_secret_items_without_mount_path_become_secret_key_refs():
+    env = _env(_patch_of(KIND_DOCS["wasb"]).to_dict())
+    assert env["AZURE_ACCOUNT_KEY"] == {
+        "name": "AZURE_ACCOUNT_KEY", "valueFrom": {"secretKeyRef": {"key": "AZURE_ACCOUNT_KEY", "name": "az-creds"}}
+    }
+    assert env["AZURE_ACCOUNT_NAME"]["valueFrom"]["secretKeyRef"] == {"key": "AZURE_ACCOUNT_NAME", "name": "az-creds"}
+    # the connection's own env entry is carried as written
+    assert env["AZURE_STORAGE_ACCOUNT"]["valueFrom"]["secretKeyRef"]["name"] == "az-creds"
+    # no mounted key file: no key-file variable
+    assert key_file_env("az-out") not in env
+
+
+def test_secret_without_items_or_mount_path_is_env_from():
+    doc = {**KIND_DOCS["s3"], "secret": {"name": "s3-env"}}
+    out = _patch_of(doc).to_dict()
+    assert _main(out)["envFrom"] == [{"secretRef": {"name": "s3-env"}}]
+    assert "volumes" not in out["spec"]
+
+
+def test_config_map_three_modes():
+    base = {"name": "cfg", "kind": "s3", "schema": {"bucket": "s3://cfg-bucket"}}
+    mounted = _patch_of({**base, "configMap": {"name": "settings", "items": ["a.ini"], "mountPath": "/etc-app/settings", "defaultMode": 0o440}}).to_dict()
+    assert mounted["spec"]["volumes"] == [
+        {"configMap": {"defaultMode": 0o440, "items": [{"key": "a.ini", "path": "a.ini"}], "name": "settings"}, "name": "config-cfg"}
+    ]
+    assert _main(mounted)["volumeMounts"] == [{"mountPath": "/etc-app/settings", "name": "config-cfg", "readOnly": True}]
+    keyed = _patch_of({**base, "configMap": {"name": "settings", "items": ["REGION"]}}).to_dict()
+    assert _env(keyed)["REGION"] == {"name": "REGION", "valueFrom": {"configMapKeyRef": {"key": "REGION", "name": "settings"}}}
+    whole = _patch_of({**base, "configMap": {"name": "settings"}}).to_dict()
+    assert _main(whole)["envFrom"] == [{"configMapRef": {"name": "settings"}}]
+    for out in (mounted, keyed, whole):
+        assert_patch_valid(out)
+
+
+def test_annotations_reach_the_pod():
+    out = _patch_of(KIND_DOCS["s3"]).to_dict()
+    assert out["metadata"] == {"annotations": {"iam.amazonaws.com/role": "reader"}}
+
+
+def test_legacy_bucket_credentials_mounted_and_pointed_at(seed_values_path):
+    catalog = Catalog.from_file(seed_values_path)
+    out = render_patch(catalog, {"data": ["data-gcs3", "data-s3"]}, RUN).to_dict()
+    volumes = {v["name"]: v for v in out["spec"]["volumes"]}
+    assert volumes["secret-data-gcs3"]["secret"] == {"items": [{"key": "secret-key", "path": "key.json"}], "secretName": "secret-name"}
+    mounts = {m["name"]: m for m in _main(out)["volumeMounts"]}
+    assert mounts["secret-data-s3"] == {"mountPath": "/plx-secrets/data-s3", "name": "secret-data-s3", "readOnly": True}
+    env = _env(out)
+    assert env["GOOGLE_APPLICATION_CREDENTIALS"]["value"] == "/plx-secrets/data-gcs3/key.json"
+    assert env["POLYAXON_CONNECTION_DATA_S3_KEY_FILE"]["value"] == "/plx-secrets/data-s3/key.json"
+
+
+def test_secret_item_that_is_not_an_env_name_is_refused():
+    from stores.errors import RenderError
+
+    doc = {**KIND_DOCS["s3"], "secret": {"name": "s3-creds", "items": ["1st-key"]}}
+    with pytest.raises(RenderError, match="'1st-key' cannot be an env var name"):
+        _patch_of(doc)
+
+
+def test_no_secret_reaches_a_literal_env_value():
+    """Literal values are only paths, the env contract and connections' plain env entries;
+    everything fed by a secret is a reference."""
+    from stores.contract import contract_env
+    from stores.selection import select
+
+    catalog = catalog_of(*KIND_DOCS.values())
+    out = render_patch(catalog, None, RUN).to_dict()
+    literal = {v["name"] for v in _main(out)["env"] if "value" in v}
+    expected = set(contract_env(select(catalog), RUN)) | {
+        key_file_env("s3-data"), key_file_env("gcs-models"), "GOOGLE_APPLICATION_CREDENTIALS",
+    }
+    assert literal == expected
+    refs = {v["name"]: v["valueFrom"] for v in _main(out)["env"] if "valueFrom" in v}
+    assert refs["AZURE_ACCOUNT_KEY"] == {"secretKeyRef": {"key": "AZURE_ACCOUNT_KEY", "name": "az-creds"}}
+    assert all("value" not in v for v in _main(out)["env"] if "valueFrom" in v)
+
+
+@pytest.mark.parametrize("name", ["a", "data-1", "x" * 63, "a" * 40 + "-" + "b" * 22])
+def test_volume_names_are_dns_labels(name):
+    for prefix in ("store", "secret", "config"):
+        got = volume_name(prefix, name)
+        assert len(got) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", got), got
+
+
+def test_long_volume_names_keep_distinct_hash_suffixes():
+    a, b = "x" * 62 + "a", "x" * 62 + "b"
+    assert volume_name("secret", a) != volume_name("secret", b)
+    assert volume_name("secret", a) == volume_name("secret", a)
+    assert volume_name("store", "short") == "store-short"
+
+
+def test_key_file_env_matches_the_runtime_lookup():
+    credentials = pytest.importorskip("stores.credentials")
+    for name in ("data-s3", "a", "x-1-y"):
+        assert key_file_env(name) == credentials.key_file_env(name)
