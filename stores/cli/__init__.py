@@ -20,6 +20,7 @@ __all__ = ["main", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "stores.cli.catalog_cmds",
     "stores.cli.render_cmds",
+    "stores.cli.run_cmds",
 )
 
 

@@ -1,0 +1,101 @@
+"""``stores paths`` and ``stores env``: the run's side of the env contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+from typing import Any
+
+from .output import add_output_flag, print_json, print_table
+
+__all__ = ["register"]
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "paths",
+        help="print this run's data paths and outputs path",
+        description="Read POLYAXON_RUN_DATA_PATHS and POLYAXON_RUN_OUTPUTS_PATH (the env contract) "
+        "and print them. Honours POLYAXON_NO_OP and STORES_LOCAL_DEV like stores.run does.",
+    )
+    add_output_flag(p)
+    p.set_defaults(func=cmd_paths)
+
+    p = sub.add_parser(
+        "env",
+        help="print the env contract a run with this selection would get",
+        description="Select stores from a values file as a run would (no --data: all data stores; "
+        "no --outputs: the first outputs store) and print the contract variables.",
+    )
+    p.add_argument("file", metavar="FILE", help="helm values file")
+    p.add_argument("--data", type=_names, default=None, metavar="A,B",
+                   help="data stores to mount (default: all; '' for none)")
+    p.add_argument("--outputs", default=None, metavar="NAME", help="outputs store (default: the first)")
+    p.add_argument("--run-uuid", required=True, metavar="UUID")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--project", required=True)
+    p.add_argument("--name", default=None)
+    p.add_argument("--inputs", default=None, metavar="JSON", help="the run's resolved inputs, a JSON object")
+    p.add_argument("--template", default=None, metavar="TEMPLATE",
+                   help="outputs sub-path template over {owner} {project} {uuid} {name} "
+                   "(default: {owner}/{project}/{uuid})")
+    add_output_flag(p, ("env", "json"), "env")
+    p.set_defaults(func=cmd_env)
+
+
+def cmd_paths(args: argparse.Namespace) -> int:
+    from .. import run
+    from ..runenv import ENV_OUTPUTS_PATH, mode
+
+    data = run.get_data_paths()
+    # a run without an outputs store is a valid run: show it as such, not as an error
+    no_outputs = mode(os.environ) == "run" and os.environ.get(ENV_OUTPUTS_PATH) is None
+    outputs = None if no_outputs else run.get_outputs_path()
+    if args.output == "json":
+        print_json({"data": data, "outputs": outputs})
+    else:
+        rows = [["data", name, path] for name, path in data.items()]
+        rows.append(["outputs", "", outputs or "-"])
+        print_table(["role", "name", "path"], rows)
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from ..catalog import Catalog
+    from ..contract import contract_env
+    from ..errors import ContractError, SelectionError
+    from ..runinfo import OUTPUTS_SUBPATH_TEMPLATE, RunInfo
+    from ..selection import select
+
+    inputs = None
+    if args.inputs is not None:
+        try:
+            inputs = json.loads(args.inputs)
+        except ValueError as exc:
+            raise ContractError(f"--inputs is not valid JSON: {exc}") from None
+        if not isinstance(inputs, dict):
+            raise ContractError(f"--inputs must be a JSON object, got {type(inputs).__name__}")
+    try:
+        run_info = RunInfo(uuid=args.run_uuid, owner=args.owner, project=args.project, name=args.name)
+    except ValueError as exc:
+        raise SelectionError(str(exc)) from None
+    catalog = Catalog.from_file(args.file)
+    selection = select(catalog, args.data, args.outputs)
+    try:
+        env = contract_env(selection, run_info, args.template or OUTPUTS_SUBPATH_TEMPLATE, inputs=inputs)
+    except ValueError as exc:  # a bad --template
+        if isinstance(exc, ContractError):
+            raise
+        raise ContractError(str(exc)) from None
+    if args.output == "json":
+        print_json(env)
+    else:
+        for key, value in env.items():
+            print(f"{key}={shlex.quote(value)}")
+    return 0
