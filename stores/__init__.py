@@ -8,8 +8,6 @@ are imported on first use::
 
 from __future__ import annotations
 
-from typing import Any
-
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _error_names
 
@@ -25,12 +23,22 @@ _LAZY = {
     "WasbConnection": "stores.models",
     "ConnectionResource": "stores.models",
     "values_schema": "stores.schema",
+    "select": "stores.selection",
+    "RunRequest": "stores.selection",
+    "Selection": "stores.selection",
+    "RunInfo": "stores.runinfo",
+    "contract_env": "stores.contract",
+    "inputs_env": "stores.contract",
+    "Globals": "stores.runglobals",
+    "compute_globals": "stores.runglobals",
+    "resolve_context": "stores.context",
+    "ClientContext": "stores.context",
 }
 
 __all__ = ["__version__", *_error_names, *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # not typing.Any: importing typing costs ~2 ms in-run
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'stores' has no attribute {name!r}")

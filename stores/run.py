@@ -45,7 +45,7 @@ callers that hold a rendered env.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from . import runenv, runio
 from .runenv import (
@@ -139,21 +139,21 @@ def get_run_context(environ: Mapping[str, str] | None = None) -> RunContext | No
     return None if m == "noop" else runenv.read_context(env, m)
 
 
-def get_inputs(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def get_inputs(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """The run's resolved inputs (seed 001); ``{}`` when it has none."""
     env = _env(environ)
     m = runenv.mode(env)
     return {} if m == "noop" else runio.read_inputs(env, m)
 
 
-def get_outputs(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def get_outputs(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Every output logged so far by this run."""
     env = _env(environ)
     m = runenv.mode(env)
     return {} if m == "noop" else runio.read_outputs(env, m)
 
 
-def log_outputs(environ: Mapping[str, str] | None = None, /, **outputs: Any) -> dict[str, Any] | None:
+def log_outputs(environ: Mapping[str, str] | None = None, /, **outputs: object) -> dict[str, object] | None:
     """Add or update outputs (JSON values); returns all outputs after the update."""
     env = _env(environ)
     m = runenv.mode(env)

@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from .errors import ContractError
 
@@ -98,9 +97,16 @@ def parse_bool(name: str, raw: str | None) -> bool:
     raise ContractError(f"{name} must be true or false (1/0, yes/no, on/off), got {raw[:40]!r}")
 
 
-@dataclass(frozen=True)
 class RunContext:
-    """Who this run is and where its local artifacts go."""
+    """Who this run is and where its local artifacts go (immutable).
+
+    ``outputs_path`` is ``POLYAXON_RUN_OUTPUTS_PATH`` (None: the run has no outputs store);
+    ``mode`` is ``"run"`` inside a rendered run, ``"local"`` in local development.
+    """
+
+    # Not a dataclass: ``dataclasses`` imports ``inspect`` (about 10 ms on every in-run import).
+    __slots__ = ("uuid", "owner", "project", "name", "context_path", "artifacts_path",
+                 "run_artifacts_path", "run_outputs_path", "outputs_path", "mode")
 
     uuid: str
     owner: str | None
@@ -110,10 +116,33 @@ class RunContext:
     artifacts_path: str
     run_artifacts_path: str
     run_outputs_path: str
-    #: ``POLYAXON_RUN_OUTPUTS_PATH``: the outputs store's path for this run (None: no store)
     outputs_path: str | None
-    #: ``"run"`` inside a rendered run, ``"local"`` in local development
     mode: str
+
+    def __init__(self, **values: object) -> None:
+        missing = [f for f in self.__slots__ if f not in values]
+        extra = [f for f in values if f not in self.__slots__]
+        if missing or extra:
+            raise TypeError(f"RunContext: missing {missing}, unexpected {extra}")
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: RunContext is immutable")
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.as_dict() == other.as_dict()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        return "RunContext(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
 
     @property
     def project_unique_name(self) -> str | None:
@@ -123,11 +152,11 @@ class RunContext:
 # -- local development ------------------------------------------------------------------------
 
 
-@dataclass
 class _LocalDev:
-    root: str | None = None
-    data: dict[str, str] = field(default_factory=dict)
-    inputs: dict[str, Any] | None = None
+    __slots__ = ("root", "data", "inputs")
+
+    def __init__(self, root: str | None, data: dict[str, str], inputs: dict[str, object] | None):
+        self.root, self.data, self.inputs = root, data, inputs
 
 
 _explicit: _LocalDev | None = None
@@ -138,7 +167,7 @@ def local_dev(
     root: str | os.PathLike[str] | None = None,
     *,
     data: Mapping[str, str] | None = None,
-    inputs: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, object] | None = None,
 ) -> str:
     """Turn local development on for this process and return its root.
 
@@ -196,7 +225,7 @@ def _local_data(env: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def local_inputs() -> dict[str, Any] | None:
+def local_inputs() -> dict[str, object] | None:
     return dict(_explicit.inputs) if _explicit and _explicit.inputs is not None else None
 
 
@@ -222,7 +251,7 @@ def _shown(raw: str) -> str:
     return repr(raw if len(raw) <= 80 else raw[:77] + "...")
 
 
-def _json_object(name: str, raw: str, value_type: type | None = None) -> dict[str, Any]:
+def _json_object(name: str, raw: str, value_type: type | None = None) -> dict[str, object]:
     try:
         value = json.loads(raw)
     except ValueError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from .errors import ContractError
 from .runenv import ENV_RUN_INPUTS, ENV_RUN_INPUTS_FILE, _json_object, local_inputs, read_context
@@ -21,7 +21,7 @@ __all__ = ["OUTPUTS_FILE", "read_inputs", "outputs_file", "read_outputs", "write
 OUTPUTS_FILE = "outputs.json"
 
 
-def read_inputs(env: Mapping[str, str], run_mode: str) -> dict[str, Any]:
+def read_inputs(env: Mapping[str, str], run_mode: str) -> dict[str, object]:
     raw = env.get(ENV_RUN_INPUTS)
     if raw is not None:
         return _json_object(ENV_RUN_INPUTS, raw)
@@ -42,7 +42,7 @@ def outputs_file(env: Mapping[str, str], run_mode: str) -> str:
     return os.path.join(read_context(env, run_mode).run_outputs_path, OUTPUTS_FILE)
 
 
-def read_outputs(env: Mapping[str, str], run_mode: str) -> dict[str, Any]:
+def read_outputs(env: Mapping[str, str], run_mode: str) -> dict[str, object]:
     path = outputs_file(env, run_mode)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -54,7 +54,7 @@ def read_outputs(env: Mapping[str, str], run_mode: str) -> dict[str, Any]:
     return _json_object(f"outputs file {path}", text)
 
 
-def write_outputs(env: Mapping[str, str], run_mode: str, values: Mapping[str, Any], *, merge: bool) -> dict[str, Any]:
+def write_outputs(env: Mapping[str, str], run_mode: str, values: Mapping[str, object], *, merge: bool) -> dict[str, object]:
     path = outputs_file(env, run_mode)
     current = read_outputs(env, run_mode) if merge else {}
     current.update(values)
