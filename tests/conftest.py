@@ -13,3 +13,4 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(scope="session")
 def seed_values_path() -> Path:
     return EXAMPLES / "seed-004-values.yaml"
+pytest_plugins = ["servers"]  # real S3 / GCS / Azure servers, see tests/servers.py

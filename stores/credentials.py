@@ -1,0 +1,283 @@
+"""Bucket credentials, resolved in one order (importing this module loads only the stdlib).
+
+Each setting (access key, endpoint, region, account key, service-account key, ...) is taken from
+the **first** of these sources that has it:
+
+1. **The key file mounted at the secret's mountPath**: ``<secret.mountPath>/<item.path>`` of the
+   connection (its only item, else ``key.json``: the renderer's rule); for a
+   store known only by name (in-run lookup) the legacy place ``/plx-secrets/<name>/key.json``.
+2. **The env vars the rendered pod carries for this connection**: the key file named by
+   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`key_file_env`), then the connection's own
+   literal ``env`` entries.
+3. **The standard SDK variables** of the process: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+   ``AWS_SESSION_TOKEN`` / ``AWS_SECURITY_TOKEN``, ``AWS_ENDPOINT_URL``, ``AWS_REGION`` /
+   ``AWS_DEFAULT_REGION``, ``AWS_CA_BUNDLE``; ``GOOGLE_APPLICATION_CREDENTIALS``,
+   ``GOOGLE_CLOUD_PROJECT``, ``STORAGE_EMULATOR_HOST``; ``AZURE_STORAGE_CONNECTION_STRING``,
+   ``AZURE_STORAGE_ACCOUNT_NAME`` / ``_KEY`` / ``_SAS_TOKEN`` (and the seed's ``AZURE_ACCOUNT_NAME``,
+   ``AZURE_ACCOUNT_KEY``, ``AZURE_CONNECTION_STRING``, ``AZURE_SAS_TOKEN`` spellings).
+4. **The SDK's own default chain** (AWS profiles and instance metadata, ``google.auth.default``,
+   ``DefaultAzureCredential``): whatever is still unset is left to the SDK.
+
+``POLYAXON_VERIFY_SSL``, ``POLYAXON_SSL_CA_CERT`` and ``POLYAXON_TIMEOUT`` apply to every kind
+(TLS settings reach S3 clients; adlfs and gcsfs take the timeout only).
+
+Key files are JSON objects: S3 and Azure ones map the variable names above to values; a GCS one
+is a service-account key (a ``private_key`` whose newlines were escaped as ``\\n`` is repaired).
+
+Every absolute key-file path that comes from the pod spec (mountPaths, the per-connection
+variable) is read under ``$STORES_SECRETS_ROOT`` when that is set, so tests and local debugging
+can re-root ``/plx-secrets`` into a temporary directory.
+
+Secret values never appear in a repr, a log line or an error message: :class:`Credentials`
+shows setting names and where each came from, and :meth:`Credentials.redact` scrubs messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import CredentialsError, SecretFormatError
+
+__all__ = [
+    "ENV_SECRETS_ROOT",
+    "LEGACY_SECRETS_ROOT",
+    "KEY_FILE",
+    "SECRET_SETTINGS",
+    "Credentials",
+    "key_file_env",
+    "key_file_path",
+    "resolve_credentials",
+]
+
+ENV_SECRETS_ROOT = "STORES_SECRETS_ROOT"
+LEGACY_SECRETS_ROOT = "/plx-secrets"
+KEY_FILE = "key.json"
+
+# kind -> setting -> variable names that carry it (key files and environments use the same names)
+_VARS: dict[str, dict[str, tuple[str, ...]]] = {
+    "s3": {
+        "access_key": ("AWS_ACCESS_KEY_ID",),
+        "secret_key": ("AWS_SECRET_ACCESS_KEY",),
+        "token": ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+        "endpoint_url": ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
+        "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+        "ca_bundle": ("AWS_CA_BUNDLE",),
+        "verify_ssl": ("AWS_VERIFY_SSL",),
+    },
+    "gcs": {
+        "credentials_file": ("GOOGLE_APPLICATION_CREDENTIALS",),
+        "project": ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
+        "endpoint_url": ("STORAGE_EMULATOR_HOST",),
+    },
+    "wasb": {
+        "connection_string": ("AZURE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING"),
+        "account_name": ("AZURE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_NAME"),
+        "account_key": ("AZURE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY"),
+        "sas_token": ("AZURE_SAS_TOKEN", "AZURE_STORAGE_SAS_TOKEN"),
+        "blob_endpoint": ("AZURE_BLOB_ENDPOINT", "AZURE_STORAGE_BLOB_ENDPOINT"),
+    },
+}
+# settings every kind takes from the Polyaxon client context
+_COMMON: dict[str, tuple[str, ...]] = {
+    "verify_ssl": ("POLYAXON_VERIFY_SSL",),
+    "ca_bundle": ("POLYAXON_SSL_CA_CERT",),
+    "timeout": ("POLYAXON_TIMEOUT",),
+}
+#: settings whose values are secret (never shown)
+SECRET_SETTINGS = frozenset({"secret_key", "token", "account_key", "connection_string", "sas_token", "service_account"})
+
+
+def _env_token(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def key_file_env(name: str) -> str:
+    """The variable a rendered pod sets to the key file of connection ``name``:
+    ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``NAME`` upper-cased, other characters as ``_``)."""
+    return f"POLYAXON_CONNECTION_{_env_token(name)}_KEY_FILE"
+
+
+def _reroot(path: str, environ: Mapping[str, str], secrets_root: str | None) -> str:
+    root = secrets_root if secrets_root is not None else environ.get(ENV_SECRETS_ROOT)
+    if root and os.path.isabs(path):
+        return os.path.join(root, path.lstrip("/"))
+    return path
+
+
+def key_file_path(connection: Any) -> str | None:
+    """Where ``connection``'s key file is mounted in the pod (not re-rooted), or ``None`` when its
+    secret is not mounted as files."""
+    secret = getattr(connection, "secret", None)
+    if secret is None or not secret.mount_path:
+        return None
+    items = list(secret.items)
+    # the same rule as the renderer (k8s.env.key_file_path): the single item, else key.json
+    if len(items) == 1:
+        return f"{secret.mount_path.rstrip('/')}/{items[0].path}"
+    if not items or any(i.path == KEY_FILE for i in items):
+        return f"{secret.mount_path.rstrip('/')}/{KEY_FILE}"
+    return None
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Resolved settings for one store.  ``settings`` holds values (some secret); ``sources``
+    says where each came from; ``searched`` lists the key files and variables looked at."""
+
+    kind: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    searched: tuple[str, ...] = ()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.settings.get(name, default)
+
+    def describe(self) -> dict[str, str]:
+        """``{setting: source}``; values of non-secret settings are shown, secret ones never."""
+        return {
+            k: (self.sources[k] if k in SECRET_SETTINGS else f"{self.settings[k]!s} ({self.sources[k]})")
+            for k in self.settings
+        }
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value (and any SAS signature) replaced by ``***``."""
+        for key in SECRET_SETTINGS & set(self.settings):
+            value = self.settings[key]
+            values = [value] if isinstance(value, str) else []
+            if isinstance(value, Mapping):
+                values = [v for v in value.values() if isinstance(v, str) and len(v) > 16]
+            for v in values:
+                if v and len(v) >= 4:
+                    text = text.replace(v, "***")
+        return re.sub(r"(?i)(sig=)[^&\s'\"]+", r"\1***", text)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}<-{self.sources[k]}" for k in sorted(self.settings))
+        return f"Credentials(kind={self.kind!r}, {parts or 'SDK default chain'})"
+
+    __str__ = __repr__
+
+
+def _read_key_file(path: str, kind: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise CredentialsError(f"cannot read key file {path}: {exc.strerror}") from None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        # the content is secret: say where, not what
+        raise SecretFormatError(f"key file {path} is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise SecretFormatError(f"key file {path} must hold a JSON object, got {type(doc).__name__}")
+    return _settings_from_doc(doc, kind, f"key file {path}")
+
+
+def _fix_private_key(doc: dict[str, Any]) -> dict[str, Any]:
+    key = doc.get("private_key")
+    if isinstance(key, str) and "\n" not in key and "\\n" in key:
+        doc = {**doc, "private_key": key.replace("\\n", "\n")}
+    return doc
+
+
+def _settings_from_doc(doc: Mapping[str, Any], kind: str, where: str) -> dict[str, Any]:
+    if kind == "gcs":
+        if "type" not in doc:
+            raise SecretFormatError(f"{where}: a GCS key file must be a service-account key (no 'type' field)")
+        if doc.get("type") == "service_account" and not all(doc.get(k) for k in ("client_email", "private_key")):
+            raise SecretFormatError(f"{where}: a service-account key needs 'client_email' and 'private_key'")
+        out: dict[str, Any] = {"service_account": _fix_private_key(dict(doc))}
+        if doc.get("project_id"):
+            out["project"] = doc["project_id"]
+        return out
+    out = _settings_from_vars(doc, kind)
+    if kind == "s3" and ("access_key" in out) != ("secret_key" in out):
+        raise SecretFormatError(f"{where}: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together")
+    return out
+
+
+def _settings_from_vars(values: Mapping[str, Any], kind: str, common: bool = False) -> dict[str, Any]:
+    table = dict(_VARS.get(kind, {}))
+    if common:
+        for setting, names in _COMMON.items():
+            table[setting] = names + table.get(setting, ())
+    out: dict[str, Any] = {}
+    for setting, names in table.items():
+        for name in names:
+            value = values.get(name)
+            if value not in (None, ""):
+                out[setting] = value
+                break
+    return out
+
+
+def resolve_credentials(
+    kind: str,
+    *,
+    connection: Any = None,
+    name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    secrets_root: str | None = None,
+    key_file: str | None = None,
+) -> Credentials:
+    """Resolve the settings of a ``kind`` store in the documented order.
+
+    ``connection`` (a model) gives the secret mount and literal env; ``name`` alone (in-run
+    lookup) gives the legacy mount ``/plx-secrets/<name>/key.json`` and the per-connection
+    variable; ``key_file`` is an explicit key file that comes before everything else.
+    """
+    env = os.environ if environ is None else environ
+    name = name or getattr(connection, "name", None)
+    settings: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    searched: list[str] = []
+
+    def merge(found: Mapping[str, Any], label: str) -> None:
+        for key, value in found.items():
+            if key not in settings:
+                settings[key] = value
+                sources[key] = label
+
+    def from_file(path: str, must_exist: bool) -> None:
+        searched.append(path)
+        if os.path.isfile(path):
+            merge(_read_key_file(path, kind), f"key file {path}")
+        elif must_exist:
+            raise CredentialsError(f"key file {path} does not exist")
+
+    if kind not in _VARS:
+        return Credentials(kind)
+    if key_file:
+        from_file(key_file, must_exist=True)
+    # 1. the key file at the secret's mountPath
+    mounted = key_file_path(connection) if connection is not None else None
+    if mounted is None and name and (connection is None or connection.secret is None):
+        mounted = f"{LEGACY_SECRETS_ROOT}/{name}/{KEY_FILE}"
+    if mounted:
+        from_file(_reroot(mounted, env, secrets_root), must_exist=False)
+    # 2. what the rendered pod carries for this connection
+    if name:
+        var = key_file_env(name)
+        searched.append(f"${var}")
+        if env.get(var):
+            # the renderer points at a file it mounted: a missing one is a broken pod, say so
+            from_file(_reroot(env[var], env, secrets_root), must_exist=True)
+    literal = {e.name: e.value for e in getattr(connection, "env", ()) if e.value is not None}
+    if literal:
+        merge(_settings_from_vars(literal, kind, common=True), "connection env")
+    # 3. the standard SDK variables
+    searched.append("environment")
+    std = _settings_from_vars(env, kind, common=True)
+    gac = std.pop("credentials_file", None)
+    if gac and "service_account" not in settings:
+        path = _reroot(gac, env, secrets_root) if not os.path.isfile(gac) else gac
+        searched.append(path)
+        merge(_read_key_file(path, kind), "$GOOGLE_APPLICATION_CREDENTIALS")
+    merge(std, "environment")
+    # 4. anything still unset is left to the SDK's default chain
+    return Credentials(kind, settings, sources, tuple(searched))

@@ -1,0 +1,245 @@
+"""Store handles: an fsspec filesystem plus the store's root (tier 2, backends load lazily).
+
+::
+
+    from stores.handles import open_store
+    h = open_store("data-s3")                 # a name from POLYAXON_RUN_DATA_PATHS
+    h = open_store("s3://bucket/prefix")      # a URL
+    h = open_store(connection)                # a connection model
+    with h.open("train/part-0.csv") as f: ...
+
+Backends are found through :data:`BACKENDS` (kind -> ``"module:factory"``, like fsspec's
+registry) and imported only when a handle of that kind is opened.  Keys are relative to the
+root; absolute keys and ``..`` segments are refused, so a handle never reaches outside its store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .credentials import Credentials, resolve_credentials
+from .errors import ContractError, SelectionError, StoresError
+from .kinds import KINDS
+
+__all__ = ["BACKENDS", "StoreHandle", "register_backend", "open_store", "clean_key", "local_store"]
+
+#: kind -> ``"module:factory"`` or a callable ``(credentials, account) -> filesystem``
+BACKENDS: dict[str, str | Callable[..., Any]] = {
+    "host_path": "stores.backends:local_fs",
+    "volume_claim": "stores.backends:local_fs",
+    "s3": "stores.backends:s3_fs",
+    "gcs": "stores.backends:gcs_fs",
+    "wasb": "stores.backends:azure_fs",
+}
+
+_SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "wasb": "wasb", "wasbs": "wasb", "file": "host_path"}
+
+
+def register_backend(kind: str, factory: str | Callable[..., Any]) -> None:
+    """Use ``factory`` (``"module:function"`` or a callable) for handles of ``kind``."""
+    if kind not in KINDS:
+        raise StoresError(f"unknown store kind {kind!r}; known: {', '.join(KINDS)}")
+    BACKENDS[kind] = factory
+
+
+def clean_key(key: str) -> str:
+    """A normalised key relative to a store's root; refuses keys that could escape it."""
+    if not isinstance(key, str):
+        raise StoresError(f"a store key must be a string, got {type(key).__name__}")
+    if "\x00" in key:
+        raise StoresError(f"a store key may not contain a NUL byte: {key!r}")
+    if key.startswith("/"):
+        raise StoresError(f"a store key must be relative to the store's root, got the absolute {key!r}")
+    if ".." in key.split("/"):
+        raise StoresError(f"a store key may not contain '..' (it would leave the store): {key!r}")
+    norm = posixpath.normpath(key) if key else ""
+    return "" if norm == "." else norm
+
+
+@dataclass(repr=False)
+class StoreHandle:
+    """One opened store: ``fs`` (fsspec) and ``root`` (the fsspec path of the store's root)."""
+
+    kind: str
+    fs: Any
+    root: str
+    url: str
+    name: str | None = None
+    credentials: Credentials = field(default_factory=lambda: Credentials("host_path"))
+
+    @property
+    def is_local(self) -> bool:
+        return not KINDS[self.kind].is_bucket
+
+    def path(self, key: str = "") -> str:
+        """The fsspec path of ``key`` (relative to the root)."""
+        key = clean_key(key)
+        return f"{self.root.rstrip('/')}/{key}" if key else self.root
+
+    def key_of(self, path: str) -> str:
+        """The key of an fsspec path under the root (the inverse of :meth:`path`)."""
+        root = self.root.rstrip("/")
+        path = path.rstrip("/")
+        if path == root:
+            return ""
+        if not path.startswith(root + "/"):
+            raise StoresError(f"{path!r} is not under the store's root {self.root!r}")
+        return path[len(root) + 1:]
+
+    def child(self, key: str) -> "StoreHandle":
+        """A handle rooted at ``key`` inside this one."""
+        slash = "/" if key.endswith("/") else ""  # "copy into this folder"
+        key = clean_key(key)
+        url = f"{self.url.rstrip('/')}/{key}{slash}" if key else self.url
+        return StoreHandle(self.kind, self.fs, self.path(key), url, self.name, self.credentials)
+
+    # -- thin fsspec wrappers that keep keys inside the store -----------------------------------
+
+    def open(self, key: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if "w" in mode and self.is_local:
+            os.makedirs(os.path.dirname(self.path(key)), exist_ok=True)
+        return self.fs.open(self.path(key), mode, **kwargs)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.fs.cat_file(self.path(key))
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self.open(key, "wb") as fh:
+            fh.write(data)
+
+    def exists(self, key: str = "") -> bool:
+        return self.fs.exists(self.path(key))
+
+    def info(self, key: str = "") -> dict[str, Any]:
+        return self.fs.info(self.path(key))
+
+    def ls(self, key: str = "", detail: bool = False) -> list[Any]:
+        """Direct children of ``key``: keys, or info dicts whose ``key`` is set."""
+        entries = self.fs.ls(self.path(key), detail=True)
+        out = []
+        for e in entries:
+            k = self.key_of(e["name"])
+            out.append({**e, "key": k} if detail else k)
+        return out
+
+    def find(self, key: str = "") -> dict[str, dict[str, Any]]:
+        """Every file under ``key``: ``{key: info}``."""
+        found = self.fs.find(self.path(key), detail=True)
+        return {self.key_of(p): i for p, i in found.items() if i.get("type") != "directory"}
+
+    def rm(self, key: str, recursive: bool = False) -> None:
+        self.fs.rm(self.path(key), recursive=recursive)
+
+    def __repr__(self) -> str:
+        return f"StoreHandle(kind={self.kind!r}, name={self.name!r}, url={self.url!r}, credentials={self.credentials!r})"
+
+
+def _factory(kind: str) -> Callable[..., Any]:
+    target = BACKENDS[kind]
+    if callable(target):
+        return target
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _build(kind: str, url: str, root: str, name: str | None, creds: Credentials, account: str | None = None) -> StoreHandle:
+    from .backends import require
+
+    require(kind)
+    try:
+        fs = _factory(kind)(creds, account)
+    except StoresError:
+        raise
+    except Exception as exc:
+        # SDK constructors may echo what they were given: scrub before showing
+        raise StoresError(
+            f"cannot open {kind} store {name or url}: {creds.redact(str(exc))}"
+        ) from None
+    return StoreHandle(kind, fs, root, url, name, creds)
+
+
+def local_store(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path") -> StoreHandle:
+    """A handle on a local directory (host paths, claims, or any local path)."""
+    root = os.path.abspath(os.fspath(path))
+    return _build(kind, root, root, name, Credentials(kind))
+
+
+def _name_for(url: str, environ: Mapping[str, str]) -> str | None:
+    """The data store whose contract path is ``url`` or a prefix of it."""
+    from .run import ENV_DATA_PATHS, get_data_paths
+
+    if not environ.get(ENV_DATA_PATHS):
+        return None
+    best: tuple[int, str] | None = None
+    for name, path in get_data_paths(environ).items():
+        base = path.rstrip("/")
+        if url.rstrip("/") == base or url.startswith(base + "/"):
+            if best is None or len(base) > best[0]:
+                best = (len(base), name)
+    return best[1] if best else None
+
+
+def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection: Any = None, **cred_kw: Any) -> StoreHandle:
+    from .names import parse_bucket
+
+    scheme = url.partition("://")[0] if "://" in url else ""
+    kind = _SCHEMES.get(scheme)
+    if kind is None:
+        raise StoresError(f"unsupported store URL {url!r}; use s3://, gs://, wasbs:// or a local path")
+    if kind == "host_path":
+        return local_store(url.partition("://")[2], name)
+    normal = {"s3a": "s3", "gcs": "gs"}.get(scheme, scheme)
+    try:
+        bucket = parse_bucket(kind, normal + url[len(scheme):])
+    except ValueError as exc:
+        raise StoresError(str(exc)) from None
+    name = name or _name_for(bucket.url, environ)
+    creds = resolve_credentials(kind, connection=connection, name=name, environ=environ, **cred_kw)
+    return _build(kind, bucket.url, bucket.root, name, creds, bucket.account)
+
+
+def open_store(
+    target: Any,
+    catalog: Any = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    secrets_root: str | None = None,
+    key_file: str | None = None,
+) -> StoreHandle:
+    """Open a store: a connection model, a connection name (from ``catalog``, else from the
+    run's ``POLYAXON_RUN_DATA_PATHS``), a bucket URL, or a local path.
+
+    Credentials follow :mod:`stores.credentials`; ``secrets_root`` re-roots mounted key files and
+    ``key_file`` names one explicitly.
+    """
+    env = os.environ if environ is None else environ
+    cred_kw = {"secrets_root": secrets_root, "key_file": key_file}
+    if not isinstance(target, (str, os.PathLike)):
+        conn = target
+        if conn.is_bucket:
+            return _from_url(conn.store_path, conn.name, env, connection=conn, **cred_kw)
+        return local_store(conn.mount_path, conn.name, conn.kind)
+    target = os.fspath(target)
+    if catalog is not None and not target.startswith("/") and "://" not in target:
+        return open_store(catalog.get(target), environ=env, **cred_kw)
+    if "://" in target:
+        return _from_url(target, None, env, **cred_kw)
+    if target.startswith("/") or target.startswith("."):
+        return local_store(target)
+    from .run import ENV_DATA_PATHS, get_data_paths
+
+    if not env.get(ENV_DATA_PATHS):
+        raise SelectionError(
+            f"{target!r} is not a URL or a path, and there is no catalog and no {ENV_DATA_PATHS} to look it up in"
+        )
+    paths = get_data_paths(env)
+    if target not in paths:
+        raise ContractError(f"no data store {target!r} in {ENV_DATA_PATHS}; this run has: {', '.join(paths) or '(none)'}")
+    path = paths[target]
+    if "://" in path:
+        return _from_url(path, target, env, **cred_kw)
+    return local_store(path, target)

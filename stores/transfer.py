@@ -1,0 +1,466 @@
+"""Upload, download, copy and sync between stores and local directories (tier 2).
+
+Every side is a :class:`~stores.handles.StoreHandle` or a local path.  Files are streamed in
+chunks (memory per worker is bounded by about two chunks plus one upload part), on a bounded
+pool of threads; each file is retried with exponential backoff on transient errors, then checked
+(size always; MD5 where the store gives one: S3 single-part ETags, GCS ``md5Hash``).  Local files
+are written under a temporary name and renamed only when complete and checked; a failed bucket
+upload is discarded (S3 multipart uploads aborted, GCS resumable uploads cancelled, Azure blocks
+left uncommitted).  Failures raise :class:`~stores.errors.TransferError` listing every failed
+key, after the other files have been tried.
+
+**Incremental rule** (``sync``): a file is sent unless the destination already has a file at the
+same key with the same size and
+
+- a *local* destination's mtime equals the source's (within 1 s; every local file we write gets
+  its source's mtime), or
+- a *bucket* destination's modification time (its upload time) is no older than the source's
+  mtime minus 1 s (the stores' timestamps have one-second resolution).
+
+With ``checksum=True`` a same-size pair is compared by MD5 instead whenever both sides can give
+one (local files are hashed; S3 single-part ETags and GCS ``md5Hash`` are read from listings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .errors import IntegrityError, StoresError, TransferError
+from .handles import StoreHandle, clean_key, local_store
+from .progress import Progress
+
+__all__ = [
+    "TransferOptions",
+    "TransferResult",
+    "upload",
+    "download",
+    "copy",
+    "sync",
+    "is_transient",
+    "CHUNK_SIZE",
+]
+
+#: bytes read and written per call
+CHUNK_SIZE = 8 * 1024 * 1024
+_MAX_PARTS = 9000  # S3 allows 10000 parts; keep a margin
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    workers: int = 8
+    retries: int = 4
+    backoff: float = 0.25  # first retry delay in seconds; doubles each time, with jitter
+    max_backoff: float = 8.0
+    verify: bool = True
+    checksum: bool = False  # sync: compare MD5s, not mtimes, when both sides have one
+    delete: bool = False  # sync: remove destination files the source does not have
+    chunk_size: int = CHUNK_SIZE
+
+
+@dataclass
+class TransferResult:
+    """What a transfer did; keys are relative to the source/destination roots."""
+
+    transferred: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.transferred)
+
+    def summary(self) -> str:
+        from .progress import human_bytes
+
+        rate = self.bytes / self.seconds if self.seconds > 0 else 0.0
+        out = f"{self.count} file(s) sent, {len(self.skipped)} unchanged, {human_bytes(self.bytes)} in {self.seconds:.1f}s ({human_bytes(rate)}/s)"
+        return out + (f", {len(self.deleted)} deleted" if self.deleted else "")
+
+
+# ---- error classification ---------------------------------------------------------------------
+
+_PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, StoresError)
+_TRANSIENT_NAMES = ("timeout", "connection", "throttl", "slowdown", "serverdisconnected",
+                    "incompleteread", "readerror", "protocolerror", "serviceunavailable",
+                    "clientpayloaderror", "responsestreamingerror")
+
+
+def _status(exc: BaseException) -> int | None:
+    for attr in ("status", "status_code", "code"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(code, int):
+            return code
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: timeouts, dropped connections, throttling, 5xx, a checksum mismatch."""
+    if isinstance(exc, IntegrityError):
+        return True
+    if isinstance(exc, _PERMANENT):
+        return False
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    status = _status(exc)
+    if status is not None and (status == 429 or 500 <= status < 600):
+        return True
+    chain: BaseException | None = exc
+    while chain is not None:
+        name = type(chain).__name__.lower()
+        if any(t in name for t in _TRANSIENT_NAMES) or any(t in str(chain).lower() for t in ("slow down", "throttl", "timed out", "connection reset")):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+# ---- listing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    size: int
+    mtime: float | None
+    md5: str | None = None
+
+
+def _to_ts(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, str):
+        try:
+            return _to_ts(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _remote_md5(info: dict[str, Any]) -> str | None:
+    etag = info.get("ETag") or info.get("etag")
+    if isinstance(etag, str):
+        etag = etag.strip('"')
+        if len(etag) == 32 and "-" not in etag and info.get("ServerSideEncryption") != "aws:kms":
+            return etag.lower()
+    b64 = info.get("md5Hash")
+    if isinstance(b64, str) and b64:
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(b64).hex()
+        except (ValueError, binascii.Error):
+            return None
+    return None
+
+
+def _entry(info: dict[str, Any]) -> _Entry:
+    mtime = None
+    for key in ("mtime", "LastModified", "last_modified", "updated", "timeCreated", "created"):
+        mtime = _to_ts(info.get(key))
+        if mtime is not None:
+            break
+    return _Entry(int(info.get("size") or 0), mtime, _remote_md5(info))
+
+
+def _list_local(root: str) -> dict[str, _Entry]:
+    if os.path.isfile(root):
+        st = os.stat(root)
+        return {"": _Entry(st.st_size, st.st_mtime)}
+    out: dict[str, _Entry] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames)
+        for fname in filenames:
+            full = os.path.join(dirpath, fname)
+            if ".stores-tmp-" in fname:
+                continue  # our own half-written downloads
+            try:
+                st = os.stat(full)
+            except FileNotFoundError:
+                continue  # removed while we walked
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            out[rel] = _Entry(st.st_size, st.st_mtime)
+    return out
+
+
+def _list(handle: StoreHandle) -> dict[str, _Entry]:
+    """Every file under the handle's root: ``{relative key: entry}``; ``{"": entry}`` when the
+    root is itself a file; ``{}`` when nothing is there."""
+    if handle.is_local:
+        return _list_local(handle.root) if os.path.exists(handle.root) else {}
+    fs = handle.fs
+    try:
+        info = fs.info(handle.root)
+    except FileNotFoundError:
+        info = None
+    if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
+        return {"": _entry(info)}
+    found = fs.find(handle.root, detail=True)
+    out: dict[str, _Entry] = {}
+    for path, info in found.items():
+        if info.get("type") == "directory" or path.endswith("/"):
+            continue
+        out[handle.key_of(path)] = _entry(info)
+    return out
+
+
+# ---- one file ---------------------------------------------------------------------------------
+
+
+def _join(handle: StoreHandle, key: str) -> str:
+    return handle.path(key) if key else handle.root
+
+
+def _md5_local(path: str, chunk: int) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _discard(writer: Any) -> None:
+    """Throw away a half-written bucket file without committing it (aborts the multipart
+    upload), and mark it closed so its finaliser does not commit it either."""
+    try:
+        writer.discard()
+    finally:
+        writer.closed = True
+        # adlfs keeps a container client per file; close it without committing blocks
+        client = getattr(writer, "container_client", None)
+        loop = getattr(writer, "loop", None)
+        if client is not None and loop is not None:
+            import asyncio
+
+            asyncio.run_coroutine_threadsafe(client.close(), loop)
+
+
+def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dkey: str,
+              opts: TransferOptions, progress: Progress) -> int:
+    spath, dpath = _join(src, skey), _join(dst, dkey)
+    md5 = hashlib.md5(usedforsecurity=False)
+    sent = 0
+    reader = open(spath, "rb") if src.is_local else src.fs.open(spath, "rb", block_size=opts.chunk_size, cache_type="none")
+    try:
+        if dst.is_local:
+            folder = os.path.dirname(dpath) or "."
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dpath)}.stores-tmp-", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    while block := reader.read(opts.chunk_size):
+                        out.write(block)
+                        md5.update(block)
+                        sent += len(block)
+                        progress.advance(len(block))
+                _check(sent, md5.hexdigest(), sentry, os.path.getsize(tmp), None, spath, opts)
+                if sentry.mtime is not None:
+                    os.utime(tmp, (sentry.mtime, sentry.mtime))
+                os.replace(tmp, dpath)
+            except BaseException:
+                os.unlink(tmp) if os.path.exists(tmp) else None
+                raise
+        else:
+            part = max(opts.chunk_size, -(-sentry.size // _MAX_PARTS))
+            writer = dst.fs.open(dpath, "wb", block_size=part)
+            try:
+                while block := reader.read(opts.chunk_size):
+                    writer.write(block)
+                    md5.update(block)
+                    sent += len(block)
+                    progress.advance(len(block))
+                if sent != sentry.size:  # the source changed under us: do not commit it
+                    raise IntegrityError(f"{spath}: read {sent} bytes, expected {sentry.size}")
+            except BaseException:
+                _discard(writer)
+                raise
+            writer.close()
+            if opts.verify:
+                arrived = _entry(dst.fs.info(dpath))
+                _check(sent, md5.hexdigest(), sentry, arrived.size, arrived.md5, dpath, opts)
+    except BaseException:
+        progress.rewind(sent)
+        raise
+    finally:
+        reader.close()
+    return sent
+
+
+def _check(sent: int, md5: str, sentry: _Entry, arrived_size: int, arrived_md5: str | None,
+           where: str, opts: TransferOptions) -> None:
+    if sent != sentry.size:
+        raise IntegrityError(f"{where}: read {sent} bytes, the source listed {sentry.size}")
+    if arrived_size != sent:
+        raise IntegrityError(f"{where}: {arrived_size} bytes arrived, {sent} were sent")
+    if not opts.verify:
+        return
+    for expected in (sentry.md5, arrived_md5):
+        if expected is not None and expected != md5:
+            raise IntegrityError(f"{where}: MD5 {md5} of the data differs from the store's {expected}")
+
+
+def _with_retries(fn: Callable[[], int], opts: TransferOptions) -> int:
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if attempt >= opts.retries or not is_transient(exc):
+                raise
+            delay = min(opts.max_backoff, opts.backoff * (2 ** attempt))
+            time.sleep(delay * (0.5 + random.random() / 2))
+            attempt += 1
+
+
+# ---- planning and running ----------------------------------------------------------------------
+
+
+def _up_to_date(s: _Entry, d: _Entry | None, dst: StoreHandle, spath: str, opts: TransferOptions) -> bool:
+    if d is None or s.size != d.size:
+        return False
+    if opts.checksum and d.md5 is not None:
+        smd5 = s.md5 or (_md5_local(spath, opts.chunk_size) if os.path.isfile(spath) else None)
+        if smd5 is not None:
+            return smd5 == d.md5
+    if s.mtime is None or d.mtime is None:
+        return False
+    if dst.is_local:
+        return abs(d.mtime - s.mtime) <= 1.0
+    return d.mtime >= s.mtime - 1.0
+
+
+def _as_handle(side: Any) -> StoreHandle:
+    if isinstance(side, StoreHandle):
+        return side
+    if isinstance(side, (str, os.PathLike)):
+        return local_store(side)
+    raise StoresError(f"expected a StoreHandle or a local path, got {type(side).__name__}")
+
+
+def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions,
+         progress: Progress | bool | None) -> TransferResult:
+    start = time.monotonic()
+    bar = progress if isinstance(progress, Progress) else Progress(enabled=None if progress is None else bool(progress))
+    redact = src.credentials.redact
+    try:
+        sources = _list(src)
+    except FileNotFoundError:
+        raise TransferError(f"nothing to copy: {src.url} does not exist") from None
+    if not sources:
+        if src.is_local and not os.path.exists(src.root):
+            raise TransferError(f"nothing to copy: {src.root} does not exist")
+    result = TransferResult()
+    single = list(sources) == [""]
+    if single and _is_dir(dst):
+        dst = dst.child(posixpath_basename(src.root))  # a file into a directory keeps its name
+    plan = {k: k for k in sources}
+    dentries = _list(dst) if (incremental or (opts.delete and not single)) else {}
+    todo: list[tuple[str, str]] = []
+    for skey, dkey in sorted(plan.items()):
+        if incremental and _up_to_date(sources[skey], dentries.get(dkey), dst, _join(src, skey), opts):
+            result.skipped.append(dkey)
+        else:
+            todo.append((skey, dkey))
+    bar.add_total(len(todo), sum(sources[s].size for s, _ in todo))
+    failures: dict[str, BaseException] = {}
+    lock = threading.Lock()
+
+    def work(pair: tuple[str, str]) -> None:
+        skey, dkey = pair
+        try:
+            n = _with_retries(lambda: _copy_one(src, skey, sources[skey], dst, dkey, opts, bar), opts)
+        except Exception as exc:  # collected and raised below, with every other failure
+            with lock:
+                failures[dkey or posixpath_basename(dst.root)] = exc
+            return
+        with lock:
+            result.transferred.append(dkey or posixpath_basename(dst.root))
+            result.bytes += n
+        bar.file_done()
+
+    try:
+        if opts.workers <= 1 or len(todo) <= 1:
+            for pair in todo:
+                work(pair)
+        else:
+            with ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="stores-transfer") as pool:
+                list(pool.map(work, todo))
+        if opts.delete and not single:
+            for dkey in sorted(set(dentries) - set(plan.values())):
+                try:
+                    dst.rm(dkey)
+                    result.deleted.append(dkey)
+                except Exception as exc:
+                    failures[dkey] = exc
+    finally:
+        bar.close()
+    result.transferred.sort()
+    result.seconds = time.monotonic() - start
+    if failures:
+        lines = [f"  {k}: {type(e).__name__}: {dst.credentials.redact(redact(str(e)))}" for k, e in sorted(failures.items())]
+        err = TransferError(
+            f"{len(failures)} of {len(todo)} file(s) failed ({src.url} -> {dst.url}):\n" + "\n".join(lines)
+        )
+        err.failures = {k: v for k, v in failures.items()}  # type: ignore[attr-defined]
+        err.result = result  # type: ignore[attr-defined]
+        raise err
+    return result
+
+
+def _is_dir(handle: StoreHandle) -> bool:
+    if handle.is_local:
+        return os.path.isdir(handle.root)
+    if handle.url.endswith("/") or "/" not in handle.root.strip("/"):
+        return True
+    return bool(handle.fs.isdir(handle.root))
+
+
+def posixpath_basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _side(side: Any, key: str) -> StoreHandle:
+    handle = _as_handle(side)
+    return handle.child(key) if clean_key(key) else handle
+
+
+def copy(src: Any, dst: Any, *, src_key: str = "", dst_key: str = "", options: TransferOptions | None = None,
+         progress: Progress | bool | None = None) -> TransferResult:
+    """Copy a file or a tree (every file under it) from ``src`` to ``dst``, always sending."""
+    return _run(_side(src, src_key), _side(dst, dst_key), False, options or TransferOptions(), progress)
+
+
+def upload(local_path: str | os.PathLike[str], store: StoreHandle, key: str = "", *,
+           options: TransferOptions | None = None, progress: Progress | bool | None = None) -> TransferResult:
+    """Upload a local file or directory to ``key`` in ``store``."""
+    return copy(local_path, store, dst_key=key, options=options, progress=progress)
+
+
+def download(store: StoreHandle, key: str, local_path: str | os.PathLike[str], *,
+             options: TransferOptions | None = None, progress: Progress | bool | None = None) -> TransferResult:
+    """Download ``key`` (a file or a prefix) from ``store`` to ``local_path``."""
+    return copy(store, local_path, src_key=key, options=options, progress=progress)
+
+
+def sync(src: Any, dst: Any, *, src_key: str = "", dst_key: str = "", options: TransferOptions | None = None,
+         progress: Progress | bool | None = None) -> TransferResult:
+    """Make ``dst`` hold every file of ``src``, sending only what changed (module docstring)."""
+    return _run(_side(src, src_key), _side(dst, dst_key), True, options or TransferOptions(), progress)
