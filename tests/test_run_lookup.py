@@ -71,6 +71,33 @@ def test_import_loads_only_stdlib():
     assert ours <= {"stores", "stores.errors", "stores.run", "stores.runenv", "stores.runio"}
 
 
+def test_import_skips_slow_stdlib_modules():
+    # dataclasses pulls in inspect (~10 ms) and typing costs ~2 ms: the in-run path avoids both
+    added = _loaded("import stores.run") - _loaded("pass")
+    assert not added & {"dataclasses", "inspect", "typing"}
+
+
+def test_problem_is_an_immutable_value():
+    import pickle
+
+    from stores.errors import Problem
+
+    p = Problem(("persistence", "data", 0), "bad", "v.yaml", 3)
+    assert p == Problem(("persistence", "data", 0), "bad", "v.yaml", 3) != Problem((), "bad")
+    assert len({p, Problem(("persistence", "data", 0), "bad", "v.yaml", 3)}) == 1
+    assert pickle.loads(pickle.dumps(p)) == p
+    assert str(p) == "v.yaml:3: persistence.data[0]: bad"
+    with pytest.raises(AttributeError):
+        p.line = 4  # type: ignore[misc]
+
+
+def test_run_context_is_immutable(tmp_path):
+    ctx = run.get_run_context(contract(tmp_path))
+    with pytest.raises(AttributeError):
+        ctx.uuid = "x"  # type: ignore[misc]
+    assert ctx == run.get_run_context(contract(tmp_path)) and "uuid='u1'" in repr(ctx)
+
+
 def test_lookup_call_loads_only_stdlib():
     env = {**os.environ, "POLYAXON_RUN_DATA_PATHS": '{"a":"/a"}'}
     proc = subprocess.run(
