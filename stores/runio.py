@@ -63,14 +63,21 @@ def write_outputs(env: Mapping[str, str], run_mode: str, values: Mapping[str, ob
     except (TypeError, ValueError) as exc:
         raise ContractError(f"outputs must be JSON values (finite numbers, strings, lists, objects): {exc}") from None
     directory = os.path.dirname(path)
+    tmp = None
     try:
+        import tempfile  # only writers pay for it
+
         os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".{OUTPUTS_FILE}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{OUTPUTS_FILE}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         raise ContractError(f"cannot write the run's outputs to {path!r}: {exc.strerror}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
     return current
