@@ -21,12 +21,13 @@ from . import names
 from .kinds import LEGACY_STORES
 from .models import (
     CONNECTION_MODELS,
+    Flag,
     HostPath,
     MountPath,
     ResourceName,
     SecretKey,
-    _BUCKET_PATTERNS,
     _checked,
+    bucket_keywords,
 )
 
 __all__ = [
@@ -61,7 +62,7 @@ class _Legacy(BaseModel):
 class LegacyHostPath(_Legacy):
     hostPath: HostPath
     mountPath: MountPath
-    readOnly: bool | None = None
+    readOnly: Flag | None = None
 
     def to_connection(self, name: str) -> Any:
         schema = {"hostPath": self.hostPath, "mountPath": self.mountPath, "readOnly": self.readOnly}
@@ -73,7 +74,7 @@ class LegacyHostPath(_Legacy):
 class LegacyClaim(_Legacy):
     existingClaim: ResourceName
     mountPath: MountPath
-    readOnly: bool | None = None
+    readOnly: Flag | None = None
 
     def to_connection(self, name: str) -> Any:
         schema = {"volumeClaim": self.existingClaim, "mountPath": self.mountPath, "readOnly": self.readOnly}
@@ -88,10 +89,15 @@ def _legacy_bucket(store: str) -> Any:
     def check(value: str) -> str:
         return names.parse_bucket(kind, value, label=store).url
 
-    return _checked(check, pattern=_BUCKET_PATTERNS[kind])
+    return _checked(check, **bucket_keywords(kind))
 
 
 class _LegacyBucket(_Legacy):
+    # the pairing rule below, in a form helm can check too
+    model_config = ConfigDict(
+        json_schema_extra={"dependencies": {"secret": ["secretKey"], "secretKey": ["secret"]}}
+    )
+
     secret: ResourceName | None = None
     secretKey: SecretKey | None = None
 

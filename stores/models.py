@@ -45,6 +45,7 @@ __all__ = [
     "Connection",
     "CONNECTION_MODELS",
     "connection_adapter",
+    "Flag",
     "parse_connection",
 ]
 
@@ -64,7 +65,10 @@ SecretKey = _checked(names.check_secret_key, pattern=names.SECRET_KEY, minLength
 MountPath = _checked(names.check_mount_path, pattern=r"^/.", **_NOT_DOTDOT)
 HostPath = _checked(names.check_host_path, pattern=r"^/", **_NOT_DOTDOT)
 RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, **_NOT_DOTDOT)
-FileMode = Annotated[int, Field(ge=0, le=0o777)]
+# Strict: lax parsing would read a quoted "0400" as decimal 400 (a different mode, silently), and
+# "yes"/"1" as true, where helm's schema and Kubernetes both refuse a string.
+FileMode = Annotated[int, Field(ge=0, le=0o777, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
 class _Model(BaseModel):
@@ -135,6 +139,11 @@ class EnvVar(_Model):
     """An env var a connection adds to the container: a literal ``value`` (never a secret) or a
     Kubernetes ``valueFrom`` source."""
 
+    # the "exactly one source" rule below, in a form helm can check too
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["value"]}, {"required": ["valueFrom"]}]}
+    )
+
     name: _checked(names.check_env_name, pattern=names.ENV_NAME)  # type: ignore[valid-type]
     value: str | None = None
     value_from: dict[str, Any] | None = None
@@ -152,7 +161,7 @@ class EnvVar(_Model):
 class HostPathSchema(_Model):
     host_path: HostPath
     mount_path: MountPath
-    read_only: bool | None = None
+    read_only: Flag | None = None
     #: Kubernetes hostPath type; empty means no check.
     type: Literal[
         "", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
@@ -163,7 +172,7 @@ class HostPathSchema(_Model):
 class ClaimSchema(_Model):
     volume_claim: ResourceName
     mount_path: MountPath
-    read_only: bool | None = None
+    read_only: Flag | None = None
     sub_path: RelPath | None = None
 
 
@@ -177,12 +186,24 @@ def _bucket_checker(kind: str):
 _BUCKET_PATTERNS = {
     "s3": r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
     "gcs": r"^gs://[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9](/.*)?$",
-    "wasb": r"^wasbs?://[^@/]+@[a-z0-9]{3,24}\.blob\.core\.windows\.net(/.*)?$",
+    # the container's "no '--'" rule, spelt without the look-ahead names.py uses (RE2 has none)
+    "wasb": r"^wasbs?://(\$root|[a-z0-9](-?[a-z0-9])+)@[a-z0-9]{3,24}\.blob\.core\.windows\.net(/.*)?$",
+}
+#: a prefix with a '.' or '..' segment, or an empty segment inside it (parse_bucket refuses them)
+_BAD_PREFIX = r"^[a-z0-9]+://[^/]*/((.*/)?\.\.?(/|$)|.*[^/]//+[^/])"
+#: RE2 cannot bound the container's length inside the pattern above: a second pattern does
+_BUCKET_EXTRA: dict[str, dict[str, Any]] = {
+    "wasb": {"allOf": [{"pattern": r"^wasbs?://[^@/]{3,63}@"}]},
 }
 
 
+def bucket_keywords(kind: str) -> dict[str, Any]:
+    """The JSON-schema keywords of a bucket URL of ``kind`` (shared with the legacy spelling)."""
+    return {"pattern": _BUCKET_PATTERNS[kind], "not": {"pattern": _BAD_PREFIX}, **_BUCKET_EXTRA.get(kind, {})}
+
+
 def _bucket_type(kind: str) -> Any:
-    return _checked(_bucket_checker(kind), pattern=_BUCKET_PATTERNS[kind])
+    return _checked(_bucket_checker(kind), **bucket_keywords(kind))
 
 
 class BucketSchema(_Model):

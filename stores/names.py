@@ -170,7 +170,8 @@ def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
         raise ValueError(f"expected a bucket URL like {example} for store {label}, got {value!r}")
     scheme, sep, rest = value.partition("://")
     if not sep or scheme not in schemes:
-        raise ValueError(f"expected an {schemes[0]}:// URL for store {label}, got {value!r}")
+        article = "an" if schemes[0] == "s3" else "a"  # "an s3://", but "a gs://", "a wasbs://"
+        raise ValueError(f"expected {article} {schemes[0]}:// URL for store {label}, got {value!r}")
     if kind == "wasb":
         m = _WASB.match(value)
         if not m:

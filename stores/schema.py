@@ -48,6 +48,10 @@ def _draft7(node: Any) -> Any:
             if key == "$ref" and isinstance(value, str):
                 value = value.replace("#/$defs/", "#/definitions/")
             out[key] = _draft7(value)
+        if "patternProperties" in out and "additionalProperties" not in out:
+            # a dict with constrained keys (legacy volume names): a key that misses the pattern
+            # is an error, not a key JSON Schema leaves unchecked
+            out["additionalProperties"] = False
         kind = out.get("properties", {}).get("kind", {})
         if "const" in kind and "kind" not in out.get("required", []):
             # Python callers may omit ``kind`` (the model knows it); a document may not.

@@ -115,7 +115,8 @@ class _Parser:
             loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in ("tagged-union", "str", "is-instance[KeyToPath]"))))
             message = self._message(err, loc)
             if kind == "extra_forbidden" and loc and loc[-1] in _KNOWN_KEYS:
-                owner = f"a {tag} connection's {loc[-2]}" if tag and len(loc) > 1 else (f"a {tag} connection" if tag else "this entry")
+                article = "an" if tag == "s3" else "a"
+                owner = f"{article} {tag} connection's {loc[-2]}" if tag and len(loc) > 1 else (f"{article} {tag} connection" if tag else "this entry")
                 message = f"key {loc[-1]!r} does not belong in {owner}"
             self.add(prefix + loc, message)
 
@@ -221,7 +222,7 @@ class _Parser:
 
     def legacy_entry(self, name: Any, entry: Any, path: tuple[object, ...]) -> Any:
         try:
-            names.check_name(name if isinstance(name, str) else repr(name), "volume name")
+            names.check_name(name, "volume name")
         except ValueError as exc:
             self.add(path, str(exc))
             return None

@@ -53,7 +53,8 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
         except RecursionError:
             raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
         if node is None:
-            return None, {}
+            # an empty (or comments-only) document: point at its first line, not nowhere
+            return None, {(): 1}
         walker = _Walker(loader, file)
         try:
             data = walker.build(node, (), 0)
@@ -64,6 +65,14 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
         return data, walker.lines
     finally:
         loader.dispose()
+
+
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def _reason(exc: yaml.YAMLError) -> str:
+    # the problem alone: str(exc) adds a multi-line excerpt, and the line is reported anyway
+    return str(getattr(exc, "problem", None) or exc)
 
 
 class _Walker:
@@ -83,6 +92,10 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise _Budget(f"nesting deeper than {MAX_DEPTH} levels; refused")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            # building the node ourselves would silently drop a tag like !!python/object/apply
+            self.problems.append(Problem(path, f"unsupported tag {node.tag!r}", self.file, node.start_mark.line + 1))
+            return None
         if isinstance(node, yaml.MappingNode):
             try:
                 self.loader.flatten_mapping(node)  # YAML merge keys ('<<')
@@ -96,7 +109,11 @@ class _Walker:
                 if not isinstance(key_node, yaml.ScalarNode):
                     self.problems.append(Problem(path, "a mapping key must be a plain scalar", self.file, line))
                     continue
-                key = self.loader.construct_object(key_node, deep=True)
+                try:
+                    key = self.loader.construct_object(key_node, deep=True)
+                except yaml.YAMLError as exc:
+                    self.problems.append(Problem(path, f"bad key: {_reason(exc)}", self.file, line))
+                    continue
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
                     key = str(key)
                 if key in first_line:
@@ -113,5 +130,5 @@ class _Walker:
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            self.problems.append(Problem(path, f"bad scalar: {exc}", self.file, node.start_mark.line + 1))
+            self.problems.append(Problem(path, f"bad value: {_reason(exc)}", self.file, node.start_mark.line + 1))
             return None
