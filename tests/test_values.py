@@ -1,0 +1,197 @@
+"""Bad values documents: every one is refused with the right path and line, and never with a
+traceback.
+
+The corpus lives in tests/data/bad/*.yaml.  Each file starts with comment lines::
+
+    # what the file is about
+    # expect: <line>: <path>: <message>     one line per Problem that must be reported
+    # schema: accepts | not-yaml            optional; see tests/test_schema.py
+
+``<message>`` is matched as a substring of the problem's message; `` ... `` inside it lets the
+middle of a long message go unchecked (the parts must still appear in order).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stores import Catalog, ValuesError
+
+BAD_DIR = Path(__file__).resolve().parent / "data" / "bad"
+_EXPECT = re.compile(r"^# expect: (\d+): (\S+): (.+)$")
+_SCHEMA = re.compile(r"^# schema: (accepts|not-yaml)\b")
+
+
+@dataclass(frozen=True)
+class Expected:
+    line: int
+    path: str
+    message: str
+
+    def matches(self, problem_text: str, file: str) -> bool:
+        prefix = f"{file}:{self.line}: {self.path}: "
+        if not problem_text.startswith(prefix):
+            return False
+        rest = problem_text[len(prefix):]
+        pos = 0
+        for part in self.message.split(" ... "):
+            found = rest.find(part, pos)
+            if found < 0:
+                return False
+            pos = found + len(part)
+        return True
+
+
+@dataclass(frozen=True)
+class BadDoc:
+    path: Path
+    expected: tuple[Expected, ...]
+    schema: str  # "rejects" (default), "accepts" or "not-yaml"
+
+
+def load_corpus() -> list[BadDoc]:
+    docs = []
+    for path in sorted(BAD_DIR.glob("*.yaml")):
+        expected, schema = [], "rejects"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.startswith("#"):
+                break
+            if m := _EXPECT.match(line):
+                expected.append(Expected(int(m.group(1)), m.group(2), m.group(3)))
+            elif m := _SCHEMA.match(line):
+                schema = m.group(1)
+        docs.append(BadDoc(path, tuple(expected), schema))
+    return docs
+
+
+CORPUS = load_corpus()
+
+
+def test_corpus_is_large_and_every_file_expects_something() -> None:
+    assert len(CORPUS) >= 40
+    assert [d.path.name for d in CORPUS if not d.expected] == []
+
+
+@pytest.mark.parametrize("doc", CORPUS, ids=[d.path.stem for d in CORPUS])
+def test_bad_document_is_rejected_with_path_and_line(doc: BadDoc) -> None:
+    started = time.monotonic()
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_file(doc.path)
+    # hostile documents (alias bombs, deep nesting) are refused, not worked through
+    assert time.monotonic() - started < 2.0
+    file = str(doc.path)
+    reported = [str(p) for p in info.value.problems]
+    for want in doc.expected:
+        assert any(want.matches(text, file) for text in reported), (
+            f"missing {want.line}: {want.path}: {want.message}\nreported:\n  " + "\n  ".join(reported)
+        )
+    # nothing reported that the file does not announce: the corpus documents every message
+    assert len(reported) == len(doc.expected), "\n".join(reported)
+    for problem in info.value.problems:
+        assert problem.line is not None and problem.file == file
+        assert "Traceback" not in str(problem)
+
+
+def test_expect_matching_is_strict() -> None:
+    want = Expected(5, "persistence.data.d.bucket", "expected an s3:// URL ... got 'gs://x'")
+    assert want.matches("f.yaml:5: persistence.data.d.bucket: expected an s3:// URL for s3, got 'gs://x'", "f.yaml")
+    assert not want.matches("f.yaml:6: persistence.data.d.bucket: expected an s3:// URL for s3, got 'gs://x'", "f.yaml")
+    assert not want.matches("f.yaml:5: persistence.data.d: expected an s3:// URL for s3, got 'gs://x'", "f.yaml")
+    assert not want.matches("f.yaml:5: persistence.data.d.bucket: got 'gs://x' expected an s3:// URL", "f.yaml")
+
+
+def test_several_problems_are_reported_at_once() -> None:
+    text = """\
+persistence:
+  data:
+    Data1:
+      hostPath: /mnt/a
+      mountPath: /data/1
+    data2:
+      existingClaim: data-2-pvc
+  outputs:
+    out-s3:
+      store: s3
+      bucket: gs://wrong
+connections:
+  - name: local
+    kind: host_path
+    readOnly: maybe
+    schema:
+      hostPath: relative/path
+      mountPath: /data/local
+  - kind: gcs
+    schema:
+      bucket: gs://models
+"""
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_yaml(text, file="values.yaml")
+    got = {(p.line, ".".join(map(str, p.path))) for p in info.value.problems}
+    assert got == {
+        (3, "persistence.data.Data1"),
+        (6, "persistence.data.data2.mountPath"),
+        (11, "persistence.outputs.out-s3.bucket"),
+        (15, "connections.0.readOnly"),
+        (17, "connections.0.schema.hostPath"),
+        (19, "connections.1.name"),
+    }
+    assert str(info.value).startswith("6 problems found:")
+
+
+def test_problem_format_and_json_form() -> None:
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_yaml("connections:\n  - name: Bad_Name\n    kind: s3\n    schema: {bucket: s3://ok-bucket}\n",
+                          file="v.yaml")
+    (problem,) = info.value.problems
+    assert str(problem).startswith("v.yaml:2: connections[0].name: name must be a DNS-1123 label")
+    assert problem.as_dict()["path"] == "connections[0].name"
+    assert problem.as_dict()["line"] == 2
+
+
+def test_problems_from_a_dict_have_paths_but_no_lines() -> None:
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_values({"persistence": {"data": {"d": {"hostPath": "/a", "mountPath": "rel"}}}})
+    (problem,) = info.value.problems
+    assert problem.line is None
+    assert str(problem) == "persistence.data.d.mountPath: mountPath must be absolute (start with '/'), got 'rel'"
+
+
+def test_secret_values_never_appear_in_messages() -> None:
+    # a key file's content pasted where a secret *name* belongs must not be echoed back in full
+    leaked = "AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEYwJalrXUtnFEMI"
+    values = {"connections": [{"name": "s3", "kind": "s3", "schema": {"bucket": "s3://ok-bucket"},
+                               "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": leaked,
+                                        "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_values(values)
+    assert leaked not in str(info.value)
+    assert "exactly one of 'value' or 'valueFrom'" in str(info.value)
+
+
+def test_alias_bomb_is_refused_fast_from_text() -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 12):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    started = time.monotonic()
+    with pytest.raises(ValuesError, match="refused"):
+        Catalog.from_yaml("\n".join(lines) + "\n")
+    assert time.monotonic() - started < 2.0
+
+
+def test_file_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(ValuesError, match="no such file"):
+        Catalog.from_file(tmp_path / "missing.yaml")
+    with pytest.raises(ValuesError, match="is a directory"):
+        Catalog.from_file(tmp_path)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("persistence:\n  data:\n    caf\xe9: {}\n".encode("latin-1"))
+    with pytest.raises(ValuesError, match="not UTF-8"):
+        Catalog.from_file(path)
