@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from stores.catalog import Catalog
+from stores.plugins import Plugins, as_plugins
 from stores.runinfo import RunInfo
 from stores.selection import RunRequest, Selection, select
+from stores.settings import Settings
 
 from .env import connection_env, contract_vars, credential_env, resource_env
+from .plugins import apply_plugins
 from .podpatch import DEFAULT_CONTAINER, Extension, PodPatch
 from .templates import globals_resolver
 from .volumes import connection_volumes
@@ -54,7 +57,8 @@ def render_patch(
     allow_host_paths: Iterable[str] = (),
     sdk_defaults: Mapping[str, str] | None = None,
     extensions: Sequence[Extension] = (),
-    plugins: Any = None,
+    plugins: Plugins | Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> PodPatch:
     """The checked pod-spec patch of one run.
 
@@ -62,18 +66,24 @@ def render_patch(
     mapping, or ``None`` for the defaults.  ``inputs``: the run's resolved inputs
     (``POLYAXON_RUN_INPUTS``).  ``allow_host_paths``: exact host paths let past the deny list.
     ``sdk_defaults``: ``{"gcs": name}`` when selected GCS connections hold different keys and one
-    must be ``GOOGLE_APPLICATION_CREDENTIALS``.  ``extensions`` (plugins) run in order on the
-    patch before the checks; ``plugins`` (a ``stores.plugins.Plugins``) is handed to them in
-    ``patch.context`` and decides whether ``globals.store_path`` exists.  ``{{ globals.x }}`` is
+    must be ``GOOGLE_APPLICATION_CREDENTIALS``.  ``plugins``: a ``stores.plugins.Plugins`` or its
+    YAML mapping (seed 002; ``{}`` gives the seed's defaults, ``None`` no plugins at all), applied
+    by ``k8s.plugins.apply_plugins`` with ``settings`` (``stores.settings``; default: the
+    defaults, the environment is never read here); it decides whether ``globals.store_path``
+    exists.  ``extensions`` then run in order on the patch before the checks; both are in
+    ``patch.context``.  ``{{ globals.x }}`` is
     resolved in env values here and in commands, args and env of every container by
     ``apply_patch``.  Raises ``RenderError`` on any clash (``SelectionError``, ``TemplateError``, ``ContractError``
     for their own causes).
     """
     chosen = resolve_selection(catalog, selection)
+    plugins = as_plugins(plugins)
+    settings = settings if settings is not None else Settings()
     patch = PodPatch(
         container_name=container_name,
         resolve=globals_resolver(chosen, run, plugins=plugins),
-        context={"catalog": catalog, "selection": chosen, "run": run, "inputs": inputs, "plugins": plugins},
+        context={"catalog": catalog, "selection": chosen, "run": run, "inputs": inputs, "plugins": plugins,
+                 "settings": settings},
     )
     connections = chosen.connections
     for conn in connections:
@@ -84,6 +94,8 @@ def render_patch(
         patch.add_env(var, source)
     for path in allow_host_paths:
         patch.allow_host_path(path, "the caller (allow_host_paths)")
+    if plugins is not None:
+        apply_plugins(patch, plugins, settings)
     for extend in extensions:
         extend(patch)
     patch.check()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from stores.plugins import artifacts_store
 from stores.runglobals import compute_globals
 from stores.templates import render
 
@@ -15,10 +16,11 @@ def globals_resolver(selection: Any, run: Any, *, plugins: Any = None) -> Callab
     """A function resolving every ``{{ globals.x }}`` of one string for this run.  Other
     ``{{ ... }}`` expressions are left alone; an unknown or unavailable ``globals.x`` raises
     ``TemplateError``.  ``globals.store_path`` exists only when ``plugins.mount_artifacts_store``
-    is on and the catalog has an artifacts store."""
+    is on and there is an artifacts store (``stores.plugins.artifacts_store``: the catalog's, else
+    the selected outputs store of a legacy catalog)."""
     glob = compute_globals(
         run,
-        artifacts_store=selection.catalog.artifacts_store,
+        artifacts_store=artifacts_store(selection),
         mount_artifacts_store=bool(getattr(plugins, "mount_artifacts_store", False)),
     )
 

@@ -14,10 +14,24 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["Plugins", "ShmConfig", "SidecarConfig", "DEFAULT_SYNC_INTERVAL", "parse_plugins"]
+from .names import CONTEXT_PATH, check_name, check_relative_path
+
+__all__ = [
+    "Plugins",
+    "ShmConfig",
+    "SidecarConfig",
+    "DataDownload",
+    "DEFAULT_SYNC_INTERVAL",
+    "DATA_DIR",
+    "parse_plugins",
+    "as_plugins",
+    "artifacts_store",
+]
 
 DEFAULT_SYNC_INTERVAL = 10  # seconds between two syncs of the artifacts sidecar
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: where bucket downloads go by default: ``<DATA_DIR>/<connection name>``
+DATA_DIR = CONTEXT_PATH + "/data"
 
 
 class _Model(BaseModel):
@@ -114,3 +128,60 @@ def parse_plugins(doc: Any, *, file: str | None = None) -> Plugins:
                 msg = f"unknown plugin key {err['loc'][-1]!r}"
             problems.append(Problem(loc, f"{msg}, got {err.get('input')!r}" if err["type"] not in ("extra_forbidden", "value_error") else msg, file))
         raise ValuesError(problems) from None
+
+
+def as_plugins(value: Any) -> Plugins | None:
+    """A ``Plugins`` as is, a mapping in the seed's spelling parsed, ``None`` kept (no plugins)."""
+    if value is None or isinstance(value, Plugins):
+        return value
+    return parse_plugins(value)
+
+
+def artifacts_store(selection: Any) -> Any:
+    """The store the plugins collect to and mount: the catalog's ``artifactsStore``; in a legacy
+    catalog (which has none) the run's selected outputs store plays that role."""
+    store = selection.catalog.artifacts_store
+    return store if store is not None else selection.outputs
+
+
+class DataDownload(_Model):
+    """One bucket (or a prefix in it) copied into the pod before the main container starts.
+
+    ``name``: a selected data store; ``prefix``: a key under the store's root ("": all of it);
+    ``path``: where it lands, under the run context (default ``/plx-context/data/<name>``).
+    """
+
+    name: str
+    prefix: str = ""
+    path: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "data store name")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return check_relative_path(value, "prefix") if value.strip("/") else ""
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        norm = "/" + check_relative_path(value.lstrip("/"), "path") if value.startswith("/") else None
+        if norm is None or not norm.startswith(CONTEXT_PATH + "/"):
+            raise ValueError(f"path must be an absolute path under {CONTEXT_PATH}, got {value!r}")
+        return norm
+
+    @property
+    def target(self) -> str:
+        return self.path or f"{DATA_DIR}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> "DataDownload":
+        """``NAME``, ``NAME:PREFIX`` or ``NAME:PREFIX=PATH`` (the CLI spelling)."""
+        spec, _, path = text.partition("=")
+        name, _, prefix = spec.partition(":")
+        return cls(name=name, prefix=prefix, path=path or None)

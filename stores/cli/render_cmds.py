@@ -46,6 +46,7 @@ def register(sub: Any) -> None:
                    help="the GCS connection whose key is GOOGLE_APPLICATION_CREDENTIALS")
     p.add_argument("--validate", default=None, metavar="VERSION",
                    help="validate the output strictly against this Kubernetes version (e.g. 1.30)")
+    _plugin_flags(p)
     add_output_flag(p, ("yaml", "json"), "yaml")
     p.set_defaults(func=cmd_render)
 
@@ -64,6 +65,90 @@ def register(sub: Any) -> None:
     p.add_argument("--namespace", "-n", default=None)
     add_output_flag(p, ("yaml", "json"), "yaml")
     p.set_defaults(func=cmd_secret)
+
+
+#: flag dest -> (plugin key, value to set); a flag left unset changes nothing
+_PLUGIN_FLAGS: dict[str, tuple[str, ...]] = {
+    "shm": ("shm",),
+    "docker": ("docker",),
+    "auth": ("auth",),
+    "mount_artifacts_store": ("mountArtifactsStore",),
+    "collect": ("collectArtifacts", "collectLogs"),
+    "collect_resources": ("collectResources",),
+    "auto_resume": ("autoResume",),
+    "external_host": ("externalHost",),
+    "log_level": ("logLevel",),
+}
+#: flag dest -> setting (stores.settings): explicit flags beat STORES_* variables
+_SETTING_FLAGS = ("toolkit_image", "sidecar_mode", "api_host", "external_api_host", "auth_secret")
+
+
+def _plugin_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "plugins (seed 002)",
+        "Without any of these the patch has no plugins; with any, the seed's defaults apply and "
+        "the flags override them (--plugins first, then the other flags).",
+    )
+    g.add_argument("--plugins", default=None, metavar="FILE|JSON",
+                   help="plugins in the seed's YAML spelling: a file ('-': stdin) or inline JSON/YAML")
+    onoff = argparse.BooleanOptionalAction
+    g.add_argument("--shm", action=onoff, default=None, help="/dev/shm as a memory emptyDir (default on)")
+    g.add_argument("--shm-size", default=None, metavar="QTY", help="sizeLimit of /dev/shm, e.g. 2Gi")
+    g.add_argument("--docker", action=onoff, default=None, help="mount the host's docker socket (default off)")
+    g.add_argument("--auth", action=onoff, default=None, help="POLYAXON_AUTH_TOKEN from the auth Secret (default on)")
+    g.add_argument("--mount-artifacts-store", action=onoff, default=None,
+                   help="mount the artifacts store on the main container (default off)")
+    g.add_argument("--collect", action=onoff, default=None,
+                   help="collectArtifacts and collectLogs: context volume, init container, sidecar (default on)")
+    g.add_argument("--collect-resources", action=onoff, default=None)
+    g.add_argument("--auto-resume", action=onoff, default=None)
+    g.add_argument("--external-host", action=onoff, default=None, help="give the run the external API host")
+    g.add_argument("--log-level", default=None, metavar="LEVEL", help="POLYAXON_LOG_LEVEL of every container")
+    g.add_argument("--sync-interval", type=int, default=None, metavar="N", help="seconds between sidecar syncs")
+    g.add_argument("--download-data", action="append", default=[], metavar="NAME[:PREFIX][=PATH]",
+                   help="copy a selected bucket data store (or a prefix) to /plx-context/data/NAME (or PATH) "
+                   "in an init container (repeatable)")
+    s = p.add_argument_group("settings (stores.settings: flag > STORES_* variable > default)")
+    s.add_argument("--toolkit-image", default=None, metavar="IMAGE", help="image of the init and sidecar containers")
+    s.add_argument("--sidecar-mode", default=None, choices=["container", "native"],
+                   help="native: an init container with restartPolicy Always (Kubernetes 1.29+)")
+    s.add_argument("--api-host", default=None, metavar="URL")
+    s.add_argument("--external-api-host", default=None, metavar="URL")
+    s.add_argument("--auth-secret", default=None, metavar="NAME")
+
+
+def _plugins_doc(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The plugins mapping the flags ask for, or ``None`` when no plugin option was given."""
+    import yaml
+
+    from ..errors import RenderError
+    from ..plugins import parse_plugins
+
+    doc: dict[str, Any] | None = None
+    if args.plugins is not None:
+        text = args.plugins
+        inline = text.lstrip().startswith("{")
+        where = "--plugins" if inline else text
+        try:
+            loaded = yaml.safe_load(text if inline else _read(text))
+        except yaml.YAMLError as exc:
+            raise RenderError(f"{where}: not valid YAML/JSON: {exc}") from None
+        doc = parse_plugins(loaded, file=where).model_dump(by_alias=True, exclude_unset=True)
+    for dest, keys in _PLUGIN_FLAGS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            doc = doc if doc is not None else {}
+            for key in keys:
+                doc[key] = value
+    if args.shm_size is not None:
+        doc = doc if doc is not None else {}
+        shm = doc.get("shm")
+        shm = dict(shm) if isinstance(shm, dict) else ({"enabled": shm} if isinstance(shm, bool) else {})
+        doc["shm"] = {**shm, "sizeLimit": args.shm_size}
+    if args.sync_interval is not None:
+        doc = doc if doc is not None else {}
+        doc["sidecar"] = {**(doc.get("sidecar") or {}), "syncInterval": args.sync_interval}
+    return doc
 
 
 def _read(path: str) -> str:
@@ -124,6 +209,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise RenderError(str(exc)) from None
     request = RunRequest(tuple(args.data) if args.data is not None else None, args.outputs)
+    from k8s.plugins import download_data
+
+    from ..plugins import DataDownload, parse_plugins
+    from ..settings import load_settings
+
+    plugins_doc = _plugins_doc(args)
+    plugins = parse_plugins(plugins_doc, file="the plugin flags") if plugins_doc is not None else None
+    settings = load_settings(**{name: getattr(args, name) for name in _SETTING_FLAGS})
+    try:
+        downloads = [DataDownload.parse(d) for d in args.download_data]
+    except ValueError as exc:
+        raise RenderError(f"--download-data: {exc}") from None
     patch = render_patch(
         catalog,
         request,
@@ -131,6 +228,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         inputs=inputs,
         allow_host_paths=args.allow_host_path,
         sdk_defaults={"gcs": args.gcs_default} if args.gcs_default else None,
+        plugins=plugins,
+        settings=settings,
+        extensions=[download_data(downloads)] if downloads else (),
     )
     if args.into is not None:
         out = apply_patch(_load_manifest(args.into), patch, args.container)

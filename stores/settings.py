@@ -1,0 +1,188 @@
+"""Deployment settings of the containers the renderer adds (tier 0: stdlib only).
+
+Every setting is resolved in one order, written down here once:
+
+1. **explicit**: a keyword of ``load_settings(...)`` (``stores render`` passes its flags here)
+   or a field given to ``Settings(...)``;
+2. **environment**: the ``STORES_*`` variable of the table below;
+3. **default**: the value of the table.
+
+=====================  ============================  ==========================================
+setting                variable                      default
+=====================  ============================  ==========================================
+toolkit_image          ``STORES_TOOLKIT_IMAGE``      ``DEFAULT_TOOLKIT_IMAGE`` (the image that
+                                                     runs ``stores``: init containers, sidecar)
+image_pull_policy      ``STORES_IMAGE_PULL_POLICY``  ``IfNotPresent``
+run_as_user            ``STORES_RUN_AS_USER``        ``65532`` (never 0: they run as non-root)
+toolkit_resources      ``STORES_TOOLKIT_RESOURCES``  ``DEFAULT_RESOURCES`` (JSON, init containers
+                                                     and, unless ``plugins.sidecar`` says
+                                                     otherwise, the sidecar)
+sidecar_mode           ``STORES_SIDECAR_MODE``       ``container``; ``native``: an init container
+                                                     with ``restartPolicy: Always`` (Kubernetes
+                                                     1.29+), which ends with the main container
+api_host               ``STORES_API_HOST``           ``http://polyaxon-polyaxon-api:80``
+external_api_host      ``STORES_EXTERNAL_API_HOST``  unset (``plugins.externalHost`` needs it)
+auth_secret            ``STORES_AUTH_SECRET``        ``polyaxon-run-auth``
+auth_token_key         ``STORES_AUTH_TOKEN_KEY``     ``token``
+=====================  ============================  ==========================================
+
+``k8s`` never reads the environment: a render is a function of its arguments, and
+``load_settings()`` is where the environment comes in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from . import __version__
+from .errors import Problem, ValuesError
+
+__all__ = [
+    "DEFAULT_TOOLKIT_IMAGE",
+    "DEFAULT_RESOURCES",
+    "ENV_VARS",
+    "PULL_POLICIES",
+    "SIDECAR_MODES",
+    "Settings",
+    "check_resources",
+    "load_settings",
+]
+
+DEFAULT_TOOLKIT_IMAGE = f"ghcr.io/polyaxon/stores:{__version__}"
+#: enough for ``stores`` moving files with 8 workers of two 8 MiB chunks each
+DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "50m", "memory": "128Mi"},
+    "limits": {"memory": "1Gi"},
+}
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+SIDECAR_MODES = ("container", "native")
+
+#: setting -> the environment variable that sets it
+ENV_VARS: dict[str, str] = {
+    "toolkit_image": "STORES_TOOLKIT_IMAGE",
+    "image_pull_policy": "STORES_IMAGE_PULL_POLICY",
+    "run_as_user": "STORES_RUN_AS_USER",
+    "toolkit_resources": "STORES_TOOLKIT_RESOURCES",
+    "sidecar_mode": "STORES_SIDECAR_MODE",
+    "api_host": "STORES_API_HOST",
+    "external_api_host": "STORES_EXTERNAL_API_HOST",
+    "auth_secret": "STORES_AUTH_SECRET",
+    "auth_token_key": "STORES_AUTH_TOKEN_KEY",
+}
+
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_RESOURCE_NAME = re.compile(r"^([a-z0-9.-]+/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+
+
+def _problem(name: str, message: str, where: str) -> ValuesError:
+    return ValuesError([Problem(("settings", name), f"{message} (from {where})")])
+
+
+def check_resources(value: Any, where: str = "settings.toolkit_resources") -> dict[str, dict[str, str]]:
+    """``{requests: {name: quantity}, limits: {...}}``; quantities as Kubernetes spells them."""
+    if not isinstance(value, Mapping) or not set(value) <= {"requests", "limits"}:
+        raise ValueError(f"{where}: expected a mapping with 'requests' and/or 'limits', got {value!r}")
+    out: dict[str, dict[str, str]] = {}
+    for part in ("requests", "limits"):
+        if part not in value:
+            continue
+        entries = value[part]
+        if not isinstance(entries, Mapping):
+            raise ValueError(f"{where}.{part}: expected a mapping of resource names to quantities")
+        checked: dict[str, str] = {}
+        for name, qty in entries.items():
+            text = str(qty) if isinstance(qty, (int, float)) and not isinstance(qty, bool) else qty
+            if not isinstance(name, str) or not _RESOURCE_NAME.match(name):
+                raise ValueError(f"{where}.{part}: not a resource name: {name!r}")
+            if not isinstance(text, str) or not _QUANTITY.match(text):
+                raise ValueError(f"{where}.{part}.{name}: not a Kubernetes quantity: {qty!r}")
+            checked[name] = text
+        out[part] = dict(sorted(checked.items()))
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with ``load_settings()`` to take the environment into account."""
+
+    toolkit_image: str = DEFAULT_TOOLKIT_IMAGE
+    image_pull_policy: str = "IfNotPresent"
+    run_as_user: int = 65532
+    toolkit_resources: dict[str, dict[str, str]] = field(default_factory=lambda: check_resources(DEFAULT_RESOURCES))
+    sidecar_mode: str = "container"
+    api_host: str = "http://polyaxon-polyaxon-api:80"
+    external_api_host: str | None = None
+    auth_secret: str = "polyaxon-run-auth"
+    auth_token_key: str = "token"
+
+    def __post_init__(self) -> None:
+        _check(self, "the caller")
+
+
+def _check(s: Settings, where: str) -> None:
+    if not isinstance(s.toolkit_image, str) or not s.toolkit_image.strip() or any(c.isspace() for c in s.toolkit_image):
+        raise _problem("toolkit_image", f"not an image reference: {s.toolkit_image!r}", where)
+    if s.image_pull_policy not in PULL_POLICIES:
+        raise _problem("image_pull_policy", f"must be one of {', '.join(PULL_POLICIES)}, got {s.image_pull_policy!r}", where)
+    if isinstance(s.run_as_user, bool) or not isinstance(s.run_as_user, int) or s.run_as_user < 1:
+        raise _problem("run_as_user", f"must be a user id above 0 (the containers run as non-root), got {s.run_as_user!r}", where)
+    if s.sidecar_mode not in SIDECAR_MODES:
+        raise _problem("sidecar_mode", f"must be one of {', '.join(SIDECAR_MODES)}, got {s.sidecar_mode!r}", where)
+    for name in ("api_host", "external_api_host"):
+        value = getattr(s, name)
+        if value is not None and not re.match(r"^https?://[^\s/]+", str(value)):
+            raise _problem(name, f"must be an http(s) URL, got {value!r}", where)
+    for name in ("auth_secret", "auth_token_key"):
+        if not isinstance(getattr(s, name), str) or not getattr(s, name):
+            raise _problem(name, "must be a non-empty string", where)
+    try:
+        object.__setattr__(s, "toolkit_resources", check_resources(s.toolkit_resources))
+    except ValueError as exc:
+        raise _problem("toolkit_resources", str(exc), where) from None
+
+
+def _from_env(name: str, raw: str) -> Any:
+    var = ENV_VARS[name]
+    if name == "run_as_user":
+        try:
+            return int(raw)
+        except ValueError:
+            raise _problem(name, f"must be an integer, got {raw!r}", f"${var}") from None
+    if name == "toolkit_resources":
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise _problem(name, f"is not valid JSON: {exc}", f"${var}") from None
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> Settings:
+    """Settings from explicit keywords (``None`` means "not given"), else the environment, else
+    the defaults.  An unknown keyword is a ``TypeError``; a bad value a ``ValuesError`` naming the
+    setting and where it came from."""
+    env = os.environ if environ is None else environ
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(explicit) - known)
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name in ENV_VARS:
+        if explicit.get(name) is not None:
+            values[name], origin[name] = explicit[name], "the caller"
+        elif env.get(ENV_VARS[name]):
+            values[name], origin[name] = _from_env(name, env[ENV_VARS[name]]), f"${ENV_VARS[name]}"
+    settings = Settings()
+    for name, value in values.items():
+        # one field at a time, so an error names where the bad value came from
+        try:
+            settings = replace(settings, **{name: value})
+        except ValuesError as exc:
+            problem = exc.problems[0]
+            raise ValuesError([Problem(problem.path, problem.message.replace("(from the caller)", f"(from {origin[name]})"))]) from None
+    return settings
