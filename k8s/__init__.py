@@ -18,7 +18,9 @@ Modules, one job each:
 ``k8s.env``         connection / run -> env vars and envFrom; key-file and SDK variables
 ``k8s.secrets``     key file -> checked ``V1Secret`` (``stores secret``)
 ``k8s.podpatch``    ``PodPatch``: items with their sources, extension points, ``to_dict()``
-``k8s.render``      ``render_patch``: catalog + selection + run -> checked ``PodPatch``
+``k8s.render``      ``render_patch``: catalog + selection + run (+ plugins) -> checked ``PodPatch``
+``k8s.plugins``     seed 002 plugins (table ``PLUGINS``), bucket downloads (``download_data``),
+                    the hardened toolkit containers; settings in ``stores.settings``
 ``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
 ``k8s.serialize``   client models -> manifest dicts; templates in containers
 ``k8s.checks``      clash checks and the hostPath deny list
@@ -60,7 +62,8 @@ Extension points (plugins, init containers, sidecars)
     uses ``patch.add_volume/add_mount/add_env/add_env_from/add_annotation/add_init_container/
     add_sidecar/allow_host_path`` and reads ``patch.context`` (catalog, selection, run, inputs).
     The run context volume must be named ``k8s.checks.CONTEXT_VOLUME`` to mount at
-    ``/plx-context``.
+    ``/plx-context``.  ``render_patch(..., plugins=..., settings=...)`` applies the seed 002
+    plugins first (``k8s.plugins``); ``download_data([...])`` is such an extension.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ __all__ = [
     "volume_name",
     "key_file_env",
     "default_run_uuid",
+    "apply_plugins",
+    "download_data",
 ]
 
 _LAZY = {
@@ -103,6 +108,8 @@ _LAZY = {
     "volume_name": "k8s.naming",
     "key_file_env": "k8s.naming",
     "default_run_uuid": "k8s.naming",
+    "apply_plugins": "k8s.plugins",
+    "download_data": "k8s.plugins",
 }
 
 
