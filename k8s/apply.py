@@ -104,7 +104,8 @@ def apply_patch(manifest: Mapping[str, Any], patch: PodPatch, container: str | N
         if isinstance(spec.get("initContainers"), list):
             spec["initContainers"] = [resolve_container(c, patch.resolve) for c in spec["initContainers"]]
 
-    check_pod(patch.view(template, index))
+    env = patch.env_dicts()
+    check_pod(patch.view(template, index, env))
 
     annotations = patch.annotation_dict()
     if annotations:
@@ -120,7 +121,7 @@ def apply_patch(manifest: Mapping[str, Any], patch: PodPatch, container: str | N
         spec["initContainers"] = init + _list(spec, "initContainers", "spec")
     main = containers[index]
     label = f"container {main.get('name')!r}"
-    for key, items in patch.main_container().items():
+    for key, items in patch.main_container(env).items():
         _append_new(_list(main, key, label), items)
     containers.extend(patch.sidecar_dicts())
     return out

@@ -99,7 +99,8 @@ class PodPatch:
 
     # -- output ------------------------------------------------------------------------------
 
-    def _env_dicts(self) -> list[tuple[dict[str, Any], str]]:
+    def env_dicts(self) -> list[tuple[dict[str, Any], str]]:
+        """Main-container env in manifest spelling, templates resolved, with sources."""
         out = []
         for entry in self.env:
             var = dump(entry.item)
@@ -111,11 +112,16 @@ class PodPatch:
     def _containers(self, entries: Iterable[Sourced[V1Container]]) -> list[tuple[dict[str, Any], str]]:
         return [(resolve_container(dump(e.item), self.resolve), e.source) for e in entries]
 
-    def view(self, template: dict[str, Any] | None = None, main_index: int | None = None) -> PodView:
+    def view(
+        self,
+        template: dict[str, Any] | None = None,
+        main_index: int | None = None,
+        env: list[tuple[dict[str, Any], str]] | None = None,
+    ) -> PodView:
         """The records the checks look at: this patch, merged into ``template`` (a pod template
         dict: ``{metadata, spec}``) when given, the patch's main container going into the
-        template's container ``main_index``."""
-        env = self._env_dicts()
+        template's container ``main_index``.  ``env``: ``env_dicts()`` if already computed."""
+        env = self.env_dicts() if env is None else env
         main_mounts = [MountRecord(m.item.name, m.item.mount_path, m.source) for m in self.volume_mounts]
         main_env = [EnvRecord(v["name"], v, s) for v, s in env]
         view = PodView(policy=self.policy)
@@ -156,11 +162,12 @@ class PodPatch:
         """Every check of ``k8s.checks`` on the patch alone; raises ``RenderError``."""
         check_pod(self.view())
 
-    def main_container(self) -> dict[str, Any]:
+    def main_container(self, env_dicts: list[tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
         """``volumeMounts``, ``env`` and ``envFrom`` for the main container, sorted, each
         identical entry once (call after the checks: they reject different ones)."""
         mounts = sorted((dump(m.item) for m in self.volume_mounts), key=lambda m: (m["mountPath"], m["name"]))
-        env = _unique(sorted((v for v, _ in self._env_dicts()), key=lambda v: v["name"]), key=lambda v: v["name"])
+        env_dicts = self.env_dicts() if env_dicts is None else env_dicts
+        env = _unique(sorted((v for v, _ in env_dicts), key=lambda v: v["name"]), key=lambda v: v["name"])
         env_from = _unique(sorted((dump(e.item) for e in self.env_from), key=_env_from_key), key=_env_from_key)
         out: dict[str, Any] = {}
         if mounts:
@@ -185,9 +192,10 @@ class PodPatch:
 
     def to_dict(self) -> dict[str, Any]:
         """The checked pod-template patch (see the module docstring)."""
-        self.check()
+        env = self.env_dicts()
+        check_pod(self.view(env=env))
         spec: dict[str, Any] = {
-            "containers": [{"name": self.container_name, **self.main_container()}, *self.sidecar_dicts()]
+            "containers": [{"name": self.container_name, **self.main_container(env)}, *self.sidecar_dicts()]
         }
         init = self.init_container_dicts()
         if init:
