@@ -19,7 +19,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Callable, Iterable, Mapping
 
-from kubernetes.client import (
+from ._client import (
     V1ConfigMapEnvSource,
     V1ConfigMapKeySelector,
     V1EnvFromSource,

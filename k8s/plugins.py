@@ -52,7 +52,7 @@ import json
 import posixpath
 from typing import Any, Callable, Iterable
 
-from kubernetes.client import (
+from ._client import (
     V1Capabilities,
     V1Container,
     V1EmptyDirVolumeSource,

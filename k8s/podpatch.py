@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from kubernetes.client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
+from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
 
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
 from .serialize import dump, resolve_container

@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from kubernetes.client import V1ObjectMeta, V1Secret
+from ._client import V1ObjectMeta, V1Secret
 
 from stores.errors import SecretFormatError
 from stores.kinds import KINDS, LEGACY_STORES

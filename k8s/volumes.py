@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from kubernetes.client import (
+from ._client import (
     V1ConfigMapVolumeSource,
     V1HostPathVolumeSource,
     V1KeyToPath,

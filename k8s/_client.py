@@ -1,0 +1,70 @@
+"""``kubernetes.client`` without ``kubernetes/__init__.py`` (the models the renderer builds).
+
+``kubernetes/__init__.py`` imports ``kubernetes.config`` (google-auth, requests-oauthlib,
+cryptography, ...), ``dynamic``, ``watch``, ``stream``, ``leaderelection`` and ``informer``:
+about a second of a cold ``stores render``, none of it needed to build ``V1Volume`` and friends.
+``kubernetes.client`` itself (v37) exports its models lazily and is cheap.
+
+So, when ``kubernetes`` is not imported yet, this module registers the ``kubernetes`` package
+module *without running its ``__init__``*: the real spec, ``__path__`` and ``__file__`` (so
+``import kubernetes.client`` and every submodule import work as usual), and a module class whose
+``__getattr__`` runs the real ``__init__`` the first time anyone asks for a name it does not
+have yet (``kubernetes.config``, ``kubernetes.__version__``, ``from kubernetes import watch``).
+A later ``import kubernetes`` in the same process therefore sees the complete package.  When
+``kubernetes`` is already imported, or its spec cannot be found, the normal import is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+import types
+
+__all__ = ["client"]
+
+_lock = threading.RLock()
+
+
+class _DeferredPackage(types.ModuleType):
+    """The ``kubernetes`` package before its ``__init__`` ran; runs it on the first missing name."""
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__") and name.endswith("__") and name not in ("__version__", "__project__", "__all__"):
+            raise AttributeError(name)  # probes such as __wrapped__ or __getstate__
+        with _lock:
+            if type(self) is _DeferredPackage:
+                self.__class__ = types.ModuleType  # run the real __init__ exactly once
+                try:
+                    self.__spec__.loader.exec_module(self)  # type: ignore[union-attr]
+                except BaseException:
+                    sys.modules.pop(self.__name__, None)
+                    raise
+        return object.__getattribute__(self, name)
+
+
+def _light_kubernetes() -> None:
+    with _lock:
+        if "kubernetes" in sys.modules:
+            return
+        spec = importlib.util.find_spec("kubernetes")
+        if spec is None or spec.loader is None or not spec.submodule_search_locations:
+            return  # let the normal import raise its usual error
+        module = importlib.util.module_from_spec(spec)
+        module.__class__ = _DeferredPackage
+        sys.modules["kubernetes"] = module
+
+
+_light_kubernetes()
+
+client = importlib.import_module("kubernetes.client")  # only client/__init__.py runs; models are lazy
+
+
+def __getattr__(name: str) -> object:
+    """``from k8s._client import V1Volume``: any model of ``kubernetes.client``."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    value = getattr(client, name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,61 @@
+"""k8s._client: ``kubernetes.client`` without running ``kubernetes/__init__.py``, and a later
+normal ``import kubernetes`` in the same process still gets the whole package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(code: str) -> str:
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
+def test_render_does_not_run_kubernetes_init():
+    out = run(
+        "import sys\n"
+        "from k8s import render_patch\n"
+        "from stores.catalog import Catalog\n"
+        "from stores.runinfo import RunInfo\n"
+        "c = Catalog.from_values({'connections': [{'name': 'd', 'kind': 'host_path', "
+        "'schema': {'hostPath': '/mnt/d', 'mountPath': '/data/d'}}]})\n"
+        "render_patch(c, None, RunInfo(uuid='u')).to_dict()\n"
+        "print(sorted(m for m in ('kubernetes.config', 'kubernetes.watch', 'kubernetes.dynamic', 'google.auth') if m in sys.modules))"
+    )
+    assert out == "[]"
+
+
+def test_later_import_kubernetes_is_complete():
+    out = run(
+        "import k8s._client, k8s.volumes\n"
+        "import kubernetes\n"
+        "from kubernetes import config, watch\n"
+        "import kubernetes.client as kc\n"
+        "assert kubernetes.client is kc is k8s._client.client\n"
+        "assert callable(kubernetes.config.load_kube_config) and kubernetes.watch.Watch and kubernetes.stream\n"
+        "assert kc.CoreV1Api and kc.V1Volume is k8s.volumes.V1Volume\n"
+        "print(kubernetes.__version__ == kc.__version__, type(kubernetes).__name__)"
+    )
+    assert out == "True module"
+
+
+def test_kubernetes_imported_first_is_used_as_is():
+    out = run(
+        "import kubernetes\n"
+        "import k8s._client\n"
+        "print(k8s._client.client is kubernetes.client, type(kubernetes).__name__)"
+    )
+    assert out == "True module"
+
+
+def test_same_patch_either_way():
+    """Byte-identical output whether or not the full package was imported first."""
+    code = "import sys\n{pre}from stores.cli import main\nsys.argv = ['stores', 'render', '-o', 'json', '--shm', '--auth']\nmain()\n"
+    light = run(code.format(pre=""))
+    full = run(code.format(pre="import kubernetes\n"))
+    assert light and light == full
