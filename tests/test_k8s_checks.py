@@ -8,7 +8,7 @@ from kubernetes.client import V1EmptyDirVolumeSource, V1HostPathVolumeSource, V1
 
 from k8s import apply_patch, render_patch
 from k8s.checks import CONTEXT_VOLUME
-from k8s_support import RUN, assert_patch_valid, catalog_of
+from k8s_support import RUN, assert_patch_valid, assert_valid, catalog_of
 from stores.errors import RenderError
 
 
@@ -80,6 +80,7 @@ def test_mount_of_a_volume_the_manifest_provides_is_fine():
     with pytest.raises(RenderError, match="no volume of that name"):
         patch.check()
     out = apply_patch(job, patch)
+    assert_valid(out)
     assert {"name": "cache", "mountPath": "/cache2"} in out["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
 
 
@@ -142,6 +143,7 @@ def test_context_volume_itself_and_mounts_under_the_context_are_fine():
     out = render_patch(catalog, None, RUN, extensions=[plugin]).to_dict()
     paths = [m["mountPath"] for m in out["spec"]["containers"][0]["volumeMounts"]]
     assert paths == ["/plx-context", "/plx-context/artifacts"]
+    assert_patch_valid(out)
 
 
 def test_manifest_mount_on_the_context_path():
@@ -174,6 +176,7 @@ def test_identical_env_from_two_connections_is_one_source():
     out = render_patch(catalog, None, RUN).to_dict()
     names = [v["name"] for v in out["spec"]["containers"][0]["env"]]
     assert names.count("AWS_ACCESS_KEY_ID") == 1
+    assert_patch_valid(out)
 
 
 def test_connection_env_against_the_contract():
@@ -192,7 +195,9 @@ def test_env_against_the_users_existing_env():
 def test_users_identical_env_is_kept_once():
     patch = render_patch(catalog_of(host("a", "/mnt/a", "/a")), None, RUN)
     job = _job_with(container_extra={"env": [{"value": RUN.uuid, "name": "POLYAXON_RUN_UUID"}]})
-    env = apply_patch(job, patch)["spec"]["template"]["spec"]["containers"][0]["env"]
+    out = apply_patch(job, patch)
+    assert_valid(out)
+    env = out["spec"]["template"]["spec"]["containers"][0]["env"]
     assert [v["name"] for v in env].count("POLYAXON_RUN_UUID") == 1
     assert env[0] == {"value": RUN.uuid, "name": "POLYAXON_RUN_UUID"}
 
@@ -203,6 +208,7 @@ def test_two_gcs_keys_need_a_choice():
     with pytest.raises(RenderError, match=r"GOOGLE_APPLICATION_CREDENTIALS has two sources: connections 'g-one' and 'g-two'"):
         render_patch(catalog, None, RUN)
     out = render_patch(catalog, None, RUN, sdk_defaults={"gcs": "g-two"}).to_dict()
+    assert_patch_valid(out)
     env = {v["name"]: v.get("value") for v in out["spec"]["containers"][0]["env"]}
     assert env["GOOGLE_APPLICATION_CREDENTIALS"] == "/plx-secrets/g-two/key.json"
     assert env["POLYAXON_CONNECTION_G_ONE_KEY_FILE"] == "/plx-secrets/g-one/key.json"
@@ -220,13 +226,16 @@ def test_denied_host_paths(path):
 
 @pytest.mark.parametrize("path", ["/etcetera", "/process", "/var/lib/data", "/mnt/sys"])
 def test_neighbours_of_denied_paths_are_fine(path):
-    render_patch(catalog_of(host("a", path, "/a")), None, RUN)
+    out = render_patch(catalog_of(host("a", path, "/a")), None, RUN).to_dict()
+    assert out["spec"]["volumes"] == [{"hostPath": {"path": path}, "name": "store-a"}]
+    assert_patch_valid(out)
 
 
 def test_allowing_the_docker_socket():
     catalog = catalog_of(host("docker", "/var/run/docker.sock", "/var/run/docker.sock"))
     out = render_patch(catalog, None, RUN, allow_host_paths=["/var/run/docker.sock"]).to_dict()
     assert out["spec"]["volumes"][0]["hostPath"]["path"] == "/var/run/docker.sock"
+    assert_patch_valid(out)
 
 
 def test_a_plugin_allows_its_own_host_path_and_nothing_more():

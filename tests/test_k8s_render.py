@@ -105,6 +105,7 @@ def test_seed_example_into_the_users_job(seed_catalog, user_job):
 
 def test_main_container_defaults_to_the_first(seed_catalog, user_job):
     job = apply_patch(user_job, render_patch(seed_catalog, None, RUN))
+    assert_valid(job)
     names = [m["name"] for m in _containers(job)["log-forwarder"]["volumeMounts"]]
     assert "store-data1" in names
     assert "volumeMounts" not in _containers(job)["trainer"] or all(m["name"] == "cache" for m in _containers(job)["trainer"]["volumeMounts"])
@@ -169,6 +170,7 @@ def test_manifests_that_cannot_take_a_patch(manifest, message, seed_catalog):
 
 def test_inputs_and_identity_on_the_main_container(seed_catalog):
     out = render_patch(seed_catalog, None, RUN, inputs={"lr": 0.1, "name": "x"}).to_dict()
+    assert_patch_valid(out)
     env = {v["name"]: v.get("value") for v in out["spec"]["containers"][0]["env"]}
     assert json.loads(env["POLYAXON_RUN_INPUTS"]) == {"lr": 0.1, "name": "x"}
     assert env["POLYAXON_RUN_INSTANCE"] == f"acme.vision.runs.{RUN.uuid}"
@@ -179,7 +181,9 @@ def test_globals_in_connection_env_are_resolved():
     catalog = catalog_of({"name": "a", "kind": "host_path", "schema": {"hostPath": "/mnt/a", "mountPath": "/a"},
                           "env": [{"name": "OUT", "value": "{{ globals.run_outputs_path }}/a"},
                                   {"name": "OTHER", "value": "{{ inputs.x }}"}]})
-    env = {v["name"]: v["value"] for v in render_patch(catalog, None, RUN).to_dict()["spec"]["containers"][0]["env"]}
+    out = render_patch(catalog, None, RUN).to_dict()
+    assert_patch_valid(out)
+    env = {v["name"]: v["value"] for v in out["spec"]["containers"][0]["env"]}
     assert env["OUT"] == f"/plx-context/artifacts/{RUN.uuid}/outputs/a"
     assert env["OTHER"] == "{{ inputs.x }}"  # not a globals expression: left alone
 
@@ -199,6 +203,7 @@ def test_output_is_deterministic_and_sorted(seed_catalog):
     a = render_patch(seed_catalog, None, RUN).to_dict()
     b = render_patch(seed_catalog, RunRequest(data=tuple(reversed([c.name for c in seed_catalog.data]))), RUN).to_dict()
     assert yaml.safe_dump(a) == yaml.safe_dump(b)
+    assert_patch_valid(a)
     main = a["spec"]["containers"][0]
     assert [v["name"] for v in a["spec"]["volumes"]] == sorted(v["name"] for v in a["spec"]["volumes"])
     assert [m["mountPath"] for m in main["volumeMounts"]] == sorted(m["mountPath"] for m in main["volumeMounts"])
@@ -212,6 +217,7 @@ def test_selection_forms_are_equivalent(seed_catalog):
     by_mapping = render_patch(seed_catalog, {"environment": {"persistence": {"data": ["data1"], "outputs": "outputs-s3"}}}, RUN).to_dict()
     by_selection = render_patch(seed_catalog, select(seed_catalog, ["data1"], "outputs-s3"), RUN).to_dict()
     assert by_request == by_mapping == by_selection
+    assert_patch_valid(by_request)
 
 
 # -- import tiers -----------------------------------------------------------------------------
