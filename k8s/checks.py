@@ -9,7 +9,7 @@ The Kubernetes schemas do not catch these, and an API server would (at best) rej
   context volume itself (named ``CONTEXT_VOLUME``) mounted exactly there;
 - two different sources for one env name in one container (never last-one-wins; identical
   definitions are one source);
-- one pod annotation key with two different values;
+- one pod annotation key with two different values, or annotations over the API server's 256 KiB;
 - two containers with one name;
 - a hostPath on the deny list (see ``HostPathPolicy``).
 
@@ -56,6 +56,10 @@ CONTEXT_VOLUME = "plx-context"
 #: current distributions.
 DENIED_HOST_PATHS: tuple[str, ...] = ("/", "/var/run/docker.sock", "/run/docker.sock")
 DENIED_HOST_TREES: tuple[str, ...] = ("/proc", "/sys", "/etc")
+
+
+#: the API server refuses a pod whose annotations (keys and values) total more than this
+MAX_ANNOTATIONS_BYTES = 256 * 1024
 
 
 def normalise_path(path: str) -> str:
@@ -202,14 +206,22 @@ def check_env(containers: Iterable[ContainerView]) -> None:
 
 def check_annotations(annotations: Iterable[tuple[str, str, str]]) -> None:
     seen: dict[str, tuple[str, str]] = {}
+    size = 0
     for key, value, source in annotations:
         other = seen.get(key)
         if other is None:
             seen[key] = (value, source)
+            size += len(key.encode()) + len(value.encode())
         elif other[0] != value:
             raise RenderError(
                 f"pod annotation {key!r} has two different values: from {other[1]} and from {source}"
             )
+    if size > MAX_ANNOTATIONS_BYTES:
+        largest = max(seen.items(), key=lambda kv: len(kv[0]) + len(kv[1][0]))
+        raise RenderError(
+            f"pod annotations take {size} bytes, more than the API server's {MAX_ANNOTATIONS_BYTES}; "
+            f"the largest is {largest[0]!r} from {largest[1][1]}"
+        )
 
 
 def check_container_names(containers: Iterable[ContainerView]) -> None:

@@ -135,6 +135,36 @@ class ConnectionResource(_Model):
         return self
 
 
+#: the sources of an env var's ``valueFrom``: exactly one of them (the API server's rule)
+ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
+
+
+def _check_value_from(value: dict[str, Any]) -> dict[str, Any]:
+    given = [k for k in value if value[k] is not None]
+    if len(given) != 1 or given[0] not in ENV_SOURCES or len(value) != 1:
+        raise ValueError(f"valueFrom needs exactly one of {', '.join(ENV_SOURCES)}, got {_keys(value)}")
+    source, ref = given[0], value[given[0]]
+    if not isinstance(ref, dict):
+        raise ValueError(f"valueFrom.{source} must be a mapping, got {type(ref).__name__}")
+    if source in ("configMapKeyRef", "secretKeyRef"):
+        # the API server refuses a nameless or unkeyed reference; the schemas let it through
+        names.check_resource_name(ref.get("name"))  # type: ignore[arg-type]
+        names.check_secret_key(ref.get("key"))  # type: ignore[arg-type]
+    return value
+
+
+def _keys(value: dict[str, Any]) -> str:
+    return ", ".join(f"{k!r}" + (" (empty)" if value[k] is None else "") for k in value) or "no source"
+
+
+AnnotationKey = _checked(names.check_annotation_key, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
+ValueFrom = Annotated[
+    dict[str, Any],
+    Field(json_schema_extra={"minProperties": 1, "maxProperties": 1, "propertyNames": {"enum": list(ENV_SOURCES)}}),
+    AfterValidator(_check_value_from),
+]
+
+
 class EnvVar(_Model):
     """An env var a connection adds to the container: a literal ``value`` (never a secret) or a
     Kubernetes ``valueFrom`` source."""
@@ -146,7 +176,7 @@ class EnvVar(_Model):
 
     name: _checked(names.check_env_name, pattern=names.ENV_NAME)  # type: ignore[valid-type]
     value: str | None = None
-    value_from: dict[str, Any] | None = None
+    value_from: ValueFrom | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "EnvVar":
@@ -239,7 +269,7 @@ class _ConnectionBase(_Model):
     secret: ConnectionResource | None = None
     config_map: ConnectionResource | None = None
     env: tuple[EnvVar, ...] = ()
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[AnnotationKey, str] = Field(default_factory=dict)
 
     @property
     def info(self):

@@ -18,6 +18,8 @@ __all__ = [
     "check_secret_key",
     "check_resource_name",
     "check_env_name",
+    "check_annotation_key",
+    "ANNOTATION_NAME",
     "DNS1123_SUBDOMAIN",
     "ENV_NAME",
     "check_mount_path",
@@ -36,6 +38,9 @@ _DNS1123 = re.compile(DNS1123_LABEL)
 _SECRET_KEY = re.compile(SECRET_KEY)
 _DNS1123_SUB = re.compile(DNS1123_SUBDOMAIN)
 _ENV_NAME = re.compile(ENV_NAME)
+#: the name part of a qualified name (annotation keys): apimachinery's ``IsQualifiedName``
+ANNOTATION_NAME = r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
+_ANNOTATION_NAME = re.compile(ANNOTATION_NAME)
 
 CONTEXT_PATH = "/plx-context"
 
@@ -74,6 +79,25 @@ def check_secret_key(value: str) -> str:
 def check_env_name(value: str) -> str:
     if not isinstance(value, str) or not _ENV_NAME.match(value):
         raise ValueError(f"not a valid environment variable name: {value!r}")
+    return value
+
+
+def check_annotation_key(value: str) -> str:
+    """An annotation key as the API server wants it: ``[prefix/]name``, the prefix a DNS-1123
+    subdomain, the name at most 63 letters, digits, ``-``, ``_`` or ``.`` starting and ending
+    alphanumeric."""
+    prefix, slash, name = value.rpartition("/") if isinstance(value, str) else ("", "", value)
+    ok = (
+        isinstance(name, str)
+        and 0 < len(name) <= 63
+        and _ANNOTATION_NAME.match(name) is not None
+        and (not slash or (len(prefix) <= 253 and _DNS1123_SUB.match(prefix) is not None))
+    )
+    if not ok:
+        raise ValueError(
+            "an annotation key must be [prefix/]name: the prefix a DNS-1123 subdomain, the name at most "
+            f"63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; got {value!r}"
+        )
     return value
 
 

@@ -112,7 +112,7 @@ class _Parser:
             if strip_tag and loc:
                 tag, loc = loc[0], loc[1:]
             # pydantic points at the wrapping type for Annotated / tuple items; keep only document keys
-            loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in ("tagged-union", "str", "is-instance[KeyToPath]"))))
+            loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in ("tagged-union", "str", "is-instance[KeyToPath]", "[key]"))))
             message = self._message(err, loc)
             if kind == "extra_forbidden" and loc and loc[-1] in _KNOWN_KEYS:
                 article = "an" if tag == "s3" else "a"

@@ -39,7 +39,12 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
             raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file)]) from None
     if len(text) > MAX_BYTES:
         raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
-    loader = yaml.SafeLoader(text)
+    try:
+        # the reader refuses control characters up front, before any mark exists
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
     try:
         try:
             node = loader.get_single_node()
@@ -48,6 +53,9 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
             line = mark.line + 1 if mark else None
             msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
             raise ValuesError([Problem((), f"not valid YAML: {msg}", file, line)]) from None
+        except yaml.reader.ReaderError as exc:
+            line = text.count("\n", 0, exc.position) + 1
+            raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
         except yaml.YAMLError as exc:
             raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
         except RecursionError:
@@ -68,10 +76,23 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _reason(exc: yaml.YAMLError) -> str:
+#: what PyYAML's scalar constructors raise besides YAMLError when an explicit tag does not fit
+#: the text (``!!int abc``: ValueError, ``!!int ''``: IndexError, ``!!bool x``: KeyError,
+#: ``!!timestamp x``: AttributeError)
+_CONSTRUCT_ERRORS = (yaml.YAMLError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
+def _reader_reason(exc: yaml.reader.ReaderError) -> str:
+    return f"character #x{exc.character:04x} is not allowed in YAML"
+
+
+def _reason(exc: Exception) -> str:
     # the problem alone: str(exc) adds a multi-line excerpt, and the line is reported anyway
+    if not isinstance(exc, yaml.YAMLError):
+        return f"the text does not fit its tag ({type(exc).__name__}: {exc})"
     return str(getattr(exc, "problem", None) or exc)
 
 
@@ -97,13 +118,15 @@ class _Walker:
             self.problems.append(Problem(path, f"unsupported tag {node.tag!r}", self.file, node.start_mark.line + 1))
             return None
         if isinstance(node, yaml.MappingNode):
+            own = {id(k) for k, _ in node.value if k.tag != _MERGE_TAG}
             try:
-                self.loader.flatten_mapping(node)  # YAML merge keys ('<<')
+                self.loader.flatten_mapping(node)  # YAML merge keys ('<<'): merged pairs come first
             except yaml.MarkedYAMLError as exc:
                 self.problems.append(Problem(path, f"bad merge key: {exc.problem}", self.file, node.start_mark.line + 1))
                 return {}
-            out: dict[Any, Any] = {}
-            first_line: dict[Any, int] = {}
+            # key -> (value node, line, written in this mapping); a key written here overrides
+            # one merged in (YAML's merge rule, which helm follows), but two written here clash
+            chosen: dict[Any, tuple[yaml.Node, int, bool]] = {}
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1
                 if not isinstance(key_node, yaml.ScalarNode):
@@ -111,17 +134,20 @@ class _Walker:
                     continue
                 try:
                     key = self.loader.construct_object(key_node, deep=True)
-                except yaml.YAMLError as exc:
+                except _CONSTRUCT_ERRORS as exc:
                     self.problems.append(Problem(path, f"bad key: {_reason(exc)}", self.file, line))
                     continue
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
                     key = str(key)
-                if key in first_line:
+                explicit = id(key_node) in own
+                if key in chosen and explicit and chosen[key][2]:
                     self.problems.append(
-                        Problem(path + (key,), f"duplicate key {key!r} (first defined on line {first_line[key]})", self.file, line)
+                        Problem(path + (key,), f"duplicate key {key!r} (first defined on line {chosen[key][1]})", self.file, line)
                     )
                     continue
-                first_line[key] = line
+                chosen[key] = (value_node, line, explicit)
+            out: dict[Any, Any] = {}
+            for key, (value_node, line, _) in chosen.items():
                 self.lines[path + (key,)] = line
                 out[key] = self.build(value_node, path + (key,), depth + 1)
             return out
@@ -129,6 +155,6 @@ class _Walker:
             return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except _CONSTRUCT_ERRORS as exc:
             self.problems.append(Problem(path, f"bad value: {_reason(exc)}", self.file, node.start_mark.line + 1))
             return None
