@@ -59,8 +59,11 @@ def fs_options(creds: Credentials, account: str | None = None) -> dict[str, Any]
             client["verify"] = creds.get("ca_bundle")
         if client:
             opts["client_kwargs"] = client
+        # whole files are retried by stores.transfer; SDK-level retries on top of that multiply
+        config: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
         if timeout:
-            opts["config_kwargs"] = {"connect_timeout": timeout, "read_timeout": timeout}
+            config.update(connect_timeout=timeout, read_timeout=timeout)
+        opts["config_kwargs"] = config
     elif kind == "gcs":
         if creds.get("service_account"):
             opts["token"] = dict(creds.get("service_account"))

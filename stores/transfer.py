@@ -52,6 +52,7 @@ __all__ = [
 #: bytes read and written per call
 CHUNK_SIZE = 8 * 1024 * 1024
 _MAX_PARTS = 9000  # S3 allows 10000 parts; keep a margin
+_MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (a multiple of GCS's 256 KiB)
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,19 @@ def _md5_local(path: str, chunk: int) -> str:
     return h.hexdigest()
 
 
+def _blocks(reader: Any, size: int, chunk: int) -> Any:
+    """The ``size`` bytes the listing promised, in chunks; a source that has grown since (a log
+    still being written) yields one byte more, so the size check fails instead of reading on."""
+    left = size
+    while left > 0:
+        block = reader.read(min(chunk, left))
+        if not block:
+            return
+        left -= len(block)
+        yield block
+    yield reader.read(1)
+
+
 def _discard(writer: Any) -> None:
     """Throw away a half-written bucket file without committing it (aborts the multipart
     upload), and mark it closed so its finaliser does not commit it either."""
@@ -266,7 +280,7 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
             fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dpath)}.stores-tmp-", dir=folder)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    while block := reader.read(opts.chunk_size):
+                    for block in _blocks(reader, sentry.size, opts.chunk_size):
                         out.write(block)
                         md5.update(block)
                         sent += len(block)
@@ -279,18 +293,21 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
                 os.unlink(tmp) if os.path.exists(tmp) else None
                 raise
         else:
-            part = max(opts.chunk_size, -(-sentry.size // _MAX_PARTS))
+            part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
             writer = dst.fs.open(dpath, "wb", block_size=part)
             try:
-                while block := reader.read(opts.chunk_size):
+                for block in _blocks(reader, sentry.size, opts.chunk_size):
                     writer.write(block)
                     md5.update(block)
                     sent += len(block)
                     progress.advance(len(block))
                 if sent != sentry.size:  # the source changed under us: do not commit it
                     raise IntegrityError(f"{spath}: read {sent} bytes, expected {sentry.size}")
-            except BaseException:
-                _discard(writer)
+            except BaseException as exc:
+                try:
+                    _discard(writer)
+                except Exception as cleanup:  # keep the cause; report the failed clean-up with it
+                    exc.add_note(f"discarding the partial upload also failed: {type(cleanup).__name__}: {cleanup}")
                 raise
             writer.close()
             if opts.verify:
@@ -360,19 +377,18 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     start = time.monotonic()
     bar = progress if isinstance(progress, Progress) else Progress(enabled=None if progress is None else bool(progress))
     redact = src.credentials.redact
-    try:
-        sources = _list(src)
-    except FileNotFoundError:
-        raise TransferError(f"nothing to copy: {src.url} does not exist") from None
+    sources = _listed(lambda: _list(src), src, opts)
     if not sources:
         if src.is_local and not os.path.exists(src.root):
             raise TransferError(f"nothing to copy: {src.root} does not exist")
+        if not incremental:  # an explicit copy of nothing is a mistake; an empty sync is not
+            raise TransferError(f"nothing to copy: no file at or under {src.url}")
     result = TransferResult()
     single = list(sources) == [""]
-    if single and _is_dir(dst):
+    if single and _listed(lambda: _is_dir(dst), dst, opts):
         dst = dst.child(posixpath_basename(src.root))  # a file into a directory keeps its name
     plan = {k: k for k in sources}
-    dentries = _list(dst) if (incremental or (opts.delete and not single)) else {}
+    dentries = _listed(lambda: _list(dst), dst, opts) if (incremental or (opts.delete and not single)) else {}
     todo: list[tuple[str, str]] = []
     for skey, dkey in sorted(plan.items()):
         if incremental and _up_to_date(sources[skey], dentries.get(dkey), dst, _join(src, skey), opts):
@@ -425,10 +441,23 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     return result
 
 
+def _listed(fn: Callable[[], Any], handle: StoreHandle, opts: TransferOptions) -> Any:
+    """``fn()`` (a listing), retried like a file; its failure is a TransferError naming the store."""
+    try:
+        return _with_retries(fn, opts)
+    except StoresError:
+        raise
+    except Exception as exc:
+        msg = handle.credentials.redact(f"{type(exc).__name__}: {exc}")
+        raise TransferError(f"cannot list {handle.url}: {msg}") from exc
+
+
 def _is_dir(handle: StoreHandle) -> bool:
+    if handle.url.endswith("/"):
+        return True
     if handle.is_local:
         return os.path.isdir(handle.root)
-    if handle.url.endswith("/") or "/" not in handle.root.strip("/"):
+    if "/" not in handle.root.strip("/"):
         return True
     return bool(handle.fs.isdir(handle.root))
 

@@ -30,7 +30,8 @@ import pytest
 # gcsfs reads this once, at import: without it every call probes gRPC for about a minute
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
-__all__ = ["s3_server", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port",
+__all__ = ["s3_server", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port", "unique_bucket",
+           "s3_env", "gcs_env", "azure_env", "create_s3_bucket", "create_gcs_bucket", "create_container",
            "AZURITE_ACCOUNT", "AZURITE_KEY"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,3 +178,45 @@ def oauth_server() -> Iterator[Server]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# ---- helpers the tests share: the environment a client needs, and fresh buckets ---------------
+
+_counter = iter(range(1, 1_000_000))
+
+
+def unique_bucket(prefix: str = "b") -> str:
+    return f"{prefix}-{os.getpid()}-{next(_counter)}"
+
+
+def s3_env(server: Server) -> dict[str, str]:
+    # moto accepts any key pair; these are placeholders, not secrets
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1"}
+
+
+def create_s3_bucket(server: Server, name: str) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=server.url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                 region_name="us-east-1").create_bucket(Bucket=name)
+
+
+def gcs_env(server: Server) -> dict[str, str]:
+    return {"STORAGE_EMULATOR_HOST": server.url}
+
+
+def create_gcs_bucket(server: Server, name: str) -> None:
+    req = urllib.request.Request(f"{server.url}/storage/v1/b?project=test", data=json.dumps({"name": name}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(req, timeout=10).close()
+
+
+def azure_env(server: Server) -> dict[str, str]:
+    return {"AZURE_STORAGE_CONNECTION_STRING": server.extra["connection_string"]}
+
+
+def create_container(server: Server, name: str) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    BlobServiceClient.from_connection_string(server.extra["connection_string"]).create_container(name)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "stores.cli.catalog_cmds",
     "stores.cli.render_cmds",
     "stores.cli.run_cmds",
+    "stores.cli.transfer_cmds",
 )
 
 

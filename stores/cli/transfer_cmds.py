@@ -1,0 +1,202 @@
+"""``stores ls``, ``stores cp``, ``stores sync``: move data between stores and local paths.
+
+A STORE argument is, in this order: ``NAME[:PATH]`` where NAME is a connection of ``--values``
+or a data store of the run (``POLYAXON_RUN_DATA_PATHS``; ``outputs`` is the run's
+``POLYAXON_RUN_OUTPUTS_PATH``), a bucket URL (``s3://``, ``gs://``, ``wasbs://``), or a local
+path.  A trailing ``/`` on the destination means "into this folder".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+import threading
+from typing import Any
+
+from .output import add_output_flag, print_json, print_table
+
+__all__ = ["register", "resolve_spec"]
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--values", metavar="FILE", help="helm values file whose connections can be named")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+
+
+def _transfer_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=8, metavar="N", help="files in flight at once (default 8)")
+    p.add_argument("--retries", type=int, default=4, metavar="N", help="retries per file on transient errors (default 4)")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ls", help="list a store or a folder in it",
+                       description="List STORE[:PATH]: size, modification time and key of each entry.")
+    p.add_argument("target", metavar="STORE[:PATH]")
+    p.add_argument("-r", "--recursive", action="store_true", help="every file under the path")
+    _common(p)
+    add_output_flag(p)
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("cp", help="copy a file or a folder between stores and local paths",
+                       description="Copy SRC to DST (a folder is copied with everything in it). Always sends.")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    _common(p)
+    _transfer_flags(p)
+    p.set_defaults(func=cmd_cp)
+
+    p = sub.add_parser("sync", help="make DST hold every file of SRC, sending only what changed",
+                       description="Incremental copy: a file is skipped when DST has it with the same size "
+                       "and a matching modification time (see stores.transfer). With --watch, syncs every "
+                       "--interval seconds until SIGTERM/SIGINT, then syncs once more and exits 0.")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    p.add_argument("--watch", action="store_true", help="keep syncing until SIGTERM/SIGINT (sidecar mode)")
+    p.add_argument("--interval", type=float, default=10.0, metavar="N", help="seconds between syncs (default 10)")
+    p.add_argument("--delete", action="store_true", help="remove files from DST that SRC does not have")
+    p.add_argument("--checksum", action="store_true", help="compare MD5s instead of times when both sides have one")
+    p.add_argument("--missing-ok", action="store_true",
+                   help="a SRC folder that does not exist (yet) is nothing to sync; a missing store still fails")
+    _common(p)
+    _transfer_flags(p)
+    p.set_defaults(func=cmd_sync)
+
+
+def resolve_spec(spec: str, values: str | None = None, environ: Any = None) -> tuple[Any, str]:
+    """``STORE[:PATH]`` -> ``(StoreHandle, key)``."""
+    from ..handles import local_store, open_store
+    from ..run import ENV_DATA_PATHS, get_data_paths, get_outputs_path
+
+    env = os.environ if environ is None else environ
+    slash = spec.endswith("/")
+    name, sep, key = spec.partition(":")
+    handle = None
+    if "://" not in spec and _NAME.match(name):
+        if values:
+            from ..catalog import Catalog
+
+            catalog = Catalog.from_file(values)
+            if name in catalog.names():
+                handle = open_store(catalog.get(name), environ=env)
+        if handle is None and env.get(ENV_DATA_PATHS) and name in get_data_paths(env):
+            handle = open_store(name, environ=env)
+        if handle is None and name == "outputs" and (env.get("POLYAXON_RUN_OUTPUTS_PATH") or not sep):
+            handle = open_store(get_outputs_path(env), environ=env)
+        if handle is None and sep and not os.path.exists(spec):
+            from ..errors import SelectionError
+
+            known = []
+            if values:
+                known.append(f"--values {values}")
+            raise SelectionError(f"no store named {name!r} (looked in {', '.join(known + [ENV_DATA_PATHS, 'outputs'])})")
+    if handle is None:
+        key = ""
+        handle = open_store(spec, environ=env) if "://" in spec else local_store(spec)
+    if slash and not key and not handle.url.endswith("/"):
+        handle.url += "/"  # "into this folder"
+    return handle, key + ("/" if slash and key and not key.endswith("/") else "")
+
+
+def _options(args: argparse.Namespace, **extra: Any) -> Any:
+    from ..errors import StoresError
+    from ..transfer import TransferOptions
+
+    if args.workers < 1 or args.retries < 0:
+        raise StoresError("--workers must be at least 1 and --retries at least 0")
+    return TransferOptions(workers=args.workers, retries=args.retries, **extra)
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    return False if args.quiet else None
+
+
+def _report(args: argparse.Namespace, result: Any) -> None:
+    if not args.quiet:
+        print(result.summary(), file=sys.stderr)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    handle, key = resolve_spec(args.target, args.values)
+    if args.recursive:
+        entries = [{"key": k, "type": "file", **_fields(i)} for k, i in sorted(handle.find(key).items())]
+    else:
+        if handle.exists(key) and handle.info(key).get("type") == "file":
+            entries = [{"key": key or handle.root.rsplit("/", 1)[-1], "type": "file", **_fields(handle.info(key))}]
+        else:
+            entries = [{"key": e["key"], "type": e.get("type", "file"), **_fields(e)} for e in handle.ls(key, detail=True)]
+            entries.sort(key=lambda e: e["key"])
+    if args.output == "json":
+        print_json(entries)
+        return 0
+    rows = []
+    for e in entries:
+        when = datetime.fromtimestamp(e["mtime"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if e["mtime"] else ""
+        rows.append([e["size"] if e["type"] == "file" else "", when, e["key"] + ("/" if e["type"] == "directory" else "")])
+    print_table(["size", "modified (utc)", "key"], rows)
+    return 0
+
+
+def _fields(info: dict[str, Any]) -> dict[str, Any]:
+    from ..transfer import _entry
+
+    entry = _entry(info)
+    return {"size": entry.size, "mtime": entry.mtime}
+
+
+def cmd_cp(args: argparse.Namespace) -> int:
+    from ..transfer import copy
+
+    src, skey = resolve_spec(args.src, args.values)
+    dst, dkey = resolve_spec(args.dst, args.values)
+    result = copy(src, dst, src_key=skey, dst_key=dkey, options=_options(args), progress=_progress(args))
+    _report(args, result)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from ..errors import StoresError
+    from ..transfer import sync
+
+    src, skey = resolve_spec(args.src, args.values)
+    dst, dkey = resolve_spec(args.dst, args.values)
+    options = _options(args, delete=args.delete, checksum=args.checksum)
+    if args.missing_ok and skey and src.exists("") and not src.exists(skey):
+        # autoResume on a run's first start: nothing to restore is not an error
+        print(f"nothing to sync: {args.src} does not exist", file=sys.stderr)
+        return 0
+
+    def once() -> None:
+        result = sync(src, dst, src_key=skey, dst_key=dkey, options=options, progress=_progress(args))
+        _report(args, result)
+
+    if not args.watch:
+        once()
+        return 0
+    if args.interval <= 0:
+        raise StoresError("--interval must be positive")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.is_set():
+            try:
+                once()
+            except StoresError as exc:
+                # a sidecar outlives a bad minute; the final sync below still raises
+                print(f"sync failed, will retry in {args.interval:g}s: {exc}", file=sys.stderr)
+            stop.wait(args.interval)
+        once()  # whatever was written since the last pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
