@@ -9,26 +9,27 @@ machine load, and prints the median wall time of each and their difference.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import clean_env, wall as _wall  # noqa: E402
+
 LOOKUP = "import stores.run; stores.run.get_data_paths()"
 
 
-def wall(code: str, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - start
+def lookup_env() -> dict[str, str]:
+    return clean_env(POLYAXON_RUN_DATA_PATHS='{"data1":"/data/1","data-s3":"s3://data-bucket"}')
+
+
+def wall(code: str, env: dict[str, str], python: str = sys.executable) -> float:
+    return _wall([python, "-c", code], env)
 
 
 def main(runs: int = 30) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLYAXON_", "STORES_"))}
-    env["POLYAXON_RUN_DATA_PATHS"] = '{"data1":"/data/1","data-s3":"s3://data-bucket"}'
+    env = lookup_env()
     wall("pass", env), wall(LOOKUP, env)  # warm the OS file cache and __pycache__
     bare, lookup = [], []
     for _ in range(runs):

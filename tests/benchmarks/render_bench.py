@@ -8,6 +8,8 @@
    (rendering is linear: every duplicate check is one dict pass).
 2. Cold wall time of ``stores render`` on the bundled example next to ``stores --help``, median of
    ``--cli-runs`` fresh interpreters each.
+
+``render_bench.py --serve MAX`` is the worker ``run_all.py`` interleaves with Polyaxon's converter.
 """
 
 from __future__ import annotations
@@ -100,7 +102,33 @@ def bench_cli(runs: int) -> None:
         print(f"  stores {' '.join(args):<8} {_wall(args, runs):.3f} s")
 
 
+def serve(max_n: int) -> None:
+    """Line-protocol worker for ``run_all.py`` (``_common.Worker``): parses ``max_n`` connections
+    once, prints ``{"ready": ...}``, then for each line ``N`` times one ``render_patch`` +
+    ``to_dict()`` of the first N (garbage collector on, as callers get it) and prints a JSON line."""
+    import json
+
+    conns = [connection(i) for i in range(max_n)]
+    run = RunInfo(uuid="bench")
+    catalogs: dict[int, Catalog] = {}
+    render_patch(Catalog.from_values({"connections": conns[:1]}), None, run).to_dict()  # first-call costs
+    print(json.dumps({"ready": True, "connections": conns}), flush=True)
+    for line in sys.stdin:
+        n = int(line)
+        if n not in catalogs:
+            catalogs[n] = Catalog.from_values({"connections": conns[:n]})
+        gc.collect()
+        t0 = time.perf_counter()
+        out = render_patch(catalogs[n], None, run).to_dict()
+        seconds = time.perf_counter() - t0
+        main_c = out["spec"]["containers"][0]
+        print(json.dumps({"n": n, "seconds": seconds, "volumes": len(out["spec"].get("volumes", [])),
+                          "env": len(main_c.get("env", []))}), flush=True)
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        return serve(int(sys.argv[2]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cli-runs", type=int, default=10)
