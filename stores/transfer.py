@@ -3,7 +3,9 @@
 Every side is a :class:`~stores.handles.StoreHandle` or a local path.  Files are streamed in
 chunks (memory per worker is bounded by about two chunks plus one upload part), on a bounded
 pool of threads; each file is retried with exponential backoff on transient errors, then checked
-(size always; MD5 where the store gives one: S3 single-part ETags, GCS ``md5Hash``).  Local files
+(size always; MD5 where the store gives one: S3 single-part ETags, GCS ``md5Hash``): one by one,
+or, for more than a few files into a bucket, against one listing taken afterwards (files that
+do not match are sent again and checked one by one).  Local files
 are written under a temporary name and renamed only when complete and checked; a failed bucket
 upload is discarded (S3 multipart uploads aborted, GCS resumable uploads cancelled, Azure blocks
 left uncommitted).  Failures raise :class:`~stores.errors.TransferError` listing every failed
@@ -52,6 +54,7 @@ __all__ = [
 #: bytes read and written per call
 CHUNK_SIZE = 8 * 1024 * 1024
 _MAX_PARTS = 9000  # S3 allows 10000 parts; keep a margin
+_BATCH_VERIFY_MIN = 8  # more files than this into a bucket: verified by one listing
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (a multiple of GCS's 256 KiB)
 
 
@@ -268,7 +271,7 @@ def _discard(writer: Any) -> None:
 
 
 def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dkey: str,
-              opts: TransferOptions, progress: Progress) -> int:
+              opts: TransferOptions, progress: Progress, deferred: dict[str, tuple[int, str]] | None = None) -> int:
     spath, dpath = _join(src, skey), _join(dst, dkey)
     md5 = hashlib.md5(usedforsecurity=False)
     sent = 0
@@ -310,7 +313,9 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
                     exc.add_note(f"discarding the partial upload also failed: {type(cleanup).__name__}: {cleanup}")
                 raise
             writer.close()
-            if opts.verify:
+            if deferred is not None:  # checked later against one listing of the destination
+                deferred[dkey] = (sent, md5.hexdigest())
+            elif opts.verify:
                 arrived = _entry(dst.fs.info(dpath))
                 _check(sent, md5.hexdigest(), sentry, arrived.size, arrived.md5, dpath, opts)
     except BaseException:
@@ -399,10 +404,14 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     failures: dict[str, BaseException] = {}
     lock = threading.Lock()
 
-    def work(pair: tuple[str, str]) -> None:
+    # many files into a bucket: one listing afterwards checks them all, instead of a HEAD each
+    deferred: dict[str, tuple[int, str]] | None = (
+        {} if opts.verify and not dst.is_local and not single and len(todo) > _BATCH_VERIFY_MIN else None)
+
+    def work(pair: tuple[str, str], batch: dict[str, tuple[int, str]] | None = deferred) -> None:
         skey, dkey = pair
         try:
-            n = _with_retries(lambda: _copy_one(src, skey, sources[skey], dst, dkey, opts, bar), opts)
+            n = _with_retries(lambda: _copy_one(src, skey, sources[skey], dst, dkey, opts, bar, batch), opts)
         except Exception as exc:  # collected and raised below, with every other failure
             with lock:
                 failures[dkey or posixpath_basename(dst.root)] = exc
@@ -419,6 +428,17 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
         else:
             with ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="stores-transfer") as pool:
                 list(pool.map(work, todo))
+        if deferred:
+            arrived = _listed(lambda: _list(dst), dst, opts)
+            redo = []
+            for dkey, (sent, md5) in sorted(deferred.items()):
+                got = arrived.get(dkey)
+                if got is None or got.size != sent or (got.md5 is not None and got.md5 != md5):
+                    redo.append((dkey, dkey))
+                    result.transferred.remove(dkey)
+                    result.bytes -= sent
+            for pair in redo:  # sent again, each checked on its own
+                work(pair, None)
         if opts.delete and not single:
             for dkey in sorted(set(dentries) - set(plan.values())):
                 try:
