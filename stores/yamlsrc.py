@@ -29,6 +29,29 @@ class _Budget(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """Counts nesting while composing: a deeply nested flow document (``[[[[...``) is refused at
+    ``MAX_DEPTH`` with its line, instead of at Python's recursion limit, seconds later (PyYAML's
+    scanner does work per open bracket for every token)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            # two more levels than the walker allows, so that the walker reports its own message
+            if self._depth > MAX_DEPTH + 2:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
@@ -41,7 +64,7 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
         raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
     try:
         # the reader refuses control characters up front, before any mark exists
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
@@ -58,7 +81,9 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
             raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
         except yaml.YAMLError as exc:
             raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
-        except RecursionError:
+        except _TooDeep as exc:
+            raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels; refused", file, exc.line)]) from None
+        except RecursionError:  # pragma: no cover - _Loader stops long before
             raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
         if node is None:
             # an empty (or comments-only) document: point at its first line, not nowhere
@@ -97,7 +122,7 @@ def _reason(exc: Exception) -> str:
 
 
 class _Walker:
-    def __init__(self, loader: yaml.SafeLoader, file: str | None):
+    def __init__(self, loader: _Loader, file: str | None):
         self.loader = loader
         self.file = file
         self.lines: Lines = {}
