@@ -147,13 +147,22 @@ class MotoServer:
         req = urllib.request.Request(self.url + "/moto-api/reset", method="POST", data=b"")
         urllib.request.urlopen(req, timeout=30).close()
 
-    def create_bucket(self, name: str) -> None:
+    def client(self) -> Any:
         import boto3
 
         env = self.env()
-        boto3.client("s3", endpoint_url=self.url, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                     aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=env["AWS_REGION"]
-                     ).create_bucket(Bucket=name)
+        return boto3.client("s3", endpoint_url=self.url, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=env["AWS_REGION"])
+
+    def create_bucket(self, name: str) -> None:
+        self.client().create_bucket(Bucket=name)
+
+    def empty_bucket(self, name: str) -> None:
+        client = self.client()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys})
 
     def stop(self) -> None:
         if self.proc.poll() is None:
