@@ -53,7 +53,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
-BIN = Path(sys.executable).parent
+#: where `stores` and `python3` come from; STORES_DOCS_BIN points the snippets at another
+#: installation (e.g. a fresh virtualenv: STORES_DOCS_BIN=/tmp/fresh/bin python tests/test_docs.py ...)
+BIN = Path(os.environ.get("STORES_DOCS_BIN") or Path(sys.executable).parent)
 
 #: blocks marked ``<!-- no-run: ... -->`` over docs/ and examples/**/README.md; change it on purpose
 NO_RUN_EXPECTED = {"docs": 5, "examples": 0}
@@ -187,7 +189,7 @@ class PythonSession:
 
     def __init__(self, cwd: Path, env: dict[str, str]):
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _RUNNER], cwd=cwd, env=env, stdin=subprocess.PIPE,
+            [str(BIN / "python3"), "-c", _RUNNER], cwd=cwd, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
 
