@@ -178,10 +178,13 @@ def local_dev(
     global _explicit
     _explicit = _LocalDev(
         os.fspath(root) if root is not None else None,
-        {str(k): os.fspath(v) for k, v in (data or {}).items()},
+        # absolute now: a relative path would later be taken for a store name
+        {str(k): os.path.abspath(os.fspath(v)) for k, v in (data or {}).items()},
         dict(inputs) if inputs is not None else None,
     )
-    return local_root(os.environ)
+    # inside a rendered run the contract wins: leave no local folder behind in the pod
+    in_run = any(os.environ.get(name) is not None for name in RUN_MARKERS)
+    return local_root(os.environ, create=not in_run)
 
 
 def disable_local_dev() -> None:
@@ -194,18 +197,21 @@ def _local_enabled(env: Mapping[str, str]) -> bool:
     return _explicit is not None or parse_bool(ENV_LOCAL_DEV, env.get(ENV_LOCAL_DEV))
 
 
-def local_root(env: Mapping[str, str]) -> str:
-    """The local-development root, created on first use."""
+def local_root(env: Mapping[str, str], create: bool = True) -> str:
+    """The local-development root, created on first use (unless ``create`` is false)."""
     global _temp_root
     root = (_explicit.root if _explicit else None) or env.get(ENV_LOCAL_DEV_ROOT)
     if not root:
+        if _temp_root is None and not create:
+            return ""
         if _temp_root is None:
             import tempfile  # only local development pays for it
 
             _temp_root = tempfile.mkdtemp(prefix="stores-local-dev-")
         root = _temp_root
     root = os.path.abspath(root)
-    os.makedirs(root, exist_ok=True)
+    if create:
+        os.makedirs(root, exist_ok=True)
     return root
 
 
@@ -219,7 +225,7 @@ def _local_data(env: Mapping[str, str]) -> dict[str, str]:
                 found[entry] = os.path.join(data_dir, entry)
     raw = env.get(ENV_LOCAL_DEV_DATA)
     if raw:
-        found.update(_json_object(ENV_LOCAL_DEV_DATA, raw, str))
+        found.update({k: os.path.abspath(v) for k, v in _json_object(ENV_LOCAL_DEV_DATA, raw, str).items()})
     if _explicit:
         found.update(_explicit.data)
     return found

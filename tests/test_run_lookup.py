@@ -348,3 +348,23 @@ def test_unwritable_outputs_dir(tmp_path):
     blocker.write_text("a file where a directory should be")
     with pytest.raises(ContractError, match="cannot write the run's outputs"):
         run.reset_outputs(contract(tmp_path))
+
+
+def test_local_dev_inside_a_run_creates_nothing(monkeypatch, tmp_path):
+    # the contract wins in a rendered run, so local_dev() must not leave a folder in the pod
+    for name, value in contract(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    root = tmp_path / "dev-root"
+    run.local_dev(root)
+    assert not root.exists()
+    assert run.get_data_paths() == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
+
+
+def test_local_dev_relative_data_paths_become_absolute(monkeypatch, tmp_path):
+    # a relative path would later be taken for a store name by open_store()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rel").mkdir()
+    run.local_dev(tmp_path / "root", data={"mine": "rel"})
+    assert run.get_data_path("mine") == str(tmp_path / "rel")
+    monkeypatch.setenv("STORES_LOCAL_DEV_DATA", json.dumps({"other": "rel"}))
+    assert run.get_data_path("other") == str(tmp_path / "rel")
