@@ -55,6 +55,7 @@ __all__ = [
 CHUNK_SIZE = 8 * 1024 * 1024
 _MAX_PARTS = 9000  # S3 allows 10000 parts; keep a margin
 _BATCH_VERIFY_MIN = 8  # more files than this into a bucket: verified by one listing
+_PART_WORKERS = 4  # parts of one S3 file in flight (memory: this many parts)
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (a multiple of GCS's 256 KiB)
 
 
@@ -67,6 +68,7 @@ class TransferOptions:
     verify: bool = True
     checksum: bool = False  # sync: compare MD5s, not mtimes, when both sides have one
     delete: bool = False  # sync: remove destination files the source does not have
+    missing_ok: bool = False  # a source that does not exist is empty, not an error
     chunk_size: int = CHUNK_SIZE
 
 
@@ -297,6 +299,14 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
                 raise
         else:
             part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
+            if dst.kind == "s3" and sentry.size > part:
+                sent = _s3_multipart(dst, dpath, reader, sentry, part, opts, progress, md5)
+                if deferred is not None:
+                    deferred[dkey] = (sent, md5.hexdigest())
+                elif opts.verify:
+                    arrived = _entry(dst.fs.info(dpath))
+                    _check(sent, md5.hexdigest(), sentry, arrived.size, arrived.md5, dpath, opts)
+                return sent
             writer = dst.fs.open(dpath, "wb", block_size=part)
             try:
                 for block in _blocks(reader, sentry.size, opts.chunk_size):
@@ -323,6 +333,60 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
         raise
     finally:
         reader.close()
+    return sent
+
+
+def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, part: int,
+                  opts: TransferOptions, progress: Progress, md5: Any) -> int:
+    """One large file as an S3 multipart upload whose parts go up concurrently (at most
+    ``_PART_WORKERS`` parts in memory at once); aborted on any failure, so no part lingers."""
+    fs = dst.fs
+    bucket, key, _ = fs.split_path(dpath)
+    upload_id = fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
+    slots = threading.BoundedSemaphore(_PART_WORKERS)
+    failed: list[BaseException] = []
+    sent = 0
+
+    def put(number: int, data: bytes) -> dict[str, Any]:
+        try:
+            out = fs.call_s3("upload_part", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)
+            return {"ETag": out["ETag"], "PartNumber": number}
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+        finally:
+            slots.release()
+
+    try:
+        futures = []
+        with ThreadPoolExecutor(max_workers=_PART_WORKERS, thread_name_prefix="stores-part") as pool:
+            buf = bytearray()
+            for block in _blocks(reader, sentry.size, opts.chunk_size):
+                buf += block
+                md5.update(block)
+                sent += len(block)
+                progress.advance(len(block))
+                while len(buf) >= part:
+                    slots.acquire()
+                    futures.append(pool.submit(put, len(futures) + 1, bytes(buf[:part])))
+                    del buf[:part]
+                    if failed:
+                        raise failed[0]  # a part failed after its SDK retries: stop reading
+            if sent != sentry.size:
+                raise IntegrityError(f"{dpath}: read {sent} bytes, expected {sentry.size}")
+            if buf:
+                slots.acquire()
+                futures.append(pool.submit(put, len(futures) + 1, bytes(buf)))
+            parts = [f.result() for f in futures]
+        fs.call_s3("complete_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id,
+                   MultipartUpload={"Parts": parts})
+    except BaseException as exc:
+        try:
+            fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+        except Exception as cleanup:  # keep the cause; report the failed clean-up with it
+            exc.add_note(f"aborting the multipart upload also failed: {type(cleanup).__name__}: {cleanup}")
+        raise
+    fs.invalidate_cache(dpath)
     return sent
 
 
@@ -384,6 +448,10 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     redact = src.credentials.redact
     sources = _listed(lambda: _list(src), src, opts)
     if not sources:
+        if opts.missing_ok:
+            result = TransferResult(seconds=time.monotonic() - start)
+            bar.close()
+            return result
         if src.is_local and not os.path.exists(src.root):
             raise TransferError(f"nothing to copy: {src.root} does not exist")
         if not incremental:  # an explicit copy of nothing is a mistake; an empty sync is not

@@ -45,6 +45,11 @@ def test_cp_sync_ls_through_the_run_contract(tmp_path, s3_server, monkeypatch, c
     assert tree(tmp_path / "back") == tree(src)
     assert main(["cp", "nope:x", str(tmp_path)]) == 1
     assert "no store named 'nope'" in capsys.readouterr().err
+    # restoring a run's first attempt: nothing there yet is fine only when asked for
+    assert main(["sync", "-q", "data-s3:never-written", str(tmp_path / "restore")]) == 0
+    assert main(["cp", "-q", "data-s3:never-written", str(tmp_path / "restore")]) == 1
+    assert main(["sync", "-q", str(tmp_path / "no-such-dir"), "data-s3:x"]) == 1
+    assert main(["sync", "-q", "--missing-ok", str(tmp_path / "no-such-dir"), "data-s3:x"]) == 0
 
 
 def test_values_file_names_a_store(tmp_path, capsys):

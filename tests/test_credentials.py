@@ -128,3 +128,21 @@ def test_importing_handles_loads_no_backend():
             " 'azure.storage.blob', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_client_options_from_the_polyaxon_context():
+    from stores.backends import fs_options
+
+    base = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": SECRET}
+    opts = fs_options(resolve_credentials("s3", environ={**base, "POLYAXON_VERIFY_SSL": "false", "AWS_REGION": "us-east-1",
+                                                         "POLYAXON_TIMEOUT": "5"}))
+    assert opts["client_kwargs"] == {"verify": False}  # no region_name for us-east-1 (s3fs mkdir breaks)
+    assert opts["config_kwargs"]["connect_timeout"] == 5.0 and opts["key"] == "AKID"
+    opts = fs_options(resolve_credentials("s3", environ={**base, "POLYAXON_SSL_CA_CERT": "/etc/minio-ca.pem",
+                                                         "AWS_DEFAULT_REGION": "eu-west-1"}))
+    assert opts["client_kwargs"] == {"verify": "/etc/minio-ca.pem", "region_name": "eu-west-1"}
+    opts = fs_options(resolve_credentials("s3", environ={"AWS_SECURITY_TOKEN": "legacy-token", **base}))
+    assert opts["token"] == "legacy-token"
+    az = fs_options(resolve_credentials("wasb", environ={"AZURE_SAS_TOKEN": "?sv=1&sig=abc",
+                                                         "AZURE_BLOB_ENDPOINT": "http://127.0.0.1:1/acct"}), "acct")
+    assert az["connection_string"] == "BlobEndpoint=http://127.0.0.1:1/acct;AccountName=acct;SharedAccessSignature=sv=1&sig=abc"

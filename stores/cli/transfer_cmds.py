@@ -166,7 +166,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     src, skey = resolve_spec(args.src, args.values)
     dst, dkey = resolve_spec(args.dst, args.values)
-    options = _options(args, delete=args.delete, checksum=args.checksum)
+    # a sidecar may start before the run has written anything: --watch implies --missing-ok
+    options = _options(args, delete=args.delete, checksum=args.checksum, missing_ok=args.missing_ok or args.watch)
     if args.missing_ok and skey and src.exists("") and not src.exists(skey):
         # autoResume on a run's first start: nothing to restore is not an error
         print(f"nothing to sync: {args.src} does not exist", file=sys.stderr)
