@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -321,9 +322,30 @@ class S3Connection(_ConnectionBase):
     schema_: S3Schema = Field(alias="schema")
 
 
+def _secret_needs_mount_path(schema: dict[str, Any]) -> None:
+    # mirror of GcsConnection._key_is_a_file for helm
+    secret = schema["properties"]["secret"]
+    secret["anyOf"] = [
+        {"allOf": [b], "required": ["mountPath"]} if "$ref" in b else b for b in secret["anyOf"]
+    ]
+
+
 class GcsConnection(_ConnectionBase):
+    model_config = ConfigDict(json_schema_extra=_secret_needs_mount_path)
+
     kind: Literal["gcs"] = "gcs"
     schema_: GcsSchema = Field(alias="schema")
+
+    @field_validator("secret")
+    @classmethod
+    def _key_is_a_file(cls, secret: ConnectionResource | None) -> ConnectionResource | None:
+        # Google SDKs read a service-account key only from a file (GOOGLE_APPLICATION_CREDENTIALS);
+        # as env vars or envFrom it would never be found and they fall back to the metadata server.
+        if secret is not None and secret.mount_path is None:
+            raise ValueError(
+                f"a GCS key must be mounted as a file: give secret {secret.name!r} a mountPath"
+            )
+        return secret
 
 
 class WasbConnection(_ConnectionBase):
