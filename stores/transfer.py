@@ -55,7 +55,7 @@ __all__ = [
 CHUNK_SIZE = 8 * 1024 * 1024
 _MAX_PARTS = 9000  # S3 allows 10000 parts; keep a margin
 _BATCH_VERIFY_MIN = 8  # more files than this into a bucket: verified by one listing
-_PART_WORKERS = 4  # parts of one S3 file in flight (memory: this many parts)
+_PART_WORKERS = 2  # parts of one S3 file in flight (memory: this many parts)
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (a multiple of GCS's 256 KiB)
 
 
