@@ -108,7 +108,11 @@ def local_fs(creds: Credentials, account: str | None = None) -> Any:
 def s3_fs(creds: Credentials, account: str | None = None) -> Any:
     import s3fs
 
-    return s3fs.S3FileSystem(**fs_options(creds, account))
+    fs = s3fs.S3FileSystem(**fs_options(creds, account))
+    # s3fs retries each call 5 times over botocore's attempts (fs_options): a stalled server then
+    # cost 15 read timeouts per call before stores.transfer's own retries even started
+    fs.retries = 1
+    return fs
 
 
 def gcs_fs(creds: Credentials, account: str | None = None) -> Any:

@@ -1,0 +1,264 @@
+"""Faults during transfers (issue 8, item 2): connections dropped or stalled by a proxy between
+the client and moto's S3 server, and the server killed and restarted mid-sync.
+
+Every case keeps the invariants of ``tests/reliability/faults.py``: a transfer that returns left
+the destination byte-identical to the source; one that fails raises ``TransferError`` (the CLI:
+exit 1); no partial object is visible and no local file is truncated or left under a temporary
+name; re-running the same operation after the fault completes it.  Timeouts are 1 s and retries
+1, so each failure surfaces in seconds.  ``STORES_LONG=1`` runs more rounds; the 50-kill run is
+``python -m tests.reliability.faults``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from reliability.faultproxy import Fault, FaultProxy
+from reliability.faults import (
+    MotoProcess, bucket_objects, check_bucket, check_local, killed_sync_round, make_tree, store_env,
+)
+from servers import create_s3_bucket, unique_bucket
+from stores.errors import TransferError
+from stores.handles import open_store
+from stores.transfer import TransferOptions, download, sync, upload
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG = os.environ.get("STORES_LONG") == "1"
+OPTS = TransferOptions(workers=4, retries=1, backoff=0.05, max_backoff=0.2, chunk_size=5 * 1024 * 1024)
+#: a failing transfer of a dozen files must say so well within this (1 s timeouts, 1 retry)
+SURFACES_WITHIN = 60.0
+KiB = 1024
+
+
+@pytest.fixture(scope="module")
+def proxy(s3_server: Any) -> Iterator[FaultProxy]:
+    p = FaultProxy("127.0.0.1", s3_server.port)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture
+def direct(s3_server: Any) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
+                        aws_secret_access_key="testing", region_name="us-east-1")
+
+
+@pytest.fixture
+def bucket(s3_server: Any, proxy: FaultProxy) -> Iterator[str]:
+    name = unique_bucket("faults")
+    create_s3_bucket(s3_server, name)
+    proxy.heal()
+    yield name
+    proxy.heal()
+
+
+def _store(proxy: FaultProxy, bucket: str) -> Any:
+    return open_store(f"s3://{bucket}/run", environ=store_env(proxy.url))
+
+
+def _timed(fn: Any) -> tuple[Any, BaseException | None, float]:
+    start = time.monotonic()
+    try:
+        return fn(), None, time.monotonic() - start
+    except TransferError as exc:
+        return None, exc, time.monotonic() - start
+
+
+# ---- the proxy does what it says (otherwise every test below proves nothing) ---------------------------
+
+
+def test_the_proxy_really_breaks_connections(proxy: FaultProxy, bucket: str, direct: Any) -> None:
+    direct.put_object(Bucket=bucket, Key="run/x.bin", Body=b"x" * 200 * KiB)
+    store = _store(proxy, bucket)
+    assert store.read_bytes("x.bin") == b"x" * 200 * KiB
+    before = dict(proxy.injected)
+    proxy.fail_all(Fault("drop", "down", after=50 * KiB))
+    with pytest.raises(Exception):
+        store.read_bytes("x.bin")
+    assert proxy.injected["drop"] > before.get("drop", 0)
+
+
+# ---- uploads --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param(Fault("drop", "up", after=100 * KiB), id="request-body-cut"),
+    pytest.param(Fault("drop", "down", after=0), id="response-lost"),
+    pytest.param(Fault("stall", "up", after=100 * KiB, seconds=1.5), id="request-stalled"),
+    pytest.param(Fault("refuse"), id="refused"),
+])
+def test_upload_fails_loudly_then_a_rerun_completes(proxy: FaultProxy, bucket: str, direct: Any, tmp_path: Path,
+                                                    fault: Fault) -> None:
+    # a stall costs its full length on every attempt: fewer files keep the test short
+    stalls = fault.kind == "stall"
+    source = make_tree(tmp_path / "src", random.Random(f"up-{fault}"), files=4 if stalls else 10,
+                       big=0 if stalls else 6 * 1024 * 1024)
+    source["large.bin"] = b"L" * 300 * KiB  # past every fault's threshold
+    (tmp_path / "src" / "large.bin").write_bytes(source["large.bin"])
+    store = _store(proxy, bucket)
+    proxy.fail_all(fault)
+    result, error, seconds = _timed(lambda: sync(tmp_path / "src", store, options=OPTS, progress=False))
+    assert error is not None, f"{fault}: reported success ({result.summary()}) with every connection broken"
+    assert seconds < SURFACES_WITHIN, f"the failure took {seconds:.0f}s to surface"
+    assert "failed" in str(error) or "cannot list" in str(error)
+    check_bucket(direct, bucket, "run", source, complete=False)
+    proxy.heal()
+    result = sync(tmp_path / "src", store, options=OPTS, progress=False)
+    check_bucket(direct, bucket, "run", source, complete=True)
+    # the re-run sends what the failed run did not get there, and nothing twice
+    assert sorted(result.transferred + result.skipped) == sorted(source)
+
+
+def test_a_failed_multipart_upload_leaves_no_object_and_is_aborted(proxy: FaultProxy, bucket: str, direct: Any,
+                                                                    tmp_path: Path) -> None:
+    data = random.Random(7).randbytes(12 * 1024 * 1024)
+    (tmp_path / "big.bin").write_bytes(data)
+    store = _store(proxy, bucket)
+    # the upload is created (a small request); every 5 MiB part breaks on every attempt
+    proxy.fail_all(Fault("drop", "up", after=3 * 1024 * 1024))
+    with pytest.raises(TransferError, match="big.bin"):
+        upload(tmp_path / "big.bin", store, "big.bin", options=OPTS, progress=False)
+    assert bucket_objects(direct, bucket, "run") == {}
+    assert direct.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == [], "the upload was not aborted"
+    proxy.heal()
+    upload(tmp_path / "big.bin", store, "big.bin", options=OPTS, progress=False)
+    assert bucket_objects(direct, bucket, "run") == {"big.bin": data}
+
+
+# ---- downloads ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param(Fault("drop", "down", after=150 * KiB), id="body-cut"),
+    pytest.param(Fault("stall", "down", after=150 * KiB, seconds=1.5), id="body-stalled"),
+    pytest.param(Fault("drop", "up", after=0), id="request-lost"),
+])
+def test_download_never_leaves_a_truncated_file(proxy: FaultProxy, bucket: str, direct: Any, tmp_path: Path,
+                                                 fault: Fault) -> None:
+    source = make_tree(tmp_path / "src", random.Random(f"down-{fault}"), files=10)
+    for key, data in source.items():
+        direct.put_object(Bucket=bucket, Key=f"run/{key}", Body=data)
+    store = _store(proxy, bucket)
+    dest = tmp_path / "dest"
+    proxy.fail_all(fault)
+    result, error, seconds = _timed(lambda: sync(store, dest, options=OPTS, progress=False))
+    assert error is not None, f"{fault}: reported success ({result.summary()}) with every connection broken"
+    assert seconds < SURFACES_WITHIN
+    check_local(dest, source, complete=False)
+    proxy.heal()
+    sync(store, dest, options=OPTS, progress=False)
+    check_local(dest, source, complete=True)
+
+
+def test_a_broken_download_keeps_the_previous_version(proxy: FaultProxy, bucket: str, direct: Any,
+                                                      tmp_path: Path) -> None:
+    """An interrupted update of a local file leaves the old bytes, never a mix."""
+    old, new = b"old" * 100_000, b"new" * 200_000
+    direct.put_object(Bucket=bucket, Key="run/model.bin", Body=new)
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "dest" / "model.bin").write_bytes(old)
+    store = _store(proxy, bucket)
+    proxy.fail_all(Fault("drop", "down", after=300 * KiB))
+    with pytest.raises(TransferError):
+        download(store, "model.bin", tmp_path / "dest" / "model.bin", options=OPTS, progress=False)
+    check_local(tmp_path / "dest", {"model.bin": old}, complete=True)
+    proxy.heal()
+    download(store, "model.bin", tmp_path / "dest" / "model.bin", options=OPTS, progress=False)
+    check_local(tmp_path / "dest", {"model.bin": new}, complete=True)
+
+
+# ---- random faults, repeated runs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_random_faults_until_done(proxy: FaultProxy, bucket: str, direct: Any, tmp_path: Path, direction: str) -> None:
+    """Every connection may break at a random byte; each run either succeeds with a full copy or
+    raises, and the invariants hold after each.  Faults get rarer each round, so it ends."""
+    rng = random.Random(f"random-{direction}")
+    rounds = 12 if LONG else 4
+    for r in range(rounds):
+        source = make_tree(tmp_path / f"src{r}", rng, files=8)
+        if direction == "down":
+            for key, data in source.items():
+                direct.put_object(Bucket=bucket, Key=f"run{r}/{key}", Body=data)
+        store = open_store(f"s3://{bucket}/run{r}", environ=store_env(proxy.url))
+        src, dst = (tmp_path / f"src{r}", store) if direction == "up" else (store, tmp_path / f"dst{r}")
+        for attempt, probability in enumerate([0.5, 0.3, 0.15, 0.0]):
+            proxy.random_faults(rng, probability, max_after=400 * KiB)
+            result, error, seconds = _timed(lambda: sync(src, dst, options=OPTS, progress=False))
+            assert seconds < SURFACES_WITHIN
+            complete = error is None
+            if direction == "up":
+                check_bucket(direct, bucket, f"run{r}", source, complete=complete)
+            else:
+                check_local(tmp_path / f"dst{r}", source, complete=complete)
+            if complete:
+                break
+        else:  # pragma: no cover - the last attempt has no faults
+            pytest.fail("no fault-free attempt succeeded")
+        proxy.heal()
+
+
+# ---- the CLI --------------------------------------------------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stores", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env}, cwd=ROOT)
+
+
+def test_cli_exit_code_reports_the_failure(proxy: FaultProxy, bucket: str, direct: Any, tmp_path: Path) -> None:
+    source = make_tree(tmp_path / "src", random.Random("cli"), files=6, big=0)
+    (tmp_path / "src" / "large.bin").write_bytes(b"z" * 500 * KiB)
+    source["large.bin"] = b"z" * 500 * KiB
+    env = store_env(proxy.url)
+    proxy.fail_all(Fault("drop", "up", after=200 * KiB))
+    failed = _cli("sync", str(tmp_path / "src"), f"s3://{bucket}/run", "--retries", "1", "-q", env=env)
+    assert failed.returncode == 1, failed
+    assert failed.stderr.startswith("error: ") and "Traceback" not in failed.stderr
+    assert "large.bin" in failed.stderr
+    check_bucket(direct, bucket, "run", source, complete=False)
+    proxy.heal()
+    ok = _cli("sync", str(tmp_path / "src"), f"s3://{bucket}/run", "--retries", "1", "-q", env=env)
+    assert ok.returncode == 0, ok.stderr
+    check_bucket(direct, bucket, "run", source, complete=True)
+    # and back down through a broken proxy: exit 1, nothing half-written
+    proxy.fail_all(Fault("drop", "down", after=100 * KiB))
+    down = _cli("cp", f"s3://{bucket}/run", str(tmp_path / "back"), "--retries", "0", "-q", env=env)
+    assert down.returncode == 1, down
+    check_local(tmp_path / "back", source, complete=False)
+
+
+# ---- the server killed mid-sync ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoProcess]:
+    server = MotoProcess(log=tmp_path_factory.mktemp("moto-process") / "moto.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_server_killed_and_restarted_mid_sync(moto_process: MotoProcess, tmp_path: Path, direction: str) -> None:
+    rng = random.Random(f"kill-{direction}")
+    rounds = []
+    # a round whose sync finished before the kill is checked too, but does not count as a kill
+    while sum(r.outcome == "failed" for r in rounds) < (5 if LONG else 1):
+        assert len(rounds) < (15 if LONG else 4), f"the kill never landed mid-sync: {rounds}"
+        rounds.append(killed_sync_round(moto_process, tmp_path, rng, direction=direction, files=20, window=0.05))
