@@ -65,6 +65,8 @@ MAX_ANNOTATIONS_BYTES = 256 * 1024
 def normalise_path(path: str) -> str:
     """Absolute paths compare after ``normpath`` (``/a//b/`` is ``/a/b``; a leading ``//`` is
     ``/``)."""
+    if path.startswith("/") and "//" not in path and "/." not in path and (len(path) == 1 or not path.endswith("/")):
+        return path  # already normal (the models normalise every path they accept)
     norm = posixpath.normpath(path)
     return "/" + norm.lstrip("/") if norm.startswith("/") else norm
 

@@ -11,6 +11,7 @@ unknown keys and is frozen, so two catalogs built from equal input compare equal
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -240,8 +241,9 @@ def _bucket_type(kind: str) -> Any:
 class BucketSchema(_Model):
     bucket: str
 
-    @property
+    @cached_property
     def parsed(self) -> names.BucketURL:
+        # parsed once per model: the renderer asks for it several times per connection
         return names.parse_bucket(self._kind, self.bucket)  # type: ignore[attr-defined]
 
 
