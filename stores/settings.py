@@ -53,7 +53,9 @@ __all__ = [
     "load_settings",
 ]
 
-DEFAULT_TOOLKIT_IMAGE = f"ghcr.io/polyaxon/stores:{__version__}"
+#: built from the Dockerfile at the top of the repository; push it where your cluster pulls from
+#: and set STORES_TOOLKIT_IMAGE (or --toolkit-image) to that reference
+DEFAULT_TOOLKIT_IMAGE = f"plx-stores:{__version__}"
 #: enough for ``stores`` moving files with 8 workers of two 8 MiB chunks each
 DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
     "requests": {"cpu": "50m", "memory": "128Mi"},
