@@ -77,8 +77,8 @@ def test_env_empty_data_and_template(capsys, seed_values_path):
 @pytest.mark.parametrize("extra, fragments", [
     (["--data", "data1,nope"], ["unknown data store 'nope'", "known: data1, data2"]),
     (["--outputs", "nope"], ["unknown outputs store 'nope'", "outputs1"]),
-    (["--inputs", "{bad"], ["--inputs is not valid JSON"]),
-    (["--inputs", "[1]"], ["--inputs must be a JSON object"]),
+    (["--inputs", "{bad"], ["--inputs: not valid JSON"]),
+    (["--inputs", "[1]"], ["--inputs: must be a JSON object"]),
     (["--template", "{user}"], ["bad outputs path template"]),
 ])
 def test_env_errors_exit_1_without_traceback(capsys, seed_values_path, extra, fragments):

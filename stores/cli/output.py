@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, Sequence
 
-__all__ = ["print_table", "print_json", "print_yaml", "add_output_flag"]
+__all__ = ["print_table", "print_json", "print_yaml", "add_output_flag", "json_object_arg"]
 
 
 def add_output_flag(parser: Any, choices: Sequence[str] = ("table", "json"), default: str = "table") -> None:
@@ -33,3 +33,19 @@ def print_yaml(data: Any, file: Any = None) -> None:
     import yaml
 
     yaml.safe_dump(data, file or sys.stdout, sort_keys=False, default_flow_style=False)
+
+
+def json_object_arg(text: str | None, flag: str) -> dict[str, Any] | None:
+    """A command-line flag holding a JSON object (``--inputs '{"lr": 0.1}'``); ``None`` if not
+    given.  Bad input is a usage-level ``ValuesError`` naming the flag."""
+    from ..errors import Problem, ValuesError
+
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValuesError([Problem((flag,), f"not valid JSON: {exc}")]) from None
+    if not isinstance(value, dict):
+        raise ValuesError([Problem((flag,), f"must be a JSON object, got {type(value).__name__}")])
+    return value

@@ -7,11 +7,10 @@ Their handlers import ``k8s`` (and with it ``kubernetes.client``) only when run,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from .output import add_output_flag, print_json, print_yaml
+from .output import add_output_flag, json_object_arg, print_json, print_yaml
 
 __all__ = ["register"]
 
@@ -189,14 +188,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from ..runinfo import RunInfo
     from ..selection import RunRequest
 
-    inputs = None
-    if args.inputs is not None:
-        try:
-            inputs = json.loads(args.inputs)
-        except ValueError as exc:
-            raise RenderError(f"--inputs is not valid JSON: {exc}") from None
-        if not isinstance(inputs, dict):
-            raise RenderError("--inputs must be a JSON object")
+    inputs = json_object_arg(args.inputs, "--inputs")
     catalog = Catalog.from_file(args.values or default_values_path())
     try:
         run = RunInfo(

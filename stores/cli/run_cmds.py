@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 from typing import Any
 
-from .output import add_output_flag, print_json, print_table
+from .output import add_output_flag, json_object_arg, print_json, print_table
 
 __all__ = ["register"]
 
@@ -73,14 +72,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     from ..runinfo import OUTPUTS_SUBPATH_TEMPLATE, RunInfo
     from ..selection import select
 
-    inputs = None
-    if args.inputs is not None:
-        try:
-            inputs = json.loads(args.inputs)
-        except ValueError as exc:
-            raise ContractError(f"--inputs is not valid JSON: {exc}") from None
-        if not isinstance(inputs, dict):
-            raise ContractError(f"--inputs must be a JSON object, got {type(inputs).__name__}")
+    inputs = json_object_arg(args.inputs, "--inputs")
     try:
         run_info = RunInfo(uuid=args.run_uuid, owner=args.owner, project=args.project, name=args.name)
     except ValueError as exc:

@@ -161,6 +161,23 @@ def cmd_cp(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    previous: dict[int, Any] = {}
+    if args.watch:
+        # before anything slow (resolving a bucket imports its SDK: up to a second): a sidecar
+        # told to stop while it starts must still flush, not die with the default action
+        def on_signal(signum: int, frame: Any) -> None:
+            stop.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _sync(args, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
     from ..errors import StoresError
     from ..transfer import sync
 
@@ -182,22 +199,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 0
     if args.interval <= 0:
         raise StoresError("--interval must be positive")
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        while not stop.is_set():
-            try:
-                once()
-            except StoresError as exc:
-                # a sidecar outlives a bad minute; the final sync below still raises
-                print(f"sync failed, will retry in {args.interval:g}s: {exc}", file=sys.stderr)
-            stop.wait(args.interval)
-        once()  # whatever was written since the last pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    while not stop.is_set():
+        try:
+            once()
+        except StoresError as exc:
+            # a sidecar outlives a bad minute; the final sync below still raises
+            print(f"sync failed, will retry in {args.interval:g}s: {exc}", file=sys.stderr)
+        stop.wait(args.interval)
+    once()  # whatever was written since the last pass
     return 0
