@@ -79,6 +79,9 @@ class TransferResult:
     transferred: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    #: source files listed, then gone before they could be read (a writer's temporary files):
+    #: not an error, there is nothing left to copy
+    vanished: list[str] = field(default_factory=list)
     bytes: int = 0
     seconds: float = 0.0
 
@@ -91,7 +94,8 @@ class TransferResult:
 
         rate = self.bytes / self.seconds if self.seconds > 0 else 0.0
         out = f"{self.count} file(s) sent, {len(self.skipped)} unchanged, {human_bytes(self.bytes)} in {self.seconds:.1f}s ({human_bytes(rate)}/s)"
-        return out + (f", {len(self.deleted)} deleted" if self.deleted else "")
+        out += f", {len(self.deleted)} deleted" if self.deleted else ""
+        return out + (f", {len(self.vanished)} vanished from the source" if self.vanished else "")
 
 
 # ---- error classification ---------------------------------------------------------------------
@@ -481,6 +485,10 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
         try:
             n = _with_retries(lambda: _copy_one(src, skey, sources[skey], dst, dkey, opts, bar, batch), opts)
         except Exception as exc:  # collected and raised below, with every other failure
+            if isinstance(exc, FileNotFoundError) and _vanished(src, skey):
+                with lock:
+                    result.vanished.append(skey)
+                return
             with lock:
                 failures[dkey or posixpath_basename(dst.root)] = exc
             return
@@ -517,6 +525,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     finally:
         bar.close()
     result.transferred.sort()
+    result.vanished.sort()
     result.seconds = time.monotonic() - start
     if failures:
         lines = [f"  {k}: {type(e).__name__}: {dst.credentials.redact(redact(str(e)))}" for k, e in sorted(failures.items())]
@@ -538,6 +547,14 @@ def _listed(fn: Callable[[], Any], handle: StoreHandle, opts: TransferOptions) -
     except Exception as exc:
         msg = handle.credentials.redact(f"{type(exc).__name__}: {exc}")
         raise TransferError(f"cannot list {handle.url}: {msg}") from exc
+
+
+def _vanished(src: StoreHandle, key: str) -> bool:
+    """The source file ``key`` is gone (removed or renamed since the listing)."""
+    try:
+        return not (os.path.exists(_join(src, key)) if src.is_local else src.fs.exists(_join(src, key)))
+    except Exception:  # cannot tell: keep the original failure
+        return False
 
 
 def _is_dir(handle: StoreHandle) -> bool:
