@@ -47,6 +47,7 @@ __all__ = [
     "LEGACY_SECRETS_ROOT",
     "KEY_FILE",
     "SECRET_SETTINGS",
+    "SECRET_VARIABLES",
     "Credentials",
     "key_file_env",
     "key_file_path",
@@ -89,6 +90,11 @@ _COMMON: dict[str, tuple[str, ...]] = {
 }
 #: settings whose values are secret (never shown)
 SECRET_SETTINGS = frozenset({"secret_key", "token", "account_key", "connection_string", "sas_token", "service_account"})
+#: variables whose values are secret: a pod gets them from a Secret, never as a literal value
+SECRET_VARIABLES = frozenset(
+    {name for table in _VARS.values() for setting, names in table.items() if setting in SECRET_SETTINGS
+     for name in names} | {"POLYAXON_AUTH_TOKEN"}
+)
 
 
 def _env_token(name: str) -> str:

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from . import names
+from .credentials import SECRET_VARIABLES
 from .kinds import KINDS
 
 __all__ = [
@@ -184,6 +185,12 @@ class EnvVar(_Model):
     def _one_source(self) -> "EnvVar":
         if (self.value is None) == (self.value_from is None):
             raise ValueError("an env var needs exactly one of 'value' or 'valueFrom'")
+        if self.value is not None and self.name in SECRET_VARIABLES:
+            # a literal would be written into the pod spec for anyone who can read it
+            raise ValueError(
+                f"{self.name} holds a secret: give it as valueFrom.secretKeyRef or through the "
+                "connection's secret, never as a literal value (the value is not shown)"
+            )
         return self
 
 

@@ -123,15 +123,20 @@ def _report(args: argparse.Namespace, result: Any) -> None:
 def cmd_ls(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
+    from ..errors import StoresError, TransferError
+
     handle, key = resolve_spec(args.target, args.values)
-    if args.recursive:
-        entries = [{"key": k, "type": "file", **_fields(i)} for k, i in sorted(handle.find(key).items())]
-    else:
-        if handle.exists(key) and handle.info(key).get("type") == "file":
-            entries = [{"key": key or handle.root.rsplit("/", 1)[-1], "type": "file", **_fields(handle.info(key))}]
-        else:
-            entries = [{"key": e["key"], "type": e.get("type", "file"), **_fields(e)} for e in handle.ls(key, detail=True)]
-            entries.sort(key=lambda e: e["key"])
+    try:
+        entries = _entries(handle, key, args.recursive)
+    except StoresError:
+        raise
+    except FileNotFoundError:
+        raise TransferError(f"nothing at {args.target}: no such file, folder or bucket") from None
+    except Exception as exc:
+        # the store's own failure (authentication, network): an error of ours, not an internal
+        # error, and scrubbed of secrets like every transfer error
+        detail = handle.credentials.redact(f"{type(exc).__name__}: {exc}")
+        raise TransferError(f"cannot list {args.target}: {detail}") from None
     if args.output == "json":
         print_json(entries)
         return 0
@@ -141,6 +146,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
         rows.append([e["size"] if e["type"] == "file" else "", when, e["key"] + ("/" if e["type"] == "directory" else "")])
     print_table(["size", "modified (utc)", "key"], rows)
     return 0
+
+
+def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
+    if recursive:
+        return [{"key": k, "type": "file", **_fields(i)} for k, i in sorted(handle.find(key).items())]
+    if handle.exists(key) and handle.info(key).get("type") == "file":
+        return [{"key": key or handle.root.rsplit("/", 1)[-1], "type": "file", **_fields(handle.info(key))}]
+    entries = [{"key": e["key"], "type": e.get("type", "file"), **_fields(e)} for e in handle.ls(key, detail=True)]
+    return sorted(entries, key=lambda e: e["key"])
 
 
 def _fields(info: dict[str, Any]) -> dict[str, Any]:
