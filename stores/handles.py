@@ -60,6 +60,15 @@ def clean_key(key: str) -> str:
     return "" if norm == "." else norm
 
 
+def _inside(root: str, full: str, key: str) -> None:
+    """Refuse a local key that a symlink leads out of the root: clean_key cannot see those, and
+    reading or writing through one would reach anywhere on the node."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(full)
+    if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
+        raise StoresError(f"store key {key!r} leads out of the store through a symlink (to {real})")
+
+
 @dataclass(repr=False)
 class StoreHandle:
     """One opened store: ``fs`` (fsspec) and ``root`` (the fsspec path of the store's root)."""
@@ -76,9 +85,15 @@ class StoreHandle:
         return not KINDS[self.kind].is_bucket
 
     def path(self, key: str = "") -> str:
-        """The fsspec path of ``key`` (relative to the root)."""
+        """The fsspec path of ``key`` (relative to the root).  In a local store the path must
+        stay under the root once symlinks are followed."""
         key = clean_key(key)
-        return f"{self.root.rstrip('/')}/{key}" if key else self.root
+        if not key:
+            return self.root
+        full = f"{self.root.rstrip('/')}/{key}"
+        if self.is_local:
+            _inside(self.root, full, key)
+        return full
 
     def key_of(self, path: str) -> str:
         """The key of an fsspec path under the root (the inverse of :meth:`path`)."""

@@ -468,7 +468,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     dentries = _listed(lambda: _list(dst), dst, opts) if (incremental or (opts.delete and not single)) else {}
     todo: list[tuple[str, str]] = []
     for skey, dkey in sorted(plan.items()):
-        if incremental and _up_to_date(sources[skey], dentries.get(dkey), dst, _join(src, skey), opts):
+        if incremental and _up_to_date(sources[skey], dentries.get(dkey), dst, _planned_path(src, skey), opts):
             result.skipped.append(dkey)
         else:
             todo.append((skey, dkey))
@@ -547,6 +547,15 @@ def _listed(fn: Callable[[], Any], handle: StoreHandle, opts: TransferOptions) -
     except Exception as exc:
         msg = handle.credentials.redact(f"{type(exc).__name__}: {exc}")
         raise TransferError(f"cannot list {handle.url}: {msg}") from exc
+
+
+def _planned_path(src: StoreHandle, key: str) -> str:
+    """The source path for planning; "" for a key the handle refuses (a symlink out of a local
+    store), which then fails on its own when copied instead of aborting every other file."""
+    try:
+        return _join(src, key)
+    except StoresError:
+        return ""
 
 
 def _vanished(src: StoreHandle, key: str) -> bool:
