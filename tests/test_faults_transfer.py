@@ -96,7 +96,7 @@ def test_the_proxy_really_breaks_connections(proxy: FaultProxy, bucket: str, dir
 @pytest.mark.parametrize("fault", [
     pytest.param(Fault("drop", "up", after=100 * KiB), id="request-body-cut"),
     pytest.param(Fault("drop", "down", after=0), id="response-lost"),
-    pytest.param(Fault("stall", "up", after=100 * KiB, seconds=1.5), id="request-stalled"),
+    pytest.param(Fault("stall", "up", after=100 * KiB, seconds=1.0), id="request-stalled"),
     pytest.param(Fault("refuse"), id="refused"),
 ])
 def test_upload_fails_loudly_then_a_rerun_completes(proxy: FaultProxy, bucket: str, direct: Any, tmp_path: Path,

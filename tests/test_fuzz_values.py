@@ -327,3 +327,24 @@ def test_hostile_yaml_is_refused_fast_with_bounded_memory(doc: str, message: str
     assert result["seconds"] < 10.0, result
     # ~200k small nodes are built before the budget stops a bomb; far from an expansion
     assert result["rss_growth_kb"] < 100 * 1024, result
+
+
+@pytest.mark.parametrize("pod, problem", [
+    ({"metadata": {"annotations": {"-bad": "v"}}}, "not a qualified name"),
+    ({"metadata": {"annotations": {"a": "x" * 300_000}}}, "more than 262144"),
+    ({"spec": {"volumes": [{"name": "Upper"}]}}, "not a DNS-1123 label"),
+    ({"spec": {"containers": [{"name": "main", "env": [{"name": "X", "valueFrom": {}}]}]}}, "exactly one source"),
+    ({"spec": {"containers": [{"name": "main", "env": [{"name": "1X", "value": "v"}]}]}}, "env name"),
+    ({"spec": {"containers": [{"name": "main", "volumeMounts": [{"name": "v", "mountPath": "/a"}]}]}}, "unknown volume"),
+    ({"spec": {"volumes": [{"name": "v", "secret": {"secretName": "s", "items": [{"key": "k", "path": "../x"}]}}]}},
+     "without '..'"),
+    ({"spec": {"volumes": [{"name": "v", "configMap": {"name": "c", "defaultMode": 1000}}]}}, "out of range"),
+])
+def test_the_api_server_oracle_catches_what_the_schemas_miss(pod: dict[str, Any], problem: str) -> None:
+    from reliability.apiserver import pod_problems
+
+    assert any(problem in p for p in pod_problems(pod)), pod_problems(pod)
+    assert pod_problems({"metadata": {"annotations": {"example.com/ok": "v"}},
+                         "spec": {"volumes": [{"name": "v", "emptyDir": {}}],
+                                  "containers": [{"name": "main", "volumeMounts": [{"name": "v", "mountPath": "/a"}],
+                                                  "env": [{"name": "X", "value": "1"}]}]}}) == []

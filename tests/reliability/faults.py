@@ -290,11 +290,19 @@ def main(argv: list[str] | None = None) -> int:
         "killed_up": sum(r.direction == "up" for r in failed),
         "killed_down": sum(r.direction == "down" for r in failed),
         "finished_before_kill": len(rounds) - len(failed),
+        # every file of every round checked byte for byte after the re-run, plus the destination
+        # of each killed sync checked for partial files right after the failure
         "files_checked": sum(r.files for r in rounds) + sum(r.files for r in failed),
-        "partial_files_present_after_failed_downloads": sum(r.present_after_failure for r in failed),
+        "complete_files_found_after_failed_downloads": sum(r.present_after_failure for r in failed),
         "server_starts": server.starts,
         "seconds": round(time.monotonic() - started, 1),
-        "errors_seen": sorted({r.error.split(":")[0] for r in failed}),
+        "errors": {
+            "files failed (N of M)": sum("file(s) failed" in r.error for r in failed),
+            "cannot list": sum(r.error.startswith("cannot list") for r in failed),
+            "other": sorted({r.error for r in failed if "file(s) failed" not in r.error
+                             and not r.error.startswith("cannot list")}),
+        },
+        "slowest_error_after_kill_s": max((r.extra.get("error_after_kill_s", 0) for r in failed), default=0),
     }
     print(json.dumps(report, indent=2))
     return 0
