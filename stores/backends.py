@@ -11,7 +11,7 @@ from .credentials import Credentials
 from .errors import MissingExtraError
 from .kinds import KINDS
 
-__all__ = ["require", "local_fs", "s3_fs", "gcs_fs", "azure_fs", "fs_options"]
+__all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs", "fs_options"]
 
 
 def require(kind: str) -> None:
@@ -113,6 +113,33 @@ def s3_fs(creds: Credentials, account: str | None = None) -> Any:
     # cost 15 read timeouts per call before stores.transfer's own retries even started
     fs.retries = 1
     return fs
+
+
+def s3_upload_fs(fs: Any) -> Any:
+    """A sibling of the S3 filesystem ``fs`` (same options and credentials) for uploads whose
+    requests all carry a Content-MD5 (``stores.transfer`` sends one with every object and part).
+
+    The SDK otherwise hashes each body twice more (SHA-256 for the signature whenever the
+    endpoint is plain http, and a CRC32) in the one event-loop thread that every request of the
+    process goes through: for a large file that thread, not the network, was the limit.  Content-MD5
+    is a signed header that the store checks against the body, so the body stays bound to the
+    signature (what the SDK itself relies on over https); the MD5s are computed by the threads
+    that read the data, in parallel.  Built once per filesystem."""
+    cached = getattr(fs, "_stores_upload_fs", None)
+    if cached is not None:
+        return cached
+    options = dict(getattr(fs, "storage_options", {}) or {})
+    config = dict(options.get("config_kwargs") or {})
+    config["s3"] = {**(config.get("s3") or {}), "payload_signing_enabled": False}
+    config["request_checksum_calculation"] = "when_required"
+    options["config_kwargs"] = config
+    try:
+        upload = type(fs)(**options)
+    except TypeError:  # not an s3fs filesystem we know how to rebuild: use it as it is
+        upload = fs
+    upload.retries = getattr(fs, "retries", upload.retries)
+    fs._stores_upload_fs = upload
+    return upload
 
 
 def gcs_fs(creds: Credentials, account: str | None = None) -> Any:

@@ -3,9 +3,12 @@
 Every side is a :class:`~stores.handles.StoreHandle` or a local path.  Files are streamed in
 chunks (memory per worker is bounded by about two chunks plus one upload part), on a bounded
 pool of threads; each file is retried with exponential backoff on transient errors, then checked
-(size always; MD5 where the store gives one: S3 single-part ETags, GCS ``md5Hash``): one by one,
-or, for more than a few files into a bucket, against one listing taken afterwards (files that
-do not match are sent again and checked one by one).  Local files
+(size always; MD5 where the store gives one: S3 ETags, GCS ``md5Hash``).  S3 uploads carry
+their Content-MD5 and are checked against the ETag the PUT itself answers (a large local file:
+each part's and the whole upload's; its parts go up several at once, each streamed from the
+file by its own thread, so memory does not grow with them); otherwise one by one, or, for more
+than a few files into a bucket, against one listing taken afterwards (files that do not match
+are sent again and checked one by one).  Local files
 are written under a temporary name and renamed only when complete and checked; a failed bucket
 upload is discarded (S3 multipart uploads aborted, GCS resumable uploads cancelled, Azure blocks
 left uncommitted).  Failures raise :class:`~stores.errors.TransferError` listing every failed
@@ -25,7 +28,9 @@ one (local files are hashed; S3 single-part ETags and GCS ``md5Hash`` are read f
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import os
 import random
 import tempfile
@@ -55,7 +60,9 @@ __all__ = [
 CHUNK_SIZE = 8 * 1024 * 1024
 _MAX_PARTS = 9000  # S3 allows 10000 parts; keep a margin
 _BATCH_VERIFY_MIN = 8  # more files than this into a bucket: verified by one listing
-_PART_WORKERS = 2  # parts of one S3 file in flight (memory: this many parts)
+_PART_WORKERS = 2  # parts of one S3 file read from a stream in flight (memory: this many parts)
+_HASHED_PUT_MIN = 1024 * 1024  # objects this big go through backends.s3_upload_fs
+_FILE_PART_WORKERS = 4  # parts of one local file in flight (streamed from the file: little memory)
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (a multiple of GCS's 256 KiB)
 
 
@@ -168,7 +175,8 @@ def _remote_md5(info: dict[str, Any]) -> str | None:
     etag = info.get("ETag") or info.get("etag")
     if isinstance(etag, str):
         etag = etag.strip('"')
-        if len(etag) == 32 and "-" not in etag and info.get("ServerSideEncryption") != "aws:kms":
+        if (len(etag) == 32 and "-" not in etag and info.get("ServerSideEncryption") != "aws:kms"
+                and not info.get("SSECustomerAlgorithm")):
             return etag.lower()
     b64 = info.get("md5Hash")
     if isinstance(b64, str) and b64:
@@ -303,6 +311,10 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
                 raise
         else:
             part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
+            if dst.kind == "s3" and sentry.size > part and src.is_local:
+                return _s3_multipart_local(dst, dpath, spath, reader, sentry, part, opts, progress)
+            if dst.kind == "s3" and sentry.size <= part:
+                return _s3_put(dst, dkey, dpath, spath, reader, sentry, opts, progress, deferred)
             if dst.kind == "s3" and sentry.size > part:
                 sent = _s3_multipart(dst, dpath, reader, sentry, part, opts, progress, md5)
                 if deferred is not None:
@@ -338,6 +350,170 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
     finally:
         reader.close()
     return sent
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, sentry: _Entry,
+            opts: TransferOptions, progress: Progress, deferred: dict[str, tuple[int, str]] | None) -> int:
+    """A file of at most one part as one ``PutObject`` carrying its Content-MD5 (the store refuses
+    a body that does not match it).  The ETag it answers is the MD5 of what arrived: when the store
+    gives one, that is the check, with no second request; otherwise (SSE-KMS, SSE-C) the size is
+    checked by a listing afterwards (``deferred``) or a HEAD."""
+    data = reader.read(sentry.size) if sentry.size else b""
+    while len(data) < sentry.size:
+        more = reader.read(sentry.size - len(data))
+        if not more:
+            break
+        data += more
+    if len(data) != sentry.size or reader.read(1):  # shrunk or grown since the listing
+        raise IntegrityError(f"{spath}: the file changed while it was read (listed {sentry.size} bytes)")
+    md5 = hashlib.md5(data, usedforsecurity=False)
+    fs = dst.fs
+    if sentry.size >= _HASHED_PUT_MIN:  # the SDK's own hashing of a large body costs more than a client
+        from .backends import s3_upload_fs
+
+        fs = s3_upload_fs(fs)
+    bucket, key, _ = fs.split_path(dpath)
+    out = fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, ContentMD5=_b64(md5.digest()))
+    fs.invalidate_cache(dpath)
+    sent, digest = len(data), md5.hexdigest()
+    del data
+    if opts.verify:
+        arrived = _remote_md5(out)
+        if arrived is not None:  # the MD5 the store computed over the bytes it stored
+            _check(sent, digest, sentry, sent, arrived, dpath, opts)
+        elif deferred is not None:
+            deferred[dkey] = (sent, digest)
+        else:
+            got = _entry(fs.info(dpath))
+            _check(sent, digest, sentry, got.size, got.md5, dpath, opts)
+    progress.advance(sent)
+    return sent
+
+
+class _FileRange(io.RawIOBase):
+    """``length`` bytes of a file from ``start``, read with ``pread`` (no shared position, so
+    several parts of one file are sent at once); seekable, so the SDK can hash and resend it."""
+
+    def __init__(self, fd: int, start: int, length: int) -> None:
+        super().__init__()
+        self._fd, self._start, self._length, self._pos = fd, start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def __len__(self) -> int:
+        return self._length
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._pos, self._length)[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, n: int | None = -1) -> bytes:
+        left = self._length - self._pos
+        n = left if n is None or n < 0 else min(n, left)
+        if n <= 0:
+            return b""
+        data = os.pread(self._fd, n, self._start + self._pos)
+        if not data:
+            raise IntegrityError("the file shrank while it was sent")
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _s3_multipart_local(dst: StoreHandle, dpath: str, spath: str, reader: Any, sentry: _Entry, part: int,
+                        opts: TransferOptions, progress: Progress) -> int:
+    """A large local file as an S3 multipart upload, ``_FILE_PART_WORKERS`` parts at once.  Each
+    worker hashes its part (hashlib runs outside the GIL) and streams it from the file, so memory
+    does not grow with the part size; the part's Content-MD5 makes the store refuse a body that
+    differs, and the ETag answered for each part and for the whole is checked against our MD5s
+    (a HEAD only when the store's ETags are not MD5s).  A file that changes while it is read
+    fails; any failure aborts the upload, so no part lingers."""
+    from .backends import s3_upload_fs
+
+    fs = s3_upload_fs(dst.fs)  # every request below carries its Content-MD5
+    bucket, key, _ = fs.split_path(dpath)
+    fd = reader.fileno()
+    before = os.fstat(fd)
+    if before.st_size != sentry.size:
+        raise IntegrityError(f"{spath}: {before.st_size} bytes now, the listing said {sentry.size}")
+    count = -(-sentry.size // part)
+    block = max(64 * 1024, min(opts.chunk_size, 1024 * 1024))
+    stop = threading.Event()
+    lock = threading.Lock()
+    advanced = 0
+    upload_id = fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
+
+    def put(index: int) -> tuple[dict[str, Any], bytes]:
+        nonlocal advanced
+        if stop.is_set():
+            raise IntegrityError("cancelled")  # another part failed; never reported on its own
+        start = index * part
+        length = min(part, sentry.size - start)
+        h = hashlib.md5(usedforsecurity=False)
+        done = 0
+        while done < length:
+            data = os.pread(fd, min(block, length - done), start + done)
+            if not data:
+                raise IntegrityError(f"{spath}: the file shrank while it was read")
+            h.update(data)
+            done += len(data)
+        out = fs.call_s3("upload_part", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=index + 1,
+                         Body=_FileRange(fd, start, length), ContentLength=length, ContentMD5=_b64(h.digest()))
+        arrived = _remote_md5(out)
+        if arrived is not None and arrived != h.hexdigest():
+            raise IntegrityError(f"{dpath}: part {index + 1} arrived with MD5 {arrived}, {h.hexdigest()} was sent")
+        progress.advance(length)
+        with lock:
+            advanced += length
+        return {"ETag": out["ETag"], "PartNumber": index + 1}, h.digest()
+
+    try:
+        pool = ThreadPoolExecutor(max_workers=min(_FILE_PART_WORKERS, count), thread_name_prefix="stores-part")
+        try:
+            futures = [pool.submit(put, i) for i in range(count)]
+            results = [f.result() for f in futures]
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        after = os.fstat(fd)
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise IntegrityError(f"{spath}: the file changed while it was read ({after.st_size} bytes now, "
+                                 f"{sentry.size} listed)")
+        out = fs.call_s3("complete_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id,
+                         MultipartUpload={"Parts": [r for r, _ in results]})
+    except BaseException as exc:
+        progress.rewind(advanced)
+        try:
+            fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+        except Exception as cleanup:  # keep the cause; report the failed clean-up with it
+            exc.add_note(f"aborting the multipart upload also failed: {type(cleanup).__name__}: {cleanup}")
+        raise
+    fs.invalidate_cache(dpath)
+    # the whole object's ETag is the MD5 of its parts' MD5s: equal means every byte arrived
+    composite = hashlib.md5(b"".join(d for _, d in results), usedforsecurity=False).hexdigest() + f"-{count}"
+    if opts.verify and str(out.get("ETag", "")).strip('"').lower() != composite:
+        got = _entry(fs.info(dpath))  # the store's ETags are not MD5s: check the size at least
+        if got.size != sentry.size:
+            raise IntegrityError(f"{dpath}: {got.size} bytes arrived, {sentry.size} were sent")
+    return sentry.size
 
 
 def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, part: int,
