@@ -599,11 +599,15 @@ def _with_retries(fn: Callable[[], int], opts: TransferOptions) -> int:
 # ---- planning and running ----------------------------------------------------------------------
 
 
-def _up_to_date(s: _Entry, d: _Entry | None, dst: StoreHandle, spath: str, opts: TransferOptions) -> bool:
+def _up_to_date(s: _Entry, d: _Entry | None, dst: StoreHandle, spath: Callable[[], str],
+                opts: TransferOptions) -> bool:
+    """``spath`` gives the source's path, asked only when a local file must be hashed (resolving
+    a local path follows its symlinks: a thousand unchanged files should not pay for that)."""
     if d is None or s.size != d.size:
         return False
     if opts.checksum and d.md5 is not None:
-        smd5 = s.md5 or (_md5_local(spath, opts.chunk_size) if os.path.isfile(spath) else None)
+        path = spath() if s.md5 is None else ""
+        smd5 = s.md5 or (_md5_local(path, opts.chunk_size) if path and os.path.isfile(path) else None)
         if smd5 is not None:
             return smd5 == d.md5
     if s.mtime is None or d.mtime is None:
@@ -644,7 +648,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     dentries = _listed(lambda: _list(dst), dst, opts) if (incremental or (opts.delete and not single)) else {}
     todo: list[tuple[str, str]] = []
     for skey, dkey in sorted(plan.items()):
-        if incremental and _up_to_date(sources[skey], dentries.get(dkey), dst, _planned_path(src, skey), opts):
+        if incremental and _up_to_date(sources[skey], dentries.get(dkey), dst, lambda: _planned_path(src, skey), opts):
             result.skipped.append(dkey)
         else:
             todo.append((skey, dkey))
