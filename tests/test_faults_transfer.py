@@ -261,4 +261,4 @@ def test_server_killed_and_restarted_mid_sync(moto_process: MotoProcess, tmp_pat
     # a round whose sync finished before the kill is checked too, but does not count as a kill
     while sum(r.outcome == "failed" for r in rounds) < (5 if LONG else 1):
         assert len(rounds) < (15 if LONG else 4), f"the kill never landed mid-sync: {rounds}"
-        rounds.append(killed_sync_round(moto_process, tmp_path, rng, direction=direction, files=20, window=0.05))
+        rounds.append(killed_sync_round(moto_process, tmp_path, rng, direction=direction, files=12, window=0.05))
