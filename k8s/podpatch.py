@@ -62,6 +62,9 @@ class PodPatch:
     resolve: Callable[[str], str] | None = None
     #: what the patch was rendered from, for extensions to read (``Selection``, ``RunInfo``, ...)
     context: dict[str, Any] = field(default_factory=dict)
+    #: ``_fingerprint()`` when the checks last passed: ``to_dict()`` re-checks only if the patch
+    #: gained, lost or swapped an item since (items are meant to be added, not edited in place)
+    _checked: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     # -- extension points --------------------------------------------------------------------
 
@@ -158,9 +161,20 @@ class PodPatch:
             view.annotations.append((key, value, entry.source))
         return view
 
-    def check(self) -> None:
+    def _fingerprint(self) -> tuple[Any, ...]:
+        lists = (self.volumes, self.volume_mounts, self.env, self.env_from, self.annotations,
+                 self.init_containers, self.sidecars)
+        return (
+            self.container_name,
+            id(self.resolve),
+            tuple(sorted(self.allowed_host_paths.items())),
+            *(tuple(id(entry.item) for entry in items) for items in lists),
+        )
+
+    def check(self, env: list[tuple[dict[str, Any], str]] | None = None) -> None:
         """Every check of ``k8s.checks`` on the patch alone; raises ``RenderError``."""
-        check_pod(self.view())
+        check_pod(self.view(env=env))
+        self._checked = self._fingerprint()
 
     def main_container(self, env_dicts: list[tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
         """``volumeMounts``, ``env`` and ``envFrom`` for the main container, sorted, each
@@ -193,7 +207,8 @@ class PodPatch:
     def to_dict(self) -> dict[str, Any]:
         """The checked pod-template patch (see the module docstring)."""
         env = self.env_dicts()
-        check_pod(self.view(env=env))
+        if self._checked != self._fingerprint():
+            self.check(env)
         spec: dict[str, Any] = {
             "containers": [{"name": self.container_name, **self.main_container(env)}, *self.sidecar_dicts()]
         }

@@ -57,6 +57,24 @@ def test_duplicate_volume_name_against_the_manifest():
         apply_patch(job, patch)
 
 
+def test_to_dict_checks_again_what_was_added_after_render():
+    # render_patch checked the patch; to_dict must not trust that once the patch has changed
+    patch = render_patch(catalog_of(host("a", "/mnt/a", "/a")), None, RUN)
+    patch.to_dict()
+    patch.add_volume(V1Volume(name="store-a", empty_dir=V1EmptyDirVolumeSource()), "a late caller")
+    with pytest.raises(RenderError, match=r"duplicate volume name 'store-a': from connection 'a' and from a late caller"):
+        patch.to_dict()
+
+
+def test_to_dict_checks_a_patch_built_by_hand():
+    from k8s import PodPatch
+
+    patch = PodPatch()
+    patch.add_mount(V1VolumeMount(name="nowhere", mount_path="/x"), "a caller")
+    with pytest.raises(RenderError, match=r"no volume of that name"):
+        patch.to_dict()
+
+
 # -- mount of a missing volume ----------------------------------------------------------------
 
 
