@@ -501,10 +501,7 @@ def _s3_multipart_local(dst: StoreHandle, dpath: str, spath: str, reader: Any, s
                          MultipartUpload={"Parts": [r for r, _ in results]})
     except BaseException as exc:
         progress.rewind(advanced)
-        try:
-            fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
-        except Exception as cleanup:  # keep the cause; report the failed clean-up with it
-            exc.add_note(f"aborting the multipart upload also failed: {type(cleanup).__name__}: {cleanup}")
+        _abort_multipart(fs, bucket, key, upload_id, exc)
         raise
     fs.invalidate_cache(dpath)
     # the whole object's ETag is the MD5 of its parts' MD5s: equal means every byte arrived
@@ -514,6 +511,15 @@ def _s3_multipart_local(dst: StoreHandle, dpath: str, spath: str, reader: Any, s
         if got.size != sentry.size:
             raise IntegrityError(f"{dpath}: {got.size} bytes arrived, {sentry.size} were sent")
     return sentry.size
+
+
+def _abort_multipart(fs: Any, bucket: str, key: str, upload_id: str, cause: BaseException) -> None:
+    """Abort a failed multipart upload so no part lingers; a failed abort is noted on ``cause``
+    (the error the caller re-raises), never raised in its place."""
+    try:
+        fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+    except Exception as cleanup:
+        cause.add_note(f"aborting the multipart upload also failed: {type(cleanup).__name__}: {cleanup}")
 
 
 def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, part: int,
@@ -561,10 +567,7 @@ def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, par
         fs.call_s3("complete_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id,
                    MultipartUpload={"Parts": parts})
     except BaseException as exc:
-        try:
-            fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
-        except Exception as cleanup:  # keep the cause; report the failed clean-up with it
-            exc.add_note(f"aborting the multipart upload also failed: {type(cleanup).__name__}: {cleanup}")
+        _abort_multipart(fs, bucket, key, upload_id, exc)
         raise
     fs.invalidate_cache(dpath)
     return sent
