@@ -14,6 +14,14 @@ upload is discarded (S3 multipart uploads aborted, GCS resumable uploads cancell
 left uncommitted).  Failures raise :class:`~stores.errors.TransferError` listing every failed
 key, after the other files have been tried.
 
+**Circuit breaker**: when ``TransferOptions.unreachable_after`` files in a row (across workers;
+``max(3, workers)`` by default) have failed, after their retries, with *connection-level*
+errors (connection refused or reset, timeouts, endpoint unreachable; not an error status the
+store answered, not an integrity error), no new file is started: the files in flight finish or
+fail (without further retries), nothing is deleted, and the TransferError says how many files
+were not attempted (the store looks unreachable; they are in its ``not_attempted``).  A file
+that succeeds, or fails otherwise, resets the count; ``0`` disables the breaker.
+
 **Incremental rule** (``sync``): a file is sent unless the destination already has a file at the
 same key with the same size and
 
@@ -29,6 +37,7 @@ one (local files are hashed; S3 single-part ETags and GCS ``md5Hash`` are read f
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import os
@@ -77,6 +86,15 @@ class TransferOptions:
     delete: bool = False  # sync: remove destination files the source does not have
     missing_ok: bool = False  # a source that does not exist is empty, not an error
     chunk_size: int = CHUNK_SIZE
+    #: stop starting files after this many files in a row failed to reach the store (connection
+    #: refused/reset, timeouts): the store looks unreachable.  None: ``max(3, workers)``; 0: never
+    unreachable_after: int | None = None
+
+    def breaker_threshold(self) -> int:
+        """Consecutive connection failures that stop a transfer (0: never)."""
+        if self.unreachable_after is None:
+            return max(3, self.workers)
+        return max(0, self.unreachable_after)
 
 
 @dataclass
@@ -144,6 +162,52 @@ def is_transient(exc: BaseException) -> bool:
             return True
         chain = chain.__cause__ or chain.__context__
     return False
+
+
+_CONNECTION_ERRNOS = frozenset(getattr(errno, n) for n in (
+    "ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
+    "ENETDOWN", "EHOSTDOWN", "EPIPE") if hasattr(errno, n))
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """The store could not be reached or talked to at all: a refused, reset or closed connection,
+    a timeout, an unreachable endpoint (anywhere in the exception chain).  Not an error status the
+    store answered (429, 5xx, 4xx), not an integrity error, not a body cut short mid-answer."""
+    chain: BaseException | None = exc
+    seen: set[int] = set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if isinstance(chain, StoresError) or _status(chain) is not None:
+            return False  # the store answered (or the data is wrong): it is there
+        if isinstance(chain, (ConnectionError, TimeoutError)):
+            return True
+        if isinstance(chain, OSError) and chain.errno in _CONNECTION_ERRNOS:
+            return True
+        names = [c.__name__.lower() for c in type(chain).__mro__]
+        if any("connect" in n or "timeout" in n for n in names):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+class _Breaker:
+    """Counts files in a row that failed to reach the store; open (tripped) at ``limit``."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.streak = 0
+        self.tripped = threading.Event()
+        self._lock = threading.Lock()
+
+    def record(self, exc: BaseException | None) -> None:
+        """One file's outcome: ``None`` (sent) or the error it failed with after its retries."""
+        with self._lock:
+            if exc is not None and _is_connection_failure(exc):
+                self.streak += 1
+                if self.limit and self.streak >= self.limit:
+                    self.tripped.set()
+            else:
+                self.streak = 0
 
 
 # ---- listing ----------------------------------------------------------------------------------
@@ -586,13 +650,15 @@ def _check(sent: int, md5: str, sentry: _Entry, arrived_size: int, arrived_md5: 
             raise IntegrityError(f"{where}: MD5 {md5} of the data differs from the store's {expected}")
 
 
-def _with_retries(fn: Callable[[], int], opts: TransferOptions) -> int:
+def _with_retries(fn: Callable[[], int], opts: TransferOptions, stop: threading.Event | None = None) -> int:
+    """``fn()``, retried with backoff on transient errors; not retried once ``stop`` is set (the
+    circuit breaker: the store looks unreachable)."""
     attempt = 0
     while True:
         try:
             return fn()
         except Exception as exc:
-            if attempt >= opts.retries or not is_transient(exc):
+            if attempt >= opts.retries or not is_transient(exc) or (stop is not None and stop.is_set()):
                 raise
             delay = min(opts.max_backoff, opts.backoff * (2 ** attempt))
             time.sleep(delay * (0.5 + random.random() / 2))
@@ -658,6 +724,9 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     bar.add_total(len(todo), sum(sources[s].size for s, _ in todo))
     failures: dict[str, BaseException] = {}
     lock = threading.Lock()
+    breaker = _Breaker(opts.breaker_threshold())
+    not_attempted: list[str] = []
+    unverified: list[str] = []  # sent into a bucket, not checked: the breaker tripped before the listing
 
     # many files into a bucket: one listing afterwards checks them all, instead of a HEAD each
     deferred: dict[str, tuple[int, str]] | None = (
@@ -665,16 +734,23 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
 
     def work(pair: tuple[str, str], batch: dict[str, tuple[int, str]] | None = deferred) -> None:
         skey, dkey = pair
+        if breaker.tripped.is_set():  # the store looks unreachable: start nothing more
+            with lock:
+                not_attempted.append(dkey or posixpath_basename(dst.root))
+            return
         try:
-            n = _with_retries(lambda: _copy_one(src, skey, sources[skey], dst, dkey, opts, bar, batch), opts)
+            n = _with_retries(lambda: _copy_one(src, skey, sources[skey], dst, dkey, opts, bar, batch), opts,
+                             breaker.tripped)
         except Exception as exc:  # collected and raised below, with every other failure
             if isinstance(exc, FileNotFoundError) and _vanished(src, skey):
                 with lock:
                     result.vanished.append(skey)
                 return
+            breaker.record(exc)
             with lock:
                 failures[dkey or posixpath_basename(dst.root)] = exc
             return
+        breaker.record(None)
         with lock:
             result.transferred.append(dkey or posixpath_basename(dst.root))
             result.bytes += n
@@ -687,7 +763,14 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
         else:
             with ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="stores-transfer") as pool:
                 list(pool.map(work, todo))
-        if deferred:
+        if breaker.tripped.is_set():
+            # no listing to check the batch against, no deletion: the store is not answering
+            for dkey, (sent, _) in sorted((deferred or {}).items()):
+                if dkey in result.transferred:
+                    unverified.append(dkey)
+                    result.transferred.remove(dkey)
+                    result.bytes -= sent
+        elif deferred:
             arrived = _listed(lambda: _list(dst), dst, opts)
             redo = []
             for dkey, (sent, md5) in sorted(deferred.items()):
@@ -698,7 +781,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
                     result.bytes -= sent
             for pair in redo:  # sent again, each checked on its own
                 work(pair, None)
-        if opts.delete and not single:
+        if opts.delete and not single and not breaker.tripped.is_set():
             for dkey in sorted(set(dentries) - set(plan.values())):
                 try:
                     dst.rm(dkey)
@@ -710,12 +793,20 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     result.transferred.sort()
     result.vanished.sort()
     result.seconds = time.monotonic() - start
-    if failures:
+    if failures or breaker.tripped.is_set():
         lines = [f"  {k}: {type(e).__name__}: {dst.credentials.redact(redact(str(e)))}" for k, e in sorted(failures.items())]
+        if breaker.tripped.is_set():
+            not_attempted.sort()
+            lines.insert(0, f"stopped after {breaker.limit} consecutive connection failures; "
+                         f"{len(not_attempted)} file(s) not attempted: the store looks unreachable")
+            if unverified:
+                lines.insert(1, f"{len(unverified)} file(s) sent but not verified (re-run the transfer)")
         err = TransferError(
             f"{len(failures)} of {len(todo)} file(s) failed ({src.url} -> {dst.url}):\n" + "\n".join(lines)
         )
         err.failures = {k: v for k, v in failures.items()}  # type: ignore[attr-defined]
+        err.not_attempted = list(not_attempted)  # type: ignore[attr-defined]
+        err.unverified = list(unverified)  # type: ignore[attr-defined]
         err.result = result  # type: ignore[attr-defined]
         raise err
     return result

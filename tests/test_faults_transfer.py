@@ -262,3 +262,114 @@ def test_server_killed_and_restarted_mid_sync(moto_process: MotoProcess, tmp_pat
     while sum(r.outcome == "failed" for r in rounds) < (5 if LONG else 1):
         assert len(rounds) < (15 if LONG else 4), f"the kill never landed mid-sync: {rounds}"
         rounds.append(killed_sync_round(moto_process, tmp_path, rng, direction=direction, files=12, window=0.05))
+
+
+# ---- the store unreachable: the circuit breaker ---------------------------------------------------------
+
+
+BREAKER_FILES = 40
+
+
+def _small_tree(root: Path, n: int = BREAKER_FILES) -> dict[str, bytes]:
+    out = {f"d{i % 3}/f{i:02d}.bin": bytes([i]) * (100 + i) for i in range(n)}
+    for key, data in out.items():
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(data)
+    return out
+
+
+def _counting_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every file the transfer starts (each attempt)."""
+    import stores.transfer as transfer
+
+    started: list[str] = []
+    real = transfer._copy_one
+
+    def copy_one(src: Any, skey: str, *args: Any, **kwargs: Any) -> int:
+        started.append(skey)
+        return real(src, skey, *args, **kwargs)
+
+    monkeypatch.setattr(transfer, "_copy_one", copy_one)
+    return started
+
+
+def test_a_dead_endpoint_fails_fast_without_trying_every_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from servers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    store = open_store("s3://nobody-home/run", environ=store_env(dead, timeout=0.5))
+    _small_tree(tmp_path / "one", 1)
+    # what one file costs against it (its retries included), to compare with
+    _, error, one_file = _timed(lambda: upload(tmp_path / "one", store, "one", options=OPTS, progress=False))
+    assert error is not None
+    source = _small_tree(tmp_path / "src")
+    started = _counting_copies(monkeypatch)
+    result, error, seconds = _timed(lambda: upload(tmp_path / "src", store, options=OPTS, progress=False))
+    assert error is not None, f"reported success against a dead endpoint: {result.summary()}"
+    tried = set(started)
+    assert len(tried) < len(source) // 2, f"{len(tried)} of {len(source)} files tried against a dead store"
+    assert set(error.failures) == tried and len(error.not_attempted) == len(source) - len(tried)
+    assert "the store looks unreachable" in str(error)
+    assert f"{len(source) - len(tried)} file(s) not attempted" in str(error)
+    # every file tried would take about len(source) / workers times one file; it stops after ~2
+    assert seconds < 4 * one_file + 2.0, f"{seconds:.1f}s to fail; one file fails in {one_file:.1f}s"
+
+
+def test_a_sync_whose_store_dies_after_listing_stops_then_a_rerun_completes(
+        s3_server: Any, bucket: str, direct: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stores.transfer as transfer
+
+    source = _small_tree(tmp_path / "src")
+    doomed = FaultProxy("127.0.0.1", s3_server.port)
+    store = open_store(f"s3://{bucket}/run", environ=store_env(doomed.url, timeout=0.5))
+    real_list = transfer._list
+
+    def list_then_die(handle: Any) -> Any:
+        out = real_list(handle)
+        if not handle.is_local:
+            doomed.close()  # the destination was listed; now nothing listens at its address
+        return out
+
+    monkeypatch.setattr(transfer, "_list", list_then_die)
+    started = _counting_copies(monkeypatch)
+    try:
+        result, error, seconds = _timed(lambda: sync(tmp_path / "src", store, options=OPTS, progress=False))
+    finally:
+        doomed.close()
+    assert error is not None, f"reported success against a dead store: {result.summary()}"
+    assert seconds < SURFACES_WITHIN
+    assert len(set(started)) < len(source), "every file was tried against a dead store"
+    assert "the store looks unreachable" in str(error) and error.not_attempted
+    check_bucket(direct, bucket, "run", source, complete=False)
+    monkeypatch.setattr(transfer, "_list", real_list)
+    again = open_store(f"s3://{bucket}/run", environ=store_env(s3_server.url))
+    result = sync(tmp_path / "src", again, options=OPTS, progress=False)
+    check_bucket(direct, bucket, "run", source, complete=True)
+    assert sorted(result.transferred + result.skipped) == sorted(source)
+
+
+def test_random_faults_between_successes_do_not_trip_the_breaker(proxy: FaultProxy, bucket: str, direct: Any,
+                                                                 tmp_path: Path) -> None:
+    """Most connections broken at random (each costs an SDK or per-file retry), files sent in
+    between: the breaker counts files that failed after their retries, not broken connections,
+    so a run tries every file (a failed one lists its failures, never "not attempted") and the
+    re-run without faults completes."""
+    rng = random.Random("breaker-random")
+    source = make_tree(tmp_path / "src", rng, files=24)
+    store = _store(proxy, bucket)
+
+    before = sum(proxy.injected.values())
+    for probability in (0.8, 0.5, 0.0):
+        proxy.random_faults(rng, probability, max_after=64 * KiB)
+        result, error, seconds = _timed(lambda: sync(tmp_path / "src", store, options=OPTS, progress=False))
+        assert seconds < SURFACES_WITHIN
+        if error is not None:
+            assert "unreachable" not in str(error) and error.not_attempted == [], str(error)
+            assert len(error.failures) + len(error.result.transferred) == len(source) - len(error.result.skipped)
+        check_bucket(direct, bucket, "run", source, complete=error is None)
+        if error is None:
+            break
+    else:  # pragma: no cover - the last run has no faults
+        pytest.fail("the fault-free run did not complete")
+    assert sum(proxy.injected.values()) - before >= 8, "few faults injected: the test proved little"
+    check_bucket(direct, bucket, "run", source, complete=True)
