@@ -99,19 +99,3 @@ class Catalog(BaseModel):
             if conn.name == name:
                 return role
         raise SelectionError(f"no connection named {name!r}; known: {', '.join(self.names()) or '(none)'}")
-
-    def to_values(self) -> dict[str, Any]:
-        """A JSON-ready dump: one key per role (camelCase), each connection in the canonical
-        spelling.  ``Catalog.model_validate`` of a snake_cased copy gives the catalog back."""
-        out: dict[str, Any] = {}
-        for role in ROLES:
-            key = {"artifacts_store": "artifactsStore", "connection": "connections"}.get(role, role)
-            if role in SINGLE_ROLES:
-                conn = getattr(self, role)
-                if conn is not None:
-                    out[key] = conn.to_dict()
-            else:
-                items = getattr(self, "connections" if role == "connection" else role)
-                if items:
-                    out[key] = [c.to_dict() for c in items]
-        return out

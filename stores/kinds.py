@@ -20,8 +20,6 @@ class KindInfo:
     is_bucket: bool
     #: the legacy ``persistence.*.store`` value for buckets
     legacy_store: str | None = None
-    #: fsspec protocol used for runtime handles
-    protocol: str = "file"
     #: the pip extra that brings the backend
     extra: str | None = None
     #: modules that must import for a handle of this kind
@@ -39,7 +37,6 @@ KINDS: dict[str, KindInfo] = {
         "s3",
         is_bucket=True,
         legacy_store="s3",
-        protocol="s3",
         extra="s3",
         modules=("s3fs",),
         required_keys=(("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
@@ -59,7 +56,6 @@ KINDS: dict[str, KindInfo] = {
         "gcs",
         is_bucket=True,
         legacy_store="gcs",
-        protocol="gcs",
         extra="gcs",
         modules=("gcsfs",),
         required_keys=(("type",), ("client_email",), ("private_key",)),
@@ -81,7 +77,6 @@ KINDS: dict[str, KindInfo] = {
         "wasb",
         is_bucket=True,
         legacy_store="azure",
-        protocol="abfs",
         extra="azure",
         modules=("adlfs",),
         required_keys=(

@@ -39,7 +39,6 @@ class Progress:
         self._lock = threading.Lock()
         self._start = time.monotonic()
         self._last_draw = 0.0
-        self._drawn = False
 
     def add_total(self, files: int, nbytes: int) -> None:
         with self._lock:
@@ -85,7 +84,6 @@ class Progress:
             self._last_draw = now
             self.stream.write("\r\x1b[K" + self.line())
             self.stream.flush()
-            self._drawn = True
 
     def close(self) -> None:
         if self.enabled:
