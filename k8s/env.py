@@ -38,7 +38,6 @@ from stores.names import check_env_name
 from .naming import key_file_env
 
 __all__ = [
-    "ENV_RUN_INPUTS",
     "SDK_KEY_FILE_ENV",
     "resource_env",
     "connection_env",
