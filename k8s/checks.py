@@ -5,7 +5,7 @@ The Kubernetes schemas do not catch these, and an API server would (at best) rej
 - two volumes with one name;
 - a mount of a volume the pod does not have;
 - two mounts on one path in one container;
-- a mount on ``/plx-context`` (``stores.names.CONTEXT_PATH``) or on a parent of it, except the
+- a mount on ``/plx-context/artifacts`` (``CONTEXT_MOUNT``) or on a parent of it, except the
   context volume itself (named ``CONTEXT_VOLUME``) mounted exactly there;
 - two different sources for one env name in one container (never last-one-wins; identical
   definitions are one source);
@@ -28,6 +28,7 @@ from stores.names import CONTEXT_PATH
 
 __all__ = [
     "CONTEXT_VOLUME",
+    "CONTEXT_MOUNT",
     "DENIED_HOST_PATHS",
     "DENIED_HOST_TREES",
     "HostPathPolicy",
@@ -47,8 +48,10 @@ __all__ = [
     "normalise_path",
 ]
 
-#: The one volume that may be mounted at CONTEXT_PATH: the run context a plugin provides.
-CONTEXT_VOLUME = "plx-context"
+#: The one volume that may be mounted at ``CONTEXT_MOUNT``: the run's artifacts context (an
+#: emptyDir the plugins provide; Polyaxon's name and place for it).
+CONTEXT_VOLUME = "artifacts-context"
+CONTEXT_MOUNT = CONTEXT_PATH + "/artifacts"
 
 #: hostPaths never mounted: these exact paths, anything under ``DENIED_HOST_TREES``, and any
 #: ancestor of either (mounting ``/var/run`` exposes the docker socket as surely as mounting the
@@ -177,7 +180,7 @@ def check_mount_paths(containers: Iterable[ContainerView]) -> None:
             seen[path] = mount
 
 
-def check_context_path(containers: Iterable[ContainerView], context_path: str = CONTEXT_PATH) -> None:
+def check_context_path(containers: Iterable[ContainerView], context_path: str = CONTEXT_MOUNT) -> None:
     for container in containers:
         for mount in container.mounts:
             path = normalise_path(mount.mount_path)

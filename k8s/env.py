@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from stores.contract import contract_env
 from stores.errors import RenderError
-from stores.legacy import KEY_FILE
+from stores.credentials import key_file_path as _key_file_path
 from stores.names import check_env_name
 
 from .naming import key_file_env
@@ -77,14 +77,19 @@ RESOURCE_ENV: tuple[tuple[str, str, Callable[[Any, str], V1EnvVarSource], Callab
 
 
 def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
-    """``(env, env_from)`` of the connection's secret / config map that have no ``mountPath``."""
+    """``(env, env_from)`` of the connection's secret / config map, as Polyaxon gives them: a
+    resource with neither ``items`` nor ``mountPath`` as ``envFrom``; its items as env vars when
+    it has no ``mountPath`` (a config map's items even when it has one: Polyaxon's converter
+    exposes them both ways)."""
     env: list[Sourced] = []
     env_from: list[Sourced] = []
     for attr, label, item_ref, whole in RESOURCE_ENV:
         resource = getattr(conn, attr)
-        if resource is None or resource.mount_path is not None:
+        if resource is None:
             continue
         source = f"connection {conn.name!r} ({label} {resource.name!r})"
+        if resource.mount_path is not None and not (attr == "config_map" and resource.items):
+            continue
         if not resource.items:
             env_from.append((whole(resource), source))
             continue
@@ -92,6 +97,8 @@ def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
             try:
                 check_env_name(item.key)
             except ValueError:
+                if resource.mount_path is not None:
+                    continue  # delivered as a file; only env-shaped keys also become env vars
                 raise RenderError(
                     f"connection {conn.name!r}: {label} {resource.name!r} item {item.key!r} cannot be "
                     "an env var name; give the resource a mountPath to deliver it as a file"
@@ -115,33 +122,19 @@ def connection_env(conn: Any) -> list[Sourced]:
 
 
 def key_file_path(conn: Any) -> str | None:
-    """Where a bucket connection's key file is in the container, or ``None``.
-
-    Its secret must have a ``mountPath``; the key file is the single item, else the item mounted
-    as ``key.json``, else (no items: every key is a file) ``key.json``.  Several items and none
-    called ``key.json`` is ambiguous: no key file.
-    """
-    secret = conn.secret
-    if not conn.is_bucket or secret is None or secret.mount_path is None:
-        return None
-    items = secret.items
-    if len(items) == 1:
-        return posixpath.join(secret.mount_path, items[0].path)
-    if not items or any(i.path == KEY_FILE for i in items):
-        return posixpath.join(secret.mount_path, KEY_FILE)
-    return None
+    """Where a bucket connection's key file is in the container, or ``None`` (one rule for the
+    renderer and the in-run lookup: ``stores.credentials.key_file_path``)."""
+    return _key_file_path(conn)
 
 
 def _key_identity(conn: Any) -> tuple[str, str]:
     """Which secret key holds the credentials: equal identities are the same credentials."""
-    secret = conn.secret
-    items = secret.items
-    if len(items) == 1:
-        return secret.name, items[0].key
-    for item in items:
-        if item.path == KEY_FILE:
-            return secret.name, item.key
-    return secret.name, KEY_FILE
+    path = _key_file_path(conn) or ""
+    file = posixpath.basename(path)
+    for item in conn.secret.items:
+        if item.path == file:
+            return conn.secret.name, item.key
+    return conn.secret.name, file
 
 
 def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced]:
@@ -188,7 +181,10 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
     return out
 
 
-def contract_vars(selection: Any, run: Any, inputs: Mapping[str, Any] | None = None) -> list[Sourced]:
-    """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``."""
-    env = contract_env(selection, run) if inputs is None else contract_env(selection, run, inputs=inputs)
+def contract_vars(
+    selection: Any, run: Any, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True
+) -> list[Sourced]:
+    """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``;
+    ``outputs_on_main=False``: the outputs store is not mounted, outputs go to the context."""
+    env = contract_env(selection, run, inputs=inputs, outputs_on_main=outputs_on_main)
     return [(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]

@@ -12,6 +12,9 @@ import uuid
 
 __all__ = [
     "MAX_LABEL",
+    "VolumeNamer",
+    "label_for",
+    "CONTEXT_VOLUME_NAMES",
     "VOLUME_PREFIXES",
     "volume_name",
     "store_volume_name",
@@ -46,6 +49,61 @@ def volume_name(prefix: str, name: str) -> str:
     digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LEN]
     head = re.sub(r"[^a-z0-9-]", "-", full.lower())[: MAX_LABEL - _HASH_LEN - 1].strip("-")
     return f"{head}-{digest}" if head else digest
+
+
+def label_for(name: str) -> str:
+    """``name`` itself when it is a DNS-1123 label (what Polyaxon uses: the connection, secret or
+    config map name), else a label derived from it: lower-cased, other characters as ``-``, with
+    8 hex digits of its SHA-256 so that two names which fold alike still differ."""
+    if len(name) <= MAX_LABEL and _LABEL.match(name):
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_LEN]
+    head = re.sub(r"[^a-z0-9-]+", "-", name.lower())[: MAX_LABEL - _HASH_LEN - 1].strip("-")
+    return f"{head}-{digest}" if head else digest
+
+
+#: the volumes Polyaxon's plugins bring, by its names (its converter's constants)
+CONTEXT_VOLUME_NAMES = {
+    "artifacts": "artifacts-context",
+    "shm": "shm",
+    "docker": "docker",
+    "toolkit_tmp": "plx-toolkit-tmp",
+}
+
+
+class VolumeNamer:
+    """The name of every volume of one pod, decided once and deterministically.
+
+    Polyaxon names a host-path / claim volume after its connection and a mounted secret or config
+    map after the resource, so two of them can share a name (a secret called like a connection),
+    which the API server refuses.  Here the plugins' volumes and every store volume of the catalog
+    are reserved first (in that order), so a store volume always keeps Polyaxon's name; a secret
+    or config map volume gets its resource's name unless another volume holds it, then
+    ``<name>-secret`` / ``<name>-config``, then that with a hash.  One resource mounted the same
+    way by several connections is one volume (``key`` identifies it).
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[object, ...], str] = {}
+        self._taken: set[str] = set()
+
+    def reserve(self, key: tuple[object, ...], desired: str) -> str:
+        return self.name(key, desired, "")
+
+    def name(self, key: tuple[object, ...], desired: str, family: str) -> str:
+        have = self._by_key.get(key)
+        if have is not None:
+            return have
+        candidates = [label_for(desired)]
+        if family:
+            candidates.append(label_for(f"{desired}-{family}"))
+        chosen = next((c for c in candidates if c not in self._taken), None)
+        if chosen is None:
+            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:_HASH_LEN]
+            chosen = f"{candidates[-1][: MAX_LABEL - _HASH_LEN - 1].rstrip('-')}-{digest}"
+        self._by_key[key] = chosen
+        self._taken.add(chosen)
+        return chosen
 
 
 def store_volume_name(connection: str) -> str:

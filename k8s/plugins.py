@@ -48,8 +48,12 @@ command inside finds the store by name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
+import re
+import shlex
+import uuid
 from typing import Any, Callable, Iterable
 
 from ._client import (
@@ -68,16 +72,16 @@ from ._client import (
 )
 
 from stores.errors import RenderError
-from stores.names import CONTEXT_PATH
 from stores.plugins import DataDownload, Plugins, artifacts_store, as_plugins
-from stores.runenv import ENV_DATA_PATHS
+from stores.contract import connections_catalog
+from stores.runenv import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG, ENV_DATA_PATHS
+from stores.runinfo import RUN_FOLDER_TEMPLATE
 from stores.settings import Settings, check_resources
 
-from .checks import CONTEXT_VOLUME
+from .checks import CONTEXT_MOUNT, CONTEXT_VOLUME
 from .env import connection_env, credential_env, resource_env
-from .naming import volume_name
+from .naming import CONTEXT_VOLUME_NAMES
 from .podpatch import Extension, PodPatch
-from .serialize import dump
 from .volumes import connection_volumes
 
 __all__ = [
@@ -89,6 +93,10 @@ __all__ = [
     "store_access",
     "ensure_context",
     "run_paths",
+    "init_copies",
+    "init_container_name",
+    "INIT_COPY_PREFIX",
+    "CONNECTIONS_CONTEXT_FORMAT",
     "SHM_VOLUME",
     "DOCKER_VOLUME",
     "DOCKER_SOCKET",
@@ -100,21 +108,31 @@ __all__ = [
     "ENV_HOST",
     "ENV_LOG_LEVEL",
     "ENV_COLLECT_RESOURCES",
+    "ENV_COLLECT_ARTIFACTS",
 ]
 
 PluginFn = Callable[[PodPatch, Plugins, Settings], None]
 
-SHM_VOLUME = "plx-shm"
-DOCKER_VOLUME = "plx-docker-socket"
+# Polyaxon's names for the same things (its converter's constants), so a pod reads the same
+SHM_VOLUME = CONTEXT_VOLUME_NAMES["shm"]
+DOCKER_VOLUME = CONTEXT_VOLUME_NAMES["docker"]
 DOCKER_SOCKET = "/var/run/docker.sock"
-TMP_VOLUME = "plx-toolkit-tmp"
-SIDECAR_NAME = "plx-sidecar"
-INIT_CONTEXT_NAME = "plx-init-context"
-INIT_RESUME_NAME = "plx-init-resume"
+TMP_VOLUME = CONTEXT_VOLUME_NAMES["toolkit_tmp"]
+#: where the toolkit's scratch space goes when a store is mounted on /tmp
+TMP_FALLBACK = "/plx-toolkit-tmp"
+SIDECAR_NAME = "polyaxon-sidecar"
+INIT_CONTEXT_NAME = "polyaxon-init-artifacts-default"
+INIT_RESUME_NAME = "polyaxon-init-artifacts-resume"
+#: ``<prefix>-<connection>-<10 hex>``: Polyaxon's name for a copy into the pod (its suffix is
+#: random; ours is a hash of what is copied, so renders are reproducible)
+INIT_COPY_PREFIX = "polyaxon-init-artifacts"
+#: an init ``path`` outside the context gets an emptyDir named after it (Polyaxon's scheme)
+CONNECTIONS_CONTEXT_FORMAT = "connections-context-{}"
 ENV_AUTH_TOKEN = "POLYAXON_AUTH_TOKEN"
 ENV_HOST = "POLYAXON_HOST"
 ENV_LOG_LEVEL = "POLYAXON_LOG_LEVEL"
 ENV_COLLECT_RESOURCES = "POLYAXON_COLLECT_RESOURCES"
+ENV_COLLECT_ARTIFACTS = "POLYAXON_COLLECT_ARTIFACTS"
 
 
 def _src(plugin: str) -> str:
@@ -127,36 +145,29 @@ def _src(plugin: str) -> str:
 def run_paths(patch: PodPatch) -> dict[str, str]:
     """The run's local directories (seed 003) and its folder in a store."""
     run = patch.context["run"]
-    artifacts = posixpath.join(CONTEXT_PATH, "artifacts")
+    artifacts = CONTEXT_MOUNT
     run_artifacts = posixpath.join(artifacts, run.uuid)
     return {
         "artifacts": artifacts,
         "run_artifacts": run_artifacts,
         "outputs": posixpath.join(run_artifacts, "outputs"),
         "logs": posixpath.join(run_artifacts, "logs"),
-        "store_folder": run.outputs_subpath(),
+        "store_folder": run.outputs_subpath(RUN_FOLDER_TEMPLATE),
     }
 
 
-def _has_volume(patch: PodPatch, volume: V1Volume) -> bool:
-    """Whether the patch already has this very volume (same name, same definition)."""
-    wanted = dump(volume)
-    return any(dump(v.item) == wanted for v in patch.volumes)
-
-
 def _add_volume_once(patch: PodPatch, volume: V1Volume, source: str) -> None:
-    # a different volume under the same name is still added: the checks then name both sources
-    if not _has_volume(patch, volume):
-        patch.add_volume(volume, source)
+    # PodPatch adds the very same volume once; a different one under the same name is still
+    # added, and the checks then name both sources
+    patch.add_volume(volume, source)
 
 
 def ensure_context(patch: PodPatch, source: str) -> V1VolumeMount:
-    """The context volume at ``/plx-context`` on the main container (once); returns its mount."""
-    mount = V1VolumeMount(name=CONTEXT_VOLUME, mount_path=CONTEXT_PATH)
-    volume = V1Volume(name=CONTEXT_VOLUME, empty_dir=V1EmptyDirVolumeSource())
-    if not _has_volume(patch, volume):
-        patch.add_volume(volume, source)
-        patch.add_mount(mount, source)
+    """The artifacts context (an emptyDir, ``artifacts-context`` at ``/plx-context/artifacts``)
+    on the main container (once); returns its mount."""
+    mount = V1VolumeMount(name=CONTEXT_VOLUME, mount_path=CONTEXT_MOUNT)
+    patch.add_volume(V1Volume(name=CONTEXT_VOLUME, empty_dir=V1EmptyDirVolumeSource()), source)
+    patch.add_mount(mount, source)
     return mount
 
 
@@ -174,13 +185,14 @@ def store_access(patch: PodPatch, conn: Any, source: str) -> tuple[list[V1Volume
     """``(mounts, env, env_from)`` giving a toolkit container one store, the way the main
     container gets it; the store's volumes are added to the pod once."""
     mounts: list[V1VolumeMount] = []
-    for volume, mount in connection_volumes(conn):
+    for volume, mount in connection_volumes(conn, patch.namer):
         _add_volume_once(patch, volume, source)
         mounts.append(mount)
     env_items, env_from_items = resource_env(conn)
     env = [v for v, _ in (*env_items, *connection_env(conn), *credential_env([conn]))]
     paths = json.dumps({conn.name: conn.store_path}, sort_keys=True, separators=(",", ":"))
     env.append(V1EnvVar(name=ENV_DATA_PATHS, value=paths))
+    env.append(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=connections_catalog([conn])))
     return mounts, env, [e for e, _ in env_from_items]
 
 
@@ -206,21 +218,26 @@ def toolkit_container(
     image: str | None = None,
     pull_policy: str | None = None,
     resources: Any = None,
+    context: bool = True,
 ) -> V1Container:
     """A hardened container running ``command`` in the toolkit image, with the context volume
-    mounted, a writable ``/tmp``, the store's credentials (``store``) and the log level."""
+    mounted (``context``), a writable ``/tmp``, the store's credentials (``store``) and the log
+    level."""
     settings: Settings = patch.context.get("settings") or Settings()
     plugins: Plugins | None = patch.context.get("plugins")
-    mounts = [ensure_context(patch, source)]
-    _add_volume_once(patch, V1Volume(name=TMP_VOLUME, empty_dir=V1EmptyDirVolumeSource()), source)
-    # the root filesystem is read-only: SDKs and Python need somewhere to write
-    mounts.append(V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp"))
-    env = [V1EnvVar(name="HOME", value="/tmp"), V1EnvVar(name="TMPDIR", value="/tmp")]
+    mounts = [ensure_context(patch, source)] if context else []
+    env: list[V1EnvVar] = []
     env_from: list[Any] = []
     if store is not None:
         store_mounts, store_env, env_from = store_access(patch, store, source)
         mounts += store_mounts
         env += store_env
+    # the root filesystem is read-only: SDKs and Python need somewhere to write; /tmp, unless
+    # the store itself is mounted there (Polyaxon's own tests use such a store)
+    scratch = "/tmp" if all(m.mount_path != "/tmp" for m in mounts) else TMP_FALLBACK
+    _add_volume_once(patch, V1Volume(name=TMP_VOLUME, empty_dir=V1EmptyDirVolumeSource()), source)
+    mounts.append(V1VolumeMount(name=TMP_VOLUME, mount_path=scratch))
+    env += [V1EnvVar(name="HOME", value=scratch), V1EnvVar(name="TMPDIR", value=scratch)]
     if plugins is not None and plugins.log_level:
         env.append(V1EnvVar(name=ENV_LOG_LEVEL, value=plugins.log_level))
     res = check_resources(resources) if resources is not None else settings.toolkit_resources
@@ -298,13 +315,20 @@ def _collect_resources(patch: PodPatch, plugins: Plugins, settings: Settings) ->
 
 
 def _mount_artifacts_store(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
-    if not plugins.mount_artifacts_store:
+    # Polyaxon gives the main container the artifacts store when asked (mountArtifactsStore) and
+    # whenever nothing collects the artifacts for it (collectArtifacts off)
+    if plugins.mount_artifacts_store:
+        store = _artifacts_store(patch, "mountArtifactsStore")
+    elif not plugins.collect_artifacts:
+        store = artifacts_store(patch.context["selection"])
+        if store is None:
+            return
+    else:
         return
     from .render import add_connection  # k8s.render imports this module
 
-    store = _artifacts_store(patch, "mountArtifactsStore")
-    if any(c.name == store.name for c in patch.context["selection"].connections):
-        return  # selected as the outputs (or a data) store: already mounted with its credentials
+    if any(c.name == store.name for c in patch.context.get("main_connections", ())):
+        return  # selected by the run: already on the main container with its credentials
     add_connection(patch, store)
     have = {e.item.name for e in patch.env}
     for var, source in credential_env([store]):
@@ -333,6 +357,8 @@ def _prepare_context(patch: PodPatch, plugins: Plugins, plugin: str) -> None:
 def _collect_artifacts(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
     if plugins.collect_artifacts:
         _prepare_context(patch, plugins, "collectArtifacts")
+        # Polyaxon's tracking client writes its artifacts to the context only when told so
+        patch.add_env(V1EnvVar(name=ENV_COLLECT_ARTIFACTS, value="true"), _src("collectArtifacts"))
 
 
 def _collect_logs(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
@@ -367,6 +393,7 @@ def _sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
         patch, SIDECAR_NAME, command, source, store=store,
         image=config.image, pull_policy=config.image_pull_policy, resources=config.resources,
     )
+    container.env = sorted([*container.env, V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name)], key=lambda v: v.name)
     if settings.sidecar_mode == "native":
         # an init container that keeps running: Kubernetes (1.29+) stops it, with SIGTERM, once
         # the main container has ended, so a Job completes and the last sync still happens
@@ -403,10 +430,65 @@ def apply_plugins(patch: PodPatch, plugins: Plugins | Any, settings: Settings | 
         fn(patch, parsed, settings)
 
 
+def init_container_name(conn_name: str, what: object) -> str:
+    """``polyaxon-init-artifacts-<connection>-<10 hex>`` (a DNS-1123 label), the hex a hash of
+    ``what`` is copied; a connection name that cannot stand in a label is folded as Polyaxon
+    folds it (lower case, other characters as ``-``)."""
+    digest = hashlib.sha256(repr((conn_name, what)).encode()).hexdigest()[:10]
+    head = re.sub(r"[^a-z0-9-]+", "-", f"{INIT_COPY_PREFIX}-{conn_name}".lower()).strip("-")
+    return f"{head[:52].rstrip('-')}-{digest}"
+
+
+def _copy_into_pod(patch: PodPatch, conn: Any, copies: list[tuple[str, str]], target: str, source: str, what: object) -> None:
+    """One init container copying ``copies`` (``(path in the store, destination)``) from ``conn``
+    before the main container starts; ``target`` is the folder they land in.  Inside the
+    artifacts context the context volume carries them to the main container; elsewhere an
+    emptyDir named after ``target`` (Polyaxon's ``connections-context-<uuid5>``) is mounted at
+    ``target`` in both.  A missing store or key exits non-zero and fails the pod."""
+    in_context = target == CONTEXT_MOUNT or target.startswith(CONTEXT_MOUNT + "/")
+    extra: list[V1VolumeMount] = []
+    if not in_context:
+        name = CONNECTIONS_CONTEXT_FORMAT.format(uuid.uuid5(uuid.NAMESPACE_DNS, target).hex)
+        patch.add_volume(V1Volume(name=name, empty_dir=V1EmptyDirVolumeSource()), source)
+        mount = V1VolumeMount(name=name, mount_path=target)
+        patch.add_mount(mount, source)
+        extra.append(mount)
+    commands = [["stores", "cp", f"{conn.name}:{src}", dst] for src, dst in copies]
+    if len(commands) == 1:
+        command = commands[0]
+    else:
+        command = ["/bin/sh", "-c", " && ".join(shlex.join(c) for c in commands)]
+    container = toolkit_container(patch, init_container_name(conn.name, what), command, source, store=conn, context=in_context)
+    if extra:
+        container.volume_mounts = sorted([*container.volume_mounts, *extra], key=lambda m: m.mount_path)
+    patch.add_init_container(container, source)
+
+
+def init_copies(patch: PodPatch) -> None:
+    """The polyaxonfile's ``run.init`` copies (``Selection.init``), where Polyaxon puts them:
+    into ``/plx-context/artifacts/<connection>`` (the artifacts store's own into
+    ``/plx-context/artifacts``), or into the entry's ``path``; each ``paths`` entry lands at the
+    same relative path there; no ``paths``: the whole store."""
+    selection = patch.context.get("selection")
+    if selection is None:
+        return
+    store = artifacts_store(selection)
+    for n, (item, conn) in enumerate(selection.init):
+        source = f"run.init[{n}] ({conn.name!r})"
+        if item.path is not None:
+            target = item.path
+        elif store is not None and conn.name == store.name:
+            target = CONTEXT_MOUNT
+        else:
+            target = posixpath.join(CONTEXT_MOUNT, conn.name)
+        copies = [(src, posixpath.join(target, dst)) for src, dst in item.paths] or [("", target)]
+        _copy_into_pod(patch, conn, copies, target, source, (n, item))
+
+
 def download_data(downloads: Iterable[DataDownload | str]) -> Extension:
-    """An extension adding, per download, an init container ``plx-data-<name>`` that copies a
-    selected bucket data store (or a prefix in it) to ``DataDownload.target`` under the context
-    with ``stores cp``: a missing bucket or key exits non-zero and fails the pod."""
+    """An extension adding, per download, an init container ``polyaxon-init-artifacts-<name>-…``
+    that copies a selected data store (or a prefix in it) to ``DataDownload.target`` with
+    ``stores cp`` (``stores render --download-data``)."""
     items = [d if isinstance(d, DataDownload) else DataDownload.parse(d) for d in downloads]
     names = [d.name for d in items]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -429,10 +511,6 @@ def download_data(downloads: Iterable[DataDownload | str]) -> Extension:
                     f"cannot download {item.name!r}: not a selected data store; selected: "
                     f"{', '.join(by_name) or '(none)'}"
                 )
-            if not conn.is_bucket:
-                raise RenderError(f"cannot download {item.name!r}: a {conn.kind} store is mounted, not downloaded")
-            command = ["stores", "cp", f"{item.name}:{item.prefix}", item.target]
-            name = volume_name("plx-data", item.name)
-            patch.add_init_container(toolkit_container(patch, name, command, source, store=conn), source)
+            _copy_into_pod(patch, conn, [(item.prefix, item.target)], item.target, source, ("download", item.prefix, item.target))
 
     return extend

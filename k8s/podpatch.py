@@ -24,6 +24,7 @@ from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
 
+from .naming import VolumeNamer
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
 from .serialize import dump, resolve_container
 
@@ -65,14 +66,33 @@ class PodPatch:
     #: ``_fingerprint()`` when the checks last passed: ``to_dict()`` re-checks only if the patch
     #: gained, lost or swapped an item since (items are meant to be added, not edited in place)
     _checked: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    #: names every volume of the pod (``k8s.naming.VolumeNamer``), shared by whatever adds one
+    namer: VolumeNamer = field(default_factory=VolumeNamer, repr=False, compare=False)
+    #: volume name -> its definition, to add one volume once however many ask for it
+    _volume_defs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _mount_keys: set[tuple[Any, ...]] = field(default_factory=set, repr=False, compare=False)
 
     # -- extension points --------------------------------------------------------------------
 
     def add_volume(self, volume: V1Volume, source: str) -> None:
+        """A pod volume; the very same volume (name and definition) asked for again is added
+        once (several connections sharing one secret); a different one under a taken name is
+        still added, and the checks then name both sources."""
+        definition = dump(volume)
+        if self._volume_defs.get(volume.name) == definition:
+            return
+        self._volume_defs.setdefault(volume.name, definition)
         self.volumes.append(Sourced(volume, source))
 
+    def has_volume(self, name: str) -> bool:
+        return name in self._volume_defs
+
     def add_mount(self, mount: V1VolumeMount, source: str) -> None:
-        """A mount on the main container."""
+        """A mount on the main container; the very same mount again is added once."""
+        key = (mount.name, mount.mount_path, mount.read_only, mount.sub_path)
+        if key in self._mount_keys:
+            return
+        self._mount_keys.add(key)
         self.volume_mounts.append(Sourced(mount, source))
 
     def add_env(self, var: V1EnvVar, source: str) -> None:

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from stores.catalog import Catalog
-from stores.plugins import Plugins, as_plugins
+from stores.contract import connections_catalog
+from stores.plugins import Plugins, artifacts_store, as_plugins
+from stores.runenv import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
 from stores.runinfo import RunInfo
 from stores.selection import RunRequest, Selection, select
 from stores.settings import Settings
 
+from ._client import V1EnvVar
 from .env import connection_env, contract_vars, credential_env, resource_env
-from .plugins import apply_plugins
+from .naming import CONTEXT_VOLUME_NAMES
+from .plugins import apply_plugins, init_copies
 from .podpatch import DEFAULT_CONTAINER, Extension, PodPatch
 from .templates import globals_resolver
-from .volumes import connection_volumes
+from .volumes import STORE_VOLUMES, connection_volumes, store_key
 
-__all__ = ["render_patch", "resolve_selection", "add_connection"]
+__all__ = ["render_patch", "resolve_selection", "add_connection", "outputs_on_main", "reserve_volume_names"]
 
 
 def resolve_selection(catalog: Catalog, selection: Selection | RunRequest | Mapping[str, Any] | None) -> Selection:
@@ -32,10 +36,15 @@ def resolve_selection(catalog: Catalog, selection: Selection | RunRequest | Mapp
 
 
 def add_connection(patch: PodPatch, conn: Any) -> None:
-    """Everything one connection brings to the pod, except the credential env (which depends on
-    the other connections: see ``k8s.env.credential_env``)."""
+    """Everything one connection brings to the main container, except the credential env (which
+    depends on the other connections: see ``k8s.env.credential_env``).  Recorded in
+    ``patch.context["main_connections"]`` for ``POLYAXON_CONNECTIONS_CATALOG``."""
     source = f"connection {conn.name!r}"
-    for volume, mount in connection_volumes(conn):
+    given = patch.context.setdefault("main_connections", [])
+    if any(c.name == conn.name for c in given):
+        return
+    given.append(conn)
+    for volume, mount in connection_volumes(conn, patch.namer):
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)
     env, env_from = resource_env(conn)
@@ -45,6 +54,33 @@ def add_connection(patch: PodPatch, conn: Any) -> None:
         patch.add_env_from(item, item_source)
     for key, value in conn.annotations.items():
         patch.add_annotation(key, value, source)
+
+
+def reserve_volume_names(patch: PodPatch, catalog: Catalog) -> None:
+    """Polyaxon's names for the plugins' volumes and every store volume of the catalog, taken
+    first so they never yield to a secret or config map volume (``k8s.naming.VolumeNamer``)."""
+    for key, name in CONTEXT_VOLUME_NAMES.items():
+        patch.namer.reserve(("context", key), name)
+    for _, conn in catalog.entries():
+        if STORE_VOLUMES.get(conn.kind) is not None:
+            patch.namer.reserve(store_key(conn), conn.name)
+
+
+def outputs_on_main(selection: Selection, plugins: Plugins | None) -> bool:
+    """Whether the main container gets the outputs store.  A legacy outputs store (the run's
+    own selection) always; the artifacts store, as Polyaxon gives it: when the run names it,
+    when nothing collects the artifacts (no plugins, or ``collectArtifacts`` off) or with
+    ``mountArtifactsStore``; otherwise its credentials stay with the toolkit containers and the
+    run writes its outputs to the context, which the sidecar uploads."""
+    out = selection.outputs
+    if out is None:
+        return False
+    store = selection.catalog.artifacts_store
+    if store is None or out.name != store.name:
+        return True
+    if any(c.name == out.name for c in selection.data):
+        return True
+    return plugins is None or not plugins.collect_artifacts or plugins.mount_artifacts_store
 
 
 def render_patch(
@@ -85,17 +121,28 @@ def render_patch(
         context={"catalog": catalog, "selection": chosen, "run": run, "inputs": inputs, "plugins": plugins,
                  "settings": settings},
     )
-    connections = chosen.connections
+    reserve_volume_names(patch, catalog)
+    on_main = outputs_on_main(chosen, plugins)
+    connections = [*chosen.data, *chosen.others]
+    if on_main and all(c.name != chosen.outputs.name for c in connections):
+        connections.append(chosen.outputs)
     for conn in connections:
         add_connection(patch, conn)
     for var, source in credential_env(connections, sdk_defaults):
         patch.add_env(var, source)
-    for var, source in contract_vars(chosen, run, inputs):
+    for var, source in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
         patch.add_env(var, source)
+    store = artifacts_store(chosen)
+    if store is not None:
+        patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")
     for path in allow_host_paths:
         patch.allow_host_path(path, "the caller (allow_host_paths)")
     if plugins is not None:
         apply_plugins(patch, plugins, settings)
+    init_copies(patch)
+    catalog_json = connections_catalog(patch.context.get("main_connections", ()))
+    if catalog_json is not None:
+        patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
     for extend in extensions:
         extend(patch)
     patch.check()

@@ -7,7 +7,9 @@
 - a secret or config map with a ``mountPath``: a volume of it (items as ``{key, path, mode}``,
   ``defaultMode``) mounted read-only there.
 
-Volume names come from ``k8s.naming`` (``store-<name>``, ``secret-<name>``, ``config-<name>``).
+Volume names are Polyaxon's: a store volume is named after its connection, a secret or config
+map volume after the resource; ``k8s.naming.VolumeNamer`` keeps them unique in the pod (see there
+for how a clash is resolved) and makes one resource mounted by several connections one volume.
 """
 
 from __future__ import annotations
@@ -26,24 +28,43 @@ from ._client import (
 
 from stores.kinds import KINDS
 
-from .naming import config_map_volume_name, secret_volume_name, store_volume_name
+from .naming import VolumeNamer
 
-__all__ = ["STORE_VOLUMES", "store_volume", "resource_volumes", "connection_volumes", "key_to_paths"]
+__all__ = [
+    "STORE_VOLUMES",
+    "store_volume",
+    "resource_volumes",
+    "connection_volumes",
+    "key_to_paths",
+    "store_key",
+    "resource_key",
+]
 
 VolumeAndMount = tuple[V1Volume, V1VolumeMount]
 
 
-def _host_path(conn: Any) -> VolumeAndMount:
+def store_key(conn: Any) -> tuple[object, ...]:
+    return ("store", conn.name)
+
+
+def resource_key(family: str, resource: Any) -> tuple[object, ...]:
+    """What makes two connections' secrets (config maps) one volume: the same resource with the
+    same items and mode."""
+    items = tuple((i.key, i.path, i.mode) for i in resource.items)
+    return (family, resource.name, items, resource.default_mode)
+
+
+def _host_path(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
     schema = conn.schema_
-    name = store_volume_name(conn.name)
+    name = namer.name(store_key(conn), conn.name, "")
     volume = V1Volume(name=name, host_path=V1HostPathVolumeSource(path=schema.host_path, type=schema.type))
     mount = V1VolumeMount(name=name, mount_path=schema.mount_path, read_only=schema.read_only)
     return volume, mount
 
 
-def _claim(conn: Any) -> VolumeAndMount:
+def _claim(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
     schema = conn.schema_
-    name = store_volume_name(conn.name)
+    name = namer.name(store_key(conn), conn.name, "")
     volume = V1Volume(
         name=name,
         persistent_volume_claim=V1PersistentVolumeClaimVolumeSource(
@@ -57,7 +78,7 @@ def _claim(conn: Any) -> VolumeAndMount:
 
 
 #: kind -> how its store volume is made; ``None``: the kind has no volume (buckets).
-STORE_VOLUMES: dict[str, Callable[[Any], VolumeAndMount] | None] = {
+STORE_VOLUMES: dict[str, Callable[[Any, VolumeNamer], VolumeAndMount] | None] = {
     "host_path": _host_path,
     "volume_claim": _claim,
     "s3": None,
@@ -67,9 +88,9 @@ STORE_VOLUMES: dict[str, Callable[[Any], VolumeAndMount] | None] = {
 assert set(STORE_VOLUMES) == set(KINDS), "store volume table and the kinds table disagree"
 
 
-def store_volume(conn: Any) -> VolumeAndMount | None:
-    make = STORE_VOLUMES[conn.kind]
-    return make(conn) if make is not None else None
+def store_volume(conn: Any, namer: VolumeNamer | None = None) -> VolumeAndMount | None:
+    make = STORE_VOLUMES.get(conn.kind)  # Polyaxon's other kinds have no store volume
+    return make(conn, namer or VolumeNamer()) if make is not None else None
 
 
 def key_to_paths(resource: Any) -> list[V1KeyToPath] | None:
@@ -79,18 +100,18 @@ def key_to_paths(resource: Any) -> list[V1KeyToPath] | None:
     return [V1KeyToPath(key=i.key, path=i.path, mode=i.mode) for i in resource.items]
 
 
-def _secret_volume(conn: Any, resource: Any) -> V1Volume:
+def _secret_volume(resource: Any, namer: VolumeNamer) -> V1Volume:
     return V1Volume(
-        name=secret_volume_name(conn.name),
+        name=namer.name(resource_key("secret", resource), resource.name, "secret"),
         secret=V1SecretVolumeSource(
             secret_name=resource.name, items=key_to_paths(resource), default_mode=resource.default_mode
         ),
     )
 
 
-def _config_map_volume(conn: Any, resource: Any) -> V1Volume:
+def _config_map_volume(resource: Any, namer: VolumeNamer) -> V1Volume:
     return V1Volume(
-        name=config_map_volume_name(conn.name),
+        name=namer.name(resource_key("config_map", resource), resource.name, "config"),
         config_map=V1ConfigMapVolumeSource(
             name=resource.name, items=key_to_paths(resource), default_mode=resource.default_mode
         ),
@@ -98,25 +119,28 @@ def _config_map_volume(conn: Any, resource: Any) -> V1Volume:
 
 
 #: connection attribute -> how a mounted resource of that attribute becomes a volume
-RESOURCE_VOLUMES: tuple[tuple[str, Callable[[Any, Any], V1Volume]], ...] = (
+RESOURCE_VOLUMES: tuple[tuple[str, Callable[[Any, VolumeNamer], V1Volume]], ...] = (
     ("secret", _secret_volume),
     ("config_map", _config_map_volume),
 )
 
 
-def resource_volumes(conn: Any) -> list[VolumeAndMount]:
+def resource_volumes(conn: Any, namer: VolumeNamer | None = None) -> list[VolumeAndMount]:
     """The connection's secret / config map that have a ``mountPath``, mounted read-only."""
+    namer = namer or VolumeNamer()
     out: list[VolumeAndMount] = []
     for attr, make in RESOURCE_VOLUMES:
         resource = getattr(conn, attr)
         if resource is None or resource.mount_path is None:
             continue
-        volume = make(conn, resource)
+        volume = make(resource, namer)
         out.append((volume, V1VolumeMount(name=volume.name, mount_path=resource.mount_path, read_only=True)))
     return out
 
 
-def connection_volumes(conn: Any) -> list[VolumeAndMount]:
-    """Every volume (with its main-container mount) a connection brings, store volume first."""
-    store = store_volume(conn)
-    return ([store] if store is not None else []) + resource_volumes(conn)
+def connection_volumes(conn: Any, namer: VolumeNamer | None = None) -> list[VolumeAndMount]:
+    """Every volume (with its main-container mount) a connection brings, store volume first.
+    ``namer``: the pod's (``patch_namer``); a fresh one names the connection's volumes alone."""
+    namer = namer or VolumeNamer()
+    store = store_volume(conn, namer)
+    return ([store] if store is not None else []) + resource_volumes(conn, namer)

@@ -25,6 +25,22 @@ else
   .venv/bin/python -m pip install -q -e ".[test,docs]"
 fi
 
+# Polyaxon 2.18 in its own virtualenv: the oracle of the differential tests
+# (tests/test_parity_polyaxon.py); its dependencies must not meet ours
+POLYAXON_VERSION=${POLYAXON_VERSION:-2.18.0}
+if ! .bench/polyaxon-venv/bin/python -c "import polyaxon.pkg, sys; sys.exit(polyaxon.pkg.VERSION != '$POLYAXON_VERSION')" 2>/dev/null; then
+  mkdir -p .bench
+  if "$PY" -m uv --version >/dev/null 2>&1; then UV=("$PY" -m uv); elif command -v uv >/dev/null 2>&1; then UV=(uv); else UV=(); fi
+  if [ ${#UV[@]} -gt 0 ]; then
+    "${UV[@]}" venv -q --python "$(.venv/bin/python -c 'import sys; print(sys.executable)')" .bench/polyaxon-venv
+    "${UV[@]}" pip install -q --python .bench/polyaxon-venv/bin/python "polyaxon==$POLYAXON_VERSION"
+  else
+    "$PY" -m venv .bench/polyaxon-venv
+    .bench/polyaxon-venv/bin/python -m pip install -q "polyaxon==$POLYAXON_VERSION"
+  fi
+fi
+export STORES_POLYAXON_PYTHON="$ROOT/.bench/polyaxon-venv/bin/python"
+
 if [ ! -x .tools/azurite/node_modules/.bin/azurite-blob ]; then
   mkdir -p .tools/azurite
   npm install --silent --no-audit --no-fund --prefix .tools/azurite azurite >/dev/null

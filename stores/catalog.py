@@ -33,6 +33,8 @@ class Catalog(BaseModel):
     repos: Connection | None = None
     upload: Connection | None = None
     connections: tuple[Connection, ...] = ()
+    #: what the reader wants to know about how the catalog was read (defaults that applied)
+    notes: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Catalog":

@@ -32,7 +32,16 @@ from .runenv import (
 from .runinfo import OUTPUTS_SUBPATH_TEMPLATE, RunInfo
 from .selection import Selection
 
-__all__ = ["data_paths", "outputs_path", "contract_env", "inputs_env", "join_store_path", "CONTRACT_VARS"]
+__all__ = [
+    "data_paths",
+    "outputs_path",
+    "contract_env",
+    "inputs_env",
+    "join_store_path",
+    "CONTRACT_VARS",
+    "connections_catalog",
+    "catalog_entry",
+]
 
 #: every variable ``contract_env`` may set, in the order it sets them
 CONTRACT_VARS = (
@@ -89,12 +98,19 @@ def contract_env(
     *,
     inputs: Mapping[str, Any] | None = None,
     context_path: str = CONTEXT_PATH,
+    outputs_on_main: bool = True,
 ) -> dict[str, str]:
     """Every contract variable, name -> value, in the order of ``CONTRACT_VARS``.  A run without
     an outputs store gets no ``POLYAXON_RUN_OUTPUTS_PATH``; a run without a name no
-    ``POLYAXON_RUN_NAME``; ``inputs=None`` sets no ``POLYAXON_RUN_INPUTS``."""
+    ``POLYAXON_RUN_NAME``; ``inputs=None`` sets no ``POLYAXON_RUN_INPUTS``.
+    ``outputs_on_main=False`` (the artifacts store is not given to the main container, as
+    Polyaxon does while collecting artifacts): the outputs path is the run's outputs folder in the
+    context (``globals.run_outputs_path``), which the sidecar uploads to ``<store>/<uuid>``."""
     env = {ENV_DATA_PATHS: _dumps(data_paths(selection))}
-    out = outputs_path(selection, run, template)
+    if outputs_on_main or selection.outputs is None:
+        out = outputs_path(selection, run, template)
+    else:
+        out = posixpath.join(context_path, "artifacts", run.uuid, "outputs")
     if out is not None:
         env[ENV_OUTPUTS_PATH] = out
     env[ENV_RUN_UUID] = run.uuid
@@ -108,3 +124,51 @@ def contract_env(
     if inputs is not None:
         env.update(inputs_env(inputs))
     return env
+
+
+def _resource_entry(resource: Any) -> dict[str, Any]:
+    # Polyaxon's ConnectionResource spelling: items as bare keys, defaultMode a string
+    out: dict[str, Any] = {"name": resource.name}
+    if resource.mount_path is not None:
+        out["mountPath"] = resource.mount_path
+    if resource.items:
+        out["items"] = [
+            i.key if i.path == i.key and i.mode is None else {"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})}
+            for i in resource.items
+        ]
+    if resource.default_mode is not None:
+        out["defaultMode"] = f"0{resource.default_mode:o}"
+    return out
+
+
+def catalog_entry(conn: Any) -> dict[str, Any]:
+    """One connection as Polyaxon's in-run code reads it from ``POLYAXON_CONNECTIONS_CATALOG``
+    (its ``V1Connection`` spelling, nulls left out)."""
+    out: dict[str, Any] = {"name": conn.name, "kind": conn.kind}
+    if conn.description is not None:
+        out["description"] = conn.description
+    if conn.tags:
+        out["tags"] = list(conn.tags)
+    schema = conn.schema_
+    if schema is not None:
+        out["schema"] = schema if isinstance(schema, dict) else schema.to_dict()
+    if conn.secret is not None:
+        out["secret"] = _resource_entry(conn.secret)
+    if conn.config_map is not None:
+        out["configMap"] = _resource_entry(conn.config_map)
+    literal = [[e.name, e.value] for e in conn.env if e.value is not None]
+    if literal:
+        # Polyaxon's env spelling is name/value pairs; valueFrom entries have no place in it
+        out["env"] = literal
+    if conn.annotations:
+        out["annotations"] = dict(conn.annotations)
+    return out
+
+
+def connections_catalog(connections: Any) -> str | None:
+    """``POLYAXON_CONNECTIONS_CATALOG`` for ``connections`` (in order), compact JSON as Polyaxon
+    writes it; ``None`` for no connections (Polyaxon then sets no variable)."""
+    entries = [catalog_entry(c) for c in connections]
+    if not entries:
+        return None
+    return json.dumps({"connections": entries}, separators=(",", ":"), ensure_ascii=False)

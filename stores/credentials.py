@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .errors import CredentialsError, SecretFormatError
+from .kinds import KINDS
 
 __all__ = [
     "ENV_SECRETS_ROOT",
@@ -115,17 +116,30 @@ def _reroot(path: str, environ: Mapping[str, str], secrets_root: str | None) -> 
 
 
 def key_file_path(connection: Any) -> str | None:
-    """Where ``connection``'s key file is mounted in the pod (not re-rooted), or ``None`` when its
-    secret is not mounted as files."""
+    """Where a bucket ``connection``'s key file is mounted in the pod (not re-rooted), or ``None``
+    when its secret is not mounted as files.
+
+    The one rule, shared with the renderer: the secret's single item; else the item mounted under
+    the kind's key-file name (``gc-secret.json`` for GCS, as Polyaxon's docs create that secret;
+    ``key.json`` for the others and for the legacy spelling); no items: that name.  Several items
+    and none of those names: no key file (ambiguous).
+    """
     secret = getattr(connection, "secret", None)
     if secret is None or not secret.mount_path:
         return None
+    info = KINDS.get(getattr(connection, "kind", ""))
+    if info is None or not info.is_bucket:
+        return None
     items = list(secret.items)
-    # the same rule as the renderer (k8s.env.key_file_path): the single item, else key.json
+    root = secret.mount_path.rstrip("/")
     if len(items) == 1:
-        return f"{secret.mount_path.rstrip('/')}/{items[0].path}"
-    if not items or any(i.path == KEY_FILE for i in items):
-        return f"{secret.mount_path.rstrip('/')}/{KEY_FILE}"
+        return f"{root}/{items[0].path}"
+    names = (info.key_file, KEY_FILE)
+    if not items:
+        return f"{root}/{info.key_file}"
+    for wanted in names:
+        if any(i.path == wanted for i in items):
+            return f"{root}/{wanted}"
     return None
 
 

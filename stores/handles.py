@@ -183,14 +183,36 @@ def local_store(path: str | os.PathLike[str], name: str | None = None, kind: str
     return _build(kind, root, root, name, Credentials(kind))
 
 
+def _catalog_connections(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The connections of ``POLYAXON_CONNECTIONS_CATALOG`` (what the renderer, or Polyaxon, gave
+    this container), as models; entries we cannot read are left out."""
+    from pydantic import ValidationError
+
+    from .models import parse_connection
+    from .runenv import read_connections_catalog
+
+    out: dict[str, Any] = {}
+    for name, doc in read_connections_catalog(environ).items():
+        try:
+            out[name] = parse_connection(doc)
+        except ValidationError:
+            continue
+    return out
+
+
 def _name_for(url: str, environ: Mapping[str, str]) -> str | None:
-    """The data store whose contract path is ``url`` or a prefix of it."""
+    """The store whose path is ``url`` or a prefix of it: a data store of the run, else a
+    connection of ``POLYAXON_CONNECTIONS_CATALOG`` (the artifacts store, for one)."""
     from .run import ENV_DATA_PATHS, get_data_paths
 
-    if not environ.get(ENV_DATA_PATHS):
-        return None
+    candidates: dict[str, str] = {}
+    for name, conn in _catalog_connections(environ).items():
+        if conn.is_storage:
+            candidates[name] = conn.store_path
+    if environ.get(ENV_DATA_PATHS):
+        candidates.update(get_data_paths(environ=environ))
     best: tuple[int, str] | None = None
-    for name, path in get_data_paths(environ).items():
+    for name, path in candidates.items():
         base = path.rstrip("/")
         if url.rstrip("/") == base or url.startswith(base + "/"):
             if best is None or len(base) > best[0]:
@@ -213,6 +235,9 @@ def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection
     except ValueError as exc:
         raise StoresError(str(exc)) from None
     name = name or _name_for(bucket.url, environ)
+    if connection is None and name is not None:
+        # the catalog says where the connection's secret is mounted: its key file
+        connection = _catalog_connections(environ).get(name)
     creds = resolve_credentials(kind, connection=connection, name=name, environ=environ, **cred_kw)
     return _build(kind, bucket.url, bucket.root, name, creds, bucket.account)
 
@@ -226,7 +251,9 @@ def open_store(
     key_file: str | None = None,
 ) -> StoreHandle:
     """Open a store: a connection model, a connection name (from ``catalog``, else from the
-    run's ``POLYAXON_RUN_DATA_PATHS``), a bucket URL, or a local path.
+    container's ``POLYAXON_CONNECTIONS_CATALOG`` with its credentials, else from the run's
+    ``POLYAXON_RUN_DATA_PATHS``; ``"outputs"`` is the artifacts store named by
+    ``POLYAXON_ARTIFACTS_STORE_NAME``), a bucket URL, or a local path.
 
     Credentials follow :mod:`stores.credentials`; ``secrets_root`` re-roots mounted key files and
     ``key_file`` names one explicitly.
@@ -235,6 +262,8 @@ def open_store(
     cred_kw = {"secrets_root": secrets_root, "key_file": key_file}
     if not isinstance(target, (str, os.PathLike)):
         conn = target
+        if not getattr(conn, "is_storage", True):
+            raise StoresError(f"connection {conn.name!r} is a {conn.kind} connection, not a store")
         if conn.is_bucket:
             return _from_url(conn.store_path, conn.name, env, connection=conn, **cred_kw)
         return local_store(conn.mount_path, conn.name, conn.kind)
@@ -246,12 +275,19 @@ def open_store(
     if target.startswith("/") or target.startswith("."):
         return local_store(target)
     from .run import ENV_DATA_PATHS, get_data_paths
+    from .runenv import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
 
+    in_catalog = _catalog_connections(env)
+    if target == "outputs" and "outputs" not in in_catalog and env.get(ENV_ARTIFACTS_STORE_NAME) in in_catalog:
+        target = env[ENV_ARTIFACTS_STORE_NAME]  # Polyaxon's name for the run's artifacts store
+    if target in in_catalog and in_catalog[target].is_storage:
+        return open_store(in_catalog[target], environ=env, **cred_kw)
     if not env.get(ENV_DATA_PATHS):
         raise SelectionError(
-            f"{target!r} is not a URL or a path, and there is no catalog and no {ENV_DATA_PATHS} to look it up in"
+            f"{target!r} is not a URL or a path, and there is no catalog, no {ENV_CONNECTIONS_CATALOG} "
+            f"and no {ENV_DATA_PATHS} to look it up in"
         )
-    paths = get_data_paths(env)
+    paths = get_data_paths(environ=env)
     if target not in paths:
         raise ContractError(f"no data store {target!r} in {ENV_DATA_PATHS}; this run has: {', '.join(paths) or '(none)'}")
     path = paths[target]

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Kind", "KindInfo", "KINDS", "LEGACY_STORES", "BUCKET_KINDS", "VOLUME_KINDS"]
+__all__ = [
+    "Kind",
+    "KindInfo",
+    "KINDS",
+    "LEGACY_STORES",
+    "BUCKET_KINDS",
+    "VOLUME_KINDS",
+    "OTHER_KINDS",
+    "ALL_KINDS",
+    "DEFAULT_KEY_FILE",
+]
 
 Kind = Literal["host_path", "volume_claim", "s3", "gcs", "wasb"]
 
@@ -28,6 +38,9 @@ class KindInfo:
     required_keys: tuple[tuple[str, ...], ...] = ()
     #: every key the key file may carry
     known_keys: tuple[str, ...] = ()
+    #: the file name the key is mounted as when the secret's items do not say (Polyaxon's docs
+    #: create the GCS secret with ``--from-file=gc-secret.json=...``)
+    key_file: str = "key.json"
 
 
 KINDS: dict[str, KindInfo] = {
@@ -59,6 +72,7 @@ KINDS: dict[str, KindInfo] = {
         extra="gcs",
         modules=("gcsfs",),
         required_keys=(("type",), ("client_email",), ("private_key",)),
+        key_file="gc-secret.json",
         known_keys=(
             "type",
             "project_id",
@@ -98,3 +112,19 @@ LEGACY_STORES: dict[str, str] = {
 }
 BUCKET_KINDS = tuple(k for k, i in KINDS.items() if i.is_bucket)
 VOLUME_KINDS = tuple(k for k, i in KINDS.items() if not i.is_bucket)
+
+#: the file name of a bucket's key file when nothing else says (the legacy spelling's ``key.json``)
+DEFAULT_KEY_FILE = "key.json"
+
+#: Polyaxon's other connection kinds (``V1ConnectionKind``, Polyaxon 2.18): no storage of ours,
+#: but a catalog keeps them (validated for their common fields) so that a values file holding
+#: them loads, and a run that names one gets its secret, config map and env as Polyaxon gives them.
+OTHER_KINDS: tuple[str, ...] = (
+    "registry", "git", "aws", "gcp", "azure", "mysql", "postgres", "oracle", "vertica", "sqlite",
+    "mssql", "redis", "presto", "mongo", "cassandra", "ftp", "grpc", "hdfs", "http", "pig_cli",
+    "hive_cli", "hive_metastore", "hive_server2", "jdbc", "jenkins", "samba", "snowflake", "ssh",
+    "cloudant", "databricks", "segment", "slack", "teams", "email", "discord", "mattermost",
+    "pagerduty", "hipchat", "webhook", "custom",
+)
+#: every kind a connection may have: the storage kinds first
+ALL_KINDS: tuple[str, ...] = (*KINDS, *OTHER_KINDS)

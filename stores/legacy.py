@@ -58,6 +58,14 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 class _Legacy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        # the old chart's `existingClaim:` left empty next to `hostPath`
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
 
 class LegacyHostPath(_Legacy):
     hostPath: HostPath
@@ -152,13 +160,14 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
 def choose_model(entry: dict[str, Any]) -> tuple[type[_Legacy] | None, tuple[str, ...], str]:
     """Which legacy shape ``entry`` has: ``(model, problem_key_path, problem)``; the model is
     ``None`` when the shape cannot be told, and then the problem says why."""
-    present = [k for k in ("hostPath", "existingClaim", "store") if k in entry]
+    # the old chart leaves `existingClaim:` empty next to `hostPath`: a null key is not given
+    present = [k for k in ("hostPath", "existingClaim", "store") if entry.get(k) is not None]
     if len(present) > 1:
         return None, (present[1],), (
             f"give exactly one of hostPath, existingClaim or store; found {' and '.join(present)}"
         )
     if not present:
-        if "bucket" in entry:
+        if entry.get("bucket") is not None:
             return None, ("store",), "a bucket needs 'store' (one of s3, gcs, azure)"
         return None, (), "expected one of hostPath, existingClaim or store (with bucket)"
     key = present[0]

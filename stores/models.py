@@ -21,14 +21,14 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
-    field_validator,
+
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from . import names
 from .credentials import SECRET_VARIABLES
-from .kinds import KINDS
+from .kinds import KINDS, OTHER_KINDS
 
 __all__ = [
     "KeyToPath",
@@ -45,6 +45,8 @@ __all__ = [
     "S3Connection",
     "GcsConnection",
     "WasbConnection",
+    "OtherConnection",
+    "ConnectionName",
     "Connection",
     "CONNECTION_MODELS",
     "connection_adapter",
@@ -61,6 +63,11 @@ def _checked(checker: Any, **schema: Any) -> Any:
 
 
 Name = _checked(names.check_name, pattern=names.DNS1123_LABEL, minLength=1, maxLength=63)
+#: what a connection may be called: Polyaxon takes any string; we take what every derived name
+#: (volume, container, env var, ``STORE:path`` argument) can be made from, one-to-one
+ConnectionName = _checked(
+    names.check_connection_name, pattern=names.CONNECTION_NAME, minLength=1, maxLength=names.MAX_CONNECTION_NAME
+)
 ResourceName = _checked(
     names.check_resource_name, pattern=names.DNS1123_SUBDOMAIN, minLength=1, maxLength=253
 )
@@ -68,9 +75,25 @@ SecretKey = _checked(names.check_secret_key, pattern=names.SECRET_KEY, minLength
 MountPath = _checked(names.check_mount_path, pattern=r"^/+[^/]", **_NOT_DOTDOT)
 HostPath = _checked(names.check_host_path, pattern=r"^/", **_NOT_DOTDOT)
 RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, **_NOT_DOTDOT)
-# Strict: lax parsing would read a quoted "0400" as decimal 400 (a different mode, silently), and
-# "yes"/"1" as true, where helm's schema and Kubernetes both refuse a string.
-FileMode = Annotated[int, Field(ge=0, le=0o777, strict=True)]
+
+
+def _octal_mode(value: Any) -> Any:
+    # Polyaxon's own parser takes defaultMode only as a string ("0400") and passes it on, which
+    # the API server refuses; we read a string of octal digits the way chmod does (never as
+    # decimal: "0400" is 0o400 = 256) and emit the integer Kubernetes wants.
+    if isinstance(value, str):
+        if not names.OCTAL_MODE.fullmatch(value):
+            raise ValueError(f"a file mode string must be octal digits like '0400', got {value!r}")
+        return int(value, 8)
+    return value
+
+
+# Strict ints: lax parsing would take "yes"/"1"-like input; strings go through _octal_mode.
+FileMode = Annotated[
+    int,
+    Field(ge=0, le=0o777, strict=True),
+    BeforeValidator(_octal_mode, json_schema_input_type=Union[int, str]),
+]
 Flag = Annotated[bool, Field(strict=True)]
 
 
@@ -82,6 +105,15 @@ class _Model(BaseModel):
         alias_generator=to_camel,
         strict=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        # helm charts leave optional keys empty (`existingClaim:`, `secret:`, `items:`): a null
+        # means "not given", as it does for helm itself and for Polyaxon
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """The document spelling (camelCase, no unset optionals)."""
@@ -127,6 +159,9 @@ class ConnectionResource(_Model):
     items: tuple[Item, ...] = ()
     mount_path: MountPath | None = None
     default_mode: FileMode | None = None
+    #: Polyaxon's agent-level flag (mount this resource in every run); kept so its files load,
+    #: not acted on: a run gets the resources of the connections it selects
+    is_requested: Flag | None = None
 
     @model_validator(mode="after")
     def _unique_items(self) -> "ConnectionResource":
@@ -192,6 +227,32 @@ class EnvVar(_Model):
                 "connection's secret, never as a literal value (the value is not shown)"
             )
         return self
+
+
+def _env_list(value: Any) -> Any:
+    """A connection's ``env`` in any of Polyaxon's spellings, as a list of ``{name, value}`` /
+    ``{name, valueFrom}`` entries: a mapping ``{NAME: value}`` and a list of ``[NAME, value]``
+    pairs (Polyaxon's own schema) as well as Kubernetes' list of env vars."""
+    if isinstance(value, dict):
+        return [{"name": k, "value": _env_value(v)} for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [
+            {"name": e[0], "value": _env_value(e[1])} if isinstance(e, (list, tuple)) and len(e) == 2 else e
+            for e in value
+        ]
+    return value
+
+
+def _env_value(value: Any) -> Any:
+    # Polyaxon writes a non-string value as JSON; YAML gives ints and booleans for `8080`, `true`
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+EnvList = Annotated[tuple[EnvVar, ...], BeforeValidator(_env_list)]
 
 
 # ---- schemas, one per kind ------------------------------------------------------------------
@@ -273,17 +334,22 @@ class WasbSchema(BucketSchema):
 
 
 class _ConnectionBase(_Model):
-    name: Name
+    name: ConnectionName
     description: str | None = None
     tags: tuple[str, ...] = ()
     secret: ConnectionResource | None = None
     config_map: ConnectionResource | None = None
-    env: tuple[EnvVar, ...] = ()
+    env: EnvList = ()
     annotations: dict[AnnotationKey, str] = Field(default_factory=dict)
 
     @property
     def info(self):
         return KINDS[self.kind]  # type: ignore[attr-defined]
+
+    @property
+    def is_storage(self) -> bool:
+        """A store of ours (host path, claim, bucket), not one of Polyaxon's other kinds."""
+        return True
 
     @property
     def is_bucket(self) -> bool:
@@ -331,35 +397,51 @@ class S3Connection(_ConnectionBase):
     schema_: S3Schema = Field(alias="schema")
 
 
-def _secret_needs_mount_path(schema: dict[str, Any]) -> None:
-    # mirror of GcsConnection._key_is_a_file for helm
-    secret = schema["properties"]["secret"]
-    secret["anyOf"] = [
-        {"allOf": [b], "required": ["mountPath"]} if "$ref" in b else b for b in secret["anyOf"]
-    ]
-
-
 class GcsConnection(_ConnectionBase):
-    model_config = ConfigDict(json_schema_extra=_secret_needs_mount_path)
-
+    # A secret without a mountPath loads (Polyaxon passes it as envFrom / secretKeyRef), but
+    # Google's SDKs read a service-account key only from a file: `stores validate` says so, and
+    # GOOGLE_APPLICATION_CREDENTIALS is set only for a mounted key.
     kind: Literal["gcs"] = "gcs"
     schema_: GcsSchema = Field(alias="schema")
-
-    @field_validator("secret")
-    @classmethod
-    def _key_is_a_file(cls, secret: ConnectionResource | None) -> ConnectionResource | None:
-        # Google SDKs read a service-account key only from a file (GOOGLE_APPLICATION_CREDENTIALS);
-        # as env vars or envFrom it would never be found and they fall back to the metadata server.
-        if secret is not None and secret.mount_path is None:
-            raise ValueError(
-                f"a GCS key must be mounted as a file: give secret {secret.name!r} a mountPath"
-            )
-        return secret
 
 
 class WasbConnection(_ConnectionBase):
     kind: Literal["wasb"] = "wasb"
     schema_: WasbSchema = Field(alias="schema")
+
+
+class OtherConnection(_ConnectionBase):
+    """A connection of one of Polyaxon's other kinds (git, registry, slack, a database, ...).
+
+    Kept in the catalog so the file loads and a run that names it gets its secret, config map and
+    env exactly as Polyaxon gives them; its ``schema`` is the other system's business, kept as
+    given."""
+
+    # Polyaxon takes any name here (its tests use `user/foo` for git); nothing of ours is derived
+    # from it but the catalog entry, so only what no name may hold is refused
+    name: _checked(names.check_other_name, minLength=1, maxLength=names.MAX_CONNECTION_NAME)  # type: ignore[valid-type]
+    kind: Literal[OTHER_KINDS]  # type: ignore[valid-type]
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+
+    @property
+    def is_storage(self) -> bool:
+        return False
+
+    @property
+    def is_bucket(self) -> bool:
+        return False
+
+    @property
+    def mount_path(self) -> str | None:
+        return None
+
+    @property
+    def bucket(self) -> None:
+        return None
+
+    @property
+    def store_path(self) -> str | None:  # type: ignore[override]
+        return None
 
 
 #: kind -> model: the one table the union and every dispatch use.
@@ -373,7 +455,7 @@ CONNECTION_MODELS: dict[str, type[_ConnectionBase]] = {
 assert set(CONNECTION_MODELS) == set(KINDS), "models and the kinds table disagree"
 
 Connection = Annotated[
-    Union[HostPathConnection, ClaimConnection, S3Connection, GcsConnection, WasbConnection],
+    Union[HostPathConnection, ClaimConnection, S3Connection, GcsConnection, WasbConnection, OtherConnection],
     Field(discriminator="kind"),
 ]
 

@@ -27,6 +27,12 @@ __all__ = [
     "check_relative_path",
     "parse_bucket",
     "CONTEXT_PATH",
+    "CONNECTION_NAME",
+    "MAX_CONNECTION_NAME",
+    "OCTAL_MODE",
+    "check_connection_name",
+    "check_other_name",
+    "is_dns1123_label",
 ]
 
 # Kubernetes' own rules (apimachinery validation): a DNS-1123 label, and a ConfigMap/Secret key.
@@ -44,6 +50,16 @@ _ANNOTATION_NAME = re.compile(ANNOTATION_NAME)
 
 CONTEXT_PATH = "/plx-context"
 
+#: A connection name: Polyaxon takes any string (``test_s3``, ``data.v1``); we take letters,
+#: digits, ``_``, ``.`` and ``-``, starting and ending with a letter or digit, so that every name
+#: derived from it (volume and container names, env var names, ``NAME:path`` arguments, JSON keys)
+#: can be formed.  Names that are DNS-1123 labels are used unchanged where Polyaxon uses them.
+CONNECTION_NAME = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+MAX_CONNECTION_NAME = 253
+_CONNECTION_NAME = re.compile(CONNECTION_NAME)
+#: a file mode written as a string: octal digits, as chmod reads them ("0400", "644")
+OCTAL_MODE = re.compile(r"0?[0-7]{1,3}")
+
 
 def check_name(value: str, what: str = "name") -> str:
     if not isinstance(value, str) or not value:
@@ -54,6 +70,31 @@ def check_name(value: str, what: str = "name") -> str:
             f"starting and ending with a letter or digit, at most 63 characters), got {value!r}"
         )
     return value
+
+
+def check_connection_name(value: str, what: str = "connection name") -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_CONNECTION_NAME or not _CONNECTION_NAME.fullmatch(value):
+        raise ValueError(
+            f"{what} must be letters, digits, '_', '.' and '-', starting and ending with a letter "
+            f"or digit, at most {MAX_CONNECTION_NAME} characters, got {value!r}"
+        )
+    return value
+
+
+def check_other_name(value: str, what: str = "connection name") -> str:
+    """The name of a connection of Polyaxon's other kinds: any printable text."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_CONNECTION_NAME or not value.isprintable():
+        raise ValueError(f"{what} must be printable text of at most {MAX_CONNECTION_NAME} characters, got {value!r}")
+    return value
+
+
+def is_dns1123_label(value: str) -> bool:
+    """Whether ``value`` can name a volume or container as it is."""
+    return len(value) <= 63 and _DNS1123.fullmatch(value) is not None
 
 
 def check_resource_name(value: str) -> str:

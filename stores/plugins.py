@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .names import CONTEXT_PATH, check_name, check_relative_path
+from .names import CONTEXT_PATH, check_connection_name, check_mount_path, check_relative_path
 
 __all__ = [
     "Plugins",
@@ -30,8 +30,9 @@ __all__ = [
 
 DEFAULT_SYNC_INTERVAL = 10  # seconds between two syncs of the artifacts sidecar
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-#: where bucket downloads go by default: ``<DATA_DIR>/<connection name>``
-DATA_DIR = CONTEXT_PATH + "/data"
+#: where copies into the pod go by default: ``<DATA_DIR>/<connection name>`` (Polyaxon's init
+#: copies land in the artifacts context, ``/plx-context/artifacts/<connection name>``)
+DATA_DIR = CONTEXT_PATH + "/artifacts"
 
 
 class _Model(BaseModel):
@@ -148,7 +149,9 @@ class DataDownload(_Model):
     """One bucket (or a prefix in it) copied into the pod before the main container starts.
 
     ``name``: a selected data store; ``prefix``: a key under the store's root ("": all of it);
-    ``path``: where it lands, under the run context (default ``/plx-context/data/<name>``).
+    ``path``: where it lands (default ``/plx-context/artifacts/<name>``, in the run context); a
+    path outside the context gets an emptyDir of its own, mounted there in the main container
+    too, as Polyaxon does for an init ``path``.
     """
 
     name: str
@@ -158,7 +161,7 @@ class DataDownload(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return check_name(value, "data store name")
+        return check_connection_name(value, "data store name")
 
     @field_validator("prefix")
     @classmethod
@@ -170,10 +173,7 @@ class DataDownload(_Model):
     def _path(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        norm = "/" + check_relative_path(value.lstrip("/"), "path") if value.startswith("/") else None
-        if norm is None or not norm.startswith(CONTEXT_PATH + "/"):
-            raise ValueError(f"path must be an absolute path under {CONTEXT_PATH}, got {value!r}")
-        return norm
+        return check_mount_path(value)
 
     @property
     def target(self) -> str:

@@ -38,8 +38,10 @@ Precedence, decided on every call (first match wins):
    wins, a script may call ``local_dev()`` unconditionally and still behave in the cluster.
 4. Otherwise: ``ContractError`` explaining the three ways above.
 
-Every function takes an optional ``environ`` mapping (default ``os.environ``), for tests and for
-callers that hold a rendered env.
+Every function takes an optional keyword ``environ`` mapping (default ``os.environ``), for tests
+and for callers that hold a rendered env; positional arguments follow Polyaxon's call shapes
+(``get_outputs_path("model.pt")``; ``log_outputs`` alone takes the mapping first, positionally,
+so that no output name is reserved).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ __all__ = [
     "RunContext",
     "get_data_paths",
     "get_data_path",
+    "get_artifacts_path",
     "get_outputs_path",
     "get_run_context",
     "get_inputs",
@@ -106,47 +109,86 @@ def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
 
 
-def is_no_op(environ: Mapping[str, str] | None = None) -> bool:
+def is_no_op(*, environ: Mapping[str, str] | None = None) -> bool:
     """``POLYAXON_NO_OP`` is true."""
     return runenv.parse_bool(ENV_NO_OP, _env(environ).get(ENV_NO_OP))
 
 
-def get_data_paths(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def get_data_paths(*, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{store name: path or bucket URL}`` for every data store this run mounted."""
     env = _env(environ)
     m = runenv.mode(env)
     return {} if m == "noop" else runenv.read_data_paths(env, m)
 
 
-def get_data_path(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+def get_data_path(name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
     """The path (or bucket URL) of one data store; ``ContractError`` names the ones there are."""
     env = _env(environ)
     m = runenv.mode(env)
     return None if m == "noop" else runenv.read_data_path(env, m, name)
 
 
-def get_outputs_path(environ: Mapping[str, str] | None = None) -> str | None:
-    """Where this run's outputs go: ``POLYAXON_RUN_OUTPUTS_PATH``."""
+def get_outputs_path(
+    rel_path: str | None = None,
+    ensure_path: bool = True,
+    is_dir: bool = False,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """Where this run's outputs go: ``POLYAXON_RUN_OUTPUTS_PATH``; with ``rel_path``, that file
+    (or folder, ``is_dir``) in it, as Polyaxon's ``get_outputs_path("model.pt")``; on a local
+    path that file's folder is created unless ``ensure_path=False``."""
     env = _env(environ)
     m = runenv.mode(env)
-    return None if m == "noop" else runenv.read_outputs_path(env, m)
+    if m == "noop":
+        return None
+    return _under(runenv.read_outputs_path(env, m), rel_path, ensure_path, is_dir)
 
 
-def get_run_context(environ: Mapping[str, str] | None = None) -> RunContext | None:
+def get_artifacts_path(
+    rel_path: str | None = None,
+    ensure_path: bool = False,
+    is_dir: bool = False,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """The run's artifacts folder in the context (``globals.run_artifacts_path``), or
+    ``rel_path`` in it; Polyaxon's ``get_artifacts_path``."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    if m == "noop":
+        return None
+    return _under(runenv.read_context(env, m).run_artifacts_path, rel_path, ensure_path, is_dir)
+
+
+def _under(base: str, rel_path: str | None, ensure_path: bool, is_dir: bool) -> str:
+    if rel_path:
+        parts = rel_path.replace("\\", "/").split("/")
+        if rel_path.startswith("/") or ".." in parts:
+            raise ValueError(f"rel_path must be relative and stay inside the folder, got {rel_path!r}")
+        path = base.rstrip("/") + "/" + "/".join(p for p in parts if p not in ("", "."))
+    else:
+        return base  # the folder itself is the renderer's (or the init container's) to create
+    if ensure_path and "://" not in path:
+        os.makedirs(path if is_dir else os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def get_run_context(*, environ: Mapping[str, str] | None = None) -> RunContext | None:
     """uuid, owner, project, name and the run's artifacts/outputs paths."""
     env = _env(environ)
     m = runenv.mode(env)
     return None if m == "noop" else runenv.read_context(env, m)
 
 
-def get_inputs(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+def get_inputs(*, environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """The run's resolved inputs (seed 001); ``{}`` when it has none."""
     env = _env(environ)
     m = runenv.mode(env)
     return {} if m == "noop" else runio.read_inputs(env, m)
 
 
-def get_outputs(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+def get_outputs(*, environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Every output logged so far by this run."""
     env = _env(environ)
     m = runenv.mode(env)
@@ -160,7 +202,7 @@ def log_outputs(environ: Mapping[str, str] | None = None, /, **outputs: object) 
     return None if m == "noop" else runio.write_outputs(env, m, outputs, merge=True)
 
 
-def reset_outputs(environ: Mapping[str, str] | None = None) -> None:
+def reset_outputs(*, environ: Mapping[str, str] | None = None) -> None:
     """Forget every output logged so far."""
     env = _env(environ)
     m = runenv.mode(env)

@@ -51,6 +51,10 @@ __all__ = [
     "local_dev",
     "disable_local_dev",
     "local_root",
+    "ENV_CONNECTIONS_CATALOG",
+    "ENV_ARTIFACTS_STORE_NAME",
+    "read_connections_catalog",
+    "read_artifacts_store_name",
 ]
 
 ENV_DATA_PATHS = "POLYAXON_RUN_DATA_PATHS"
@@ -74,6 +78,12 @@ ENV_LOCAL_DEV = "STORES_LOCAL_DEV"
 ENV_LOCAL_DEV_ROOT = "STORES_LOCAL_DEV_ROOT"
 #: optional JSON ``{name: local path}`` pointing local development at real data
 ENV_LOCAL_DEV_DATA = "STORES_LOCAL_DEV_DATA"
+
+#: Polyaxon's catalog of the connections a container was given: JSON
+#: ``{"connections": [{name, kind, schema, secret, configMap, env, annotations}, ...]}``
+ENV_CONNECTIONS_CATALOG = "POLYAXON_CONNECTIONS_CATALOG"
+#: the name of the store the run's artifacts are collected to
+ENV_ARTIFACTS_STORE_NAME = "POLYAXON_ARTIFACTS_STORE_NAME"
 
 #: any of these set means "this process runs inside a rendered run"
 RUN_MARKERS = (ENV_DATA_PATHS, ENV_OUTPUTS_PATH, ENV_RUN_UUID, ENV_RUN_INSTANCE)
@@ -364,3 +374,30 @@ def read_context(env: Mapping[str, str], run_mode: str) -> RunContext:
         outputs_path=outputs,
         mode=run_mode,
     )
+
+
+def read_connections_catalog(env: Mapping[str, str]) -> dict[str, dict[str, object]]:
+    """``POLYAXON_CONNECTIONS_CATALOG`` as ``{name: connection mapping}`` (empty when unset); a
+    malformed value is a ``ContractError`` naming the variable."""
+    raw = env.get(ENV_CONNECTIONS_CATALOG)
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ContractError(f"{ENV_CONNECTIONS_CATALOG} is not valid JSON") from None
+    conns = doc.get("connections") if isinstance(doc, dict) else None
+    if conns is None:
+        conns = []
+    if not isinstance(conns, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in conns):
+        raise ContractError(f"{ENV_CONNECTIONS_CATALOG} must be {{\"connections\": [{{\"name\": ..., \"kind\": ...}}, ...]}}")
+    out: dict[str, dict[str, object]] = {}
+    for conn in conns:
+        if conn["name"] in out:
+            raise ContractError(f"{ENV_CONNECTIONS_CATALOG} names connection {conn['name']!r} twice")
+        out[conn["name"]] = conn
+    return out
+
+
+def read_artifacts_store_name(env: Mapping[str, str]) -> str | None:
+    return env.get(ENV_ARTIFACTS_STORE_NAME) or None

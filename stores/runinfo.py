@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunInfo", "OUTPUTS_SUBPATH_TEMPLATE"]
+__all__ = ["RunInfo", "OUTPUTS_SUBPATH_TEMPLATE", "RUN_FOLDER_TEMPLATE"]
 
 #: How a run's outputs sub-path is formed under the selected outputs store.  Fields: owner,
-#: project, uuid, name.  ``POLYAXON_RUN_OUTPUTS_PATH = <store path>/<this>``.
-OUTPUTS_SUBPATH_TEMPLATE = "{owner}/{project}/{uuid}"
+#: project, uuid, name.  ``POLYAXON_RUN_OUTPUTS_PATH = <store path>/<this>``.  Polyaxon 2.x keeps
+#: a run's artifacts at ``<store>/<uuid>`` (``RUN_FOLDER_TEMPLATE``) and its outputs in the
+#: ``outputs`` folder there, where the artifacts sidecar uploads them too.
+OUTPUTS_SUBPATH_TEMPLATE = "{uuid}/outputs"
+#: a run's folder in the artifacts store: what the sidecar syncs and autoResume restores
+RUN_FOLDER_TEMPLATE = "{uuid}"
 
 
 @dataclass(frozen=True)

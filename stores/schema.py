@@ -13,7 +13,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict
 
 from .legacy import LegacyEntry
-from .models import Connection, Name
+from .models import Connection, ConnectionName as Name
 
 __all__ = ["values_schema"]
 
@@ -34,6 +34,8 @@ class _Values(BaseModel):
     model_config = ConfigDict(extra="allow", title="Values", populate_by_name=True)
     persistence: Optional[_Persistence] = None
     artifactsStore: Optional[Connection] = None
+    # the chart's fallback of an empty artifactsStore (read as one when artifactsStore is empty)
+    defaultArtifactsStore: Optional[Connection] = None
     connections: Optional[list[Connection]] = None
 
 
@@ -52,6 +54,18 @@ def _draft7(node: Any) -> Any:
             # a dict with constrained keys (legacy volume names): a key that misses the pattern
             # is an error, not a key JSON Schema leaves unchecked
             out["additionalProperties"] = False
+        props = out.get("properties")
+        if isinstance(props, dict):
+            # helm charts leave optional keys empty (`existingClaim:` next to `hostPath`); the
+            # models read a null as "not given", and so must the schema
+            required = set(out.get("required", []))
+            for key, sub in props.items():
+                if key not in required and not _allows_null(sub):
+                    props[key] = {"anyOf": [sub, {"type": "null"}]}
+            title = out.get("title", "")
+            if title.startswith("Legacy"):
+                for key in _LEGACY_SHAPE_KEYS:
+                    props.setdefault(key, {"type": "null"})
         kind = out.get("properties", {}).get("kind", {})
         if "const" in kind and "kind" not in out.get("required", []):
             # Python callers may omit ``kind`` (the model knows it); a document may not.
@@ -60,6 +74,18 @@ def _draft7(node: Any) -> Any:
     if isinstance(node, list):
         return [_draft7(v) for v in node]
     return node
+
+
+#: the keys that tell legacy shapes apart; each shape takes the others only as null
+_LEGACY_SHAPE_KEYS = ("hostPath", "existingClaim", "store", "bucket", "secret", "secretKey")
+
+
+def _allows_null(sub: Any) -> bool:
+    if not isinstance(sub, dict):
+        return True
+    if sub.get("type") == "null" or sub == {}:
+        return True
+    return any(_allows_null(b) for b in sub.get("anyOf", []) if isinstance(b, dict) and b.get("type") == "null")
 
 
 def values_schema() -> dict[str, Any]:

@@ -4,8 +4,12 @@
   listing the known names).
 - outputs: exactly one; none named -> the **first** defined (never random).
 
-A catalog in the current spelling has no data/outputs roles: its plain ``connections`` are the
-data candidates and its ``artifactsStore`` the outputs candidate.
+A catalog in the current spelling has no data/outputs roles: its plain storage ``connections``
+are the data candidates and its ``artifactsStore`` the outputs candidate.  A Polyaxon 2.x
+polyaxonfile selects with ``run.connections`` (any catalogued connection, the artifacts store
+included; Polyaxon's other kinds such as git or registry become ``Selection.others``: their
+secrets, config maps and env, no data path) and ``run.init`` (``[{connection, paths, path}]``:
+copies into the run context before the main container starts).
 """
 
 from __future__ import annotations
@@ -16,15 +20,66 @@ from typing import Any, Iterable, Mapping
 from .catalog import Catalog
 from .errors import SelectionError
 
-__all__ = ["Selection", "RunRequest", "select"]
+__all__ = ["Selection", "RunRequest", "InitRequest", "select"]
+
+
+@dataclass(frozen=True)
+class InitRequest:
+    """One ``run.init`` entry of a polyaxonfile that copies from a connection: ``connection``
+    (``None``: the artifacts store), the ``paths`` in it (empty: all of it) and ``path``, the
+    folder it lands in (``None``: ``/plx-context/artifacts/<connection>``, or
+    ``/plx-context/artifacts`` for the artifacts store, as Polyaxon does)."""
+
+    connection: str | None = None
+    #: ``(from, to)``: a path in the store and where it lands under ``path``
+    paths: tuple[tuple[str, str], ...] = ()
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, doc: Any, where: str) -> "InitRequest | None":
+        """From one ``init`` mapping; ``None`` for entries that copy nothing of ours (git,
+        dockerfile, file, tensorboard, a bare container): Polyaxon's, not ours to render."""
+        if not isinstance(doc, Mapping):
+            raise SelectionError(f"{where}: expected a mapping, got {type(doc).__name__}")
+        conn = doc.get("connection")
+        paths = doc.get("paths")
+        artifacts = doc.get("artifacts")
+        if conn is None and paths is None and artifacts is None:
+            return None
+        if conn is not None and not isinstance(conn, str):
+            raise SelectionError(f"{where}.connection: expected a name, got {conn!r}")
+        out: list[tuple[str, str]] = []
+        for i, p in enumerate(paths or []):
+            # a path in the store, copied to the same relative path; or a [from, to] pair
+            pair = tuple(p) if isinstance(p, (list, tuple)) and len(p) == 2 else (p, p)
+            if not all(isinstance(x, str) and x and not x.startswith("/") and ".." not in x.split("/") for x in pair):
+                raise SelectionError(f"{where}.paths[{i}]: expected a relative path in the store, got {p!r}")
+            out.append(pair)  # type: ignore[arg-type]
+        if isinstance(artifacts, Mapping):
+            for key in ("files", "dirs"):
+                for i, p in enumerate(artifacts.get(key) or []):
+                    if not isinstance(p, str) or not p or p.startswith("/") or ".." in p.split("/"):
+                        raise SelectionError(f"{where}.artifacts.{key}[{i}]: expected a relative path, got {p!r}")
+                    out.append((p, p))
+        path = doc.get("path")
+        if path is not None:
+            from .names import check_mount_path
+
+            try:
+                path = check_mount_path(path)
+            except ValueError as exc:
+                raise SelectionError(f"{where}.path: {exc}") from None
+        return cls(conn, tuple(out), path)
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What a run asked for.  ``data=None`` means "not said" (all); ``[]`` means none."""
+    """What a run asked for.  ``data=None`` means "not said" (all); ``[]`` means none.
+    ``init``: the ``run.init`` copies."""
 
     data: tuple[str, ...] | None = None
     outputs: str | None = None
+    init: tuple[InitRequest, ...] = ()
 
     @classmethod
     def from_polyaxonfile(cls, doc: Mapping[str, Any] | None) -> "RunRequest":
@@ -34,6 +89,28 @@ class RunRequest:
         doc = doc or {}
         if not isinstance(doc, Mapping):
             raise SelectionError(f"expected a mapping, got {type(doc).__name__}")
+        legacy = cls._from_persistence(doc)
+        run = doc.get("run")
+        if isinstance(doc.get("component"), Mapping):  # an operation with an inline component
+            run = doc["component"].get("run", run)
+        if run is None:
+            return legacy
+        if not isinstance(run, Mapping):
+            raise SelectionError(f"run: expected a mapping, got {type(run).__name__}")
+        names = run.get("connections")
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise SelectionError(f"run.connections: expected a list of names, got {names!r}")
+        init_docs = run.get("init") or []
+        if not isinstance(init_docs, list):
+            raise SelectionError(f"run.init: expected a list, got {type(init_docs).__name__}")
+        init = tuple(i for n, d in enumerate(init_docs) if (i := InitRequest.parse(d, f"run.init[{n}]")) is not None)
+        data = legacy.data
+        if names is not None:
+            data = tuple(dict.fromkeys((*(data or ()), *names)))
+        return cls(data, legacy.outputs, init)
+
+    @classmethod
+    def _from_persistence(cls, doc: Mapping[str, Any]) -> "RunRequest":
         where = "environment.persistence"
         if "environment" in doc:
             env = doc["environment"] or {}
@@ -43,8 +120,8 @@ class RunRequest:
             persistence = env.get("persistence")
         elif "persistence" in doc:
             persistence = doc["persistence"]
-        elif "version" in doc or "kind" in doc:  # a whole polyaxonfile that selects nothing
-            persistence = {}
+        elif "version" in doc or "kind" in doc or "run" in doc or "component" in doc:
+            persistence = {}  # a whole polyaxonfile without the legacy selection
         else:
             persistence, where = doc, "persistence"
         if persistence is None:
@@ -67,11 +144,14 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class Selection:
-    """The stores a run gets, in a deterministic order."""
+    """The stores a run gets, in a deterministic order.  ``others``: selected connections of
+    Polyaxon's other kinds; ``init``: ``(InitRequest, connection)`` copies before the run."""
 
     data: tuple[Any, ...]
     outputs: Any | None
     catalog: Catalog
+    others: tuple[Any, ...] = ()
+    init: tuple[tuple[InitRequest, Any], ...] = ()
 
     @property
     def connections(self) -> tuple[Any, ...]:
@@ -83,7 +163,7 @@ class Selection:
 
 
 def _candidates(catalog: Catalog) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    data = catalog.data or catalog.connections
+    data = catalog.data or tuple(c for c in catalog.connections if c.is_storage)
     outputs = catalog.outputs or ((catalog.artifacts_store,) if catalog.artifacts_store else ())
     return tuple(data), tuple(outputs)
 
@@ -105,11 +185,17 @@ def select(
     if outputs is not None and not isinstance(outputs, str):
         raise SelectionError(f"outputs: expected one store name, got {outputs!r}")
     data_candidates, output_candidates = _candidates(catalog)
+    others: tuple[Any, ...] = ()
     if data is None:
         chosen = data_candidates
     else:
         names = list(data)
         by_name = {c.name: c for c in data_candidates}
+        # a polyaxonfile's run.connections may name any catalogued connection: the artifacts
+        # store, or one of Polyaxon's other kinds
+        for role, conn in catalog.entries():
+            if role in ("artifacts_store", "connection"):
+                by_name.setdefault(conn.name, conn)
         unknown = [n for n in names if n not in by_name]
         if unknown:
             known = ", ".join(by_name) or "(none)"
@@ -117,7 +203,9 @@ def select(
                 f"unknown data store{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; known: {known}"
             )
         seen: set[str] = set()
-        chosen = tuple(by_name[n] for n in names if not (n in seen or seen.add(n)))
+        picked = tuple(by_name[n] for n in names if not (n in seen or seen.add(n)))
+        chosen = tuple(c for c in picked if c.is_storage)
+        others = tuple(c for c in picked if not c.is_storage)
     if outputs is None:
         out = output_candidates[0] if output_candidates else None
     else:
@@ -126,4 +214,15 @@ def select(
             known = ", ".join(by_name) or "(none)"
             raise SelectionError(f"unknown outputs store {outputs!r}; known: {known}")
         out = by_name[outputs]
-    return Selection(tuple(chosen), out, catalog)
+    init: list[tuple[InitRequest, Any]] = []
+    every = {c.name: c for _, c in catalog.entries()}
+    for item in request.init if request is not None else ():
+        name = item.connection
+        conn = every.get(name) if name is not None else (catalog.artifacts_store or out)
+        if conn is None:
+            what = repr(name) if name is not None else "the artifacts store (none is defined)"
+            raise SelectionError(f"run.init copies from {what}: not in the catalog; known: {', '.join(every) or '(none)'}")
+        if not conn.is_storage:
+            raise SelectionError(f"run.init copies from {conn.name!r}, a {conn.kind} connection: only stores can be copied")
+        init.append((item, conn))
+    return Selection(tuple(chosen), out, catalog, others, tuple(init))

@@ -18,15 +18,32 @@ from pydantic import ValidationError
 
 from .catalog import Catalog
 from .errors import Problem, ValuesError
-from .kinds import KINDS
+from .kinds import ALL_KINDS, KINDS, OTHER_KINDS
 from .legacy import DEFAULTS, choose_model
 from .models import connection_adapter
 from . import names
 from .yamlsrc import Lines, load_yaml
 
-__all__ = ["catalog_from_values", "catalog_from_yaml", "catalog_from_file", "SECTIONS"]
+__all__ = [
+    "catalog_from_values",
+    "catalog_from_yaml",
+    "catalog_from_file",
+    "SECTIONS",
+    "CHART_KEYS",
+    "DEFAULT_ARTIFACTS_STORE",
+]
 
 SECTIONS = ("persistence", "artifactsStore", "connections")
+#: the Polyaxon chart keys around the storage sections: known, so never taken for a misspelling
+#: of ours (``defaultArtifactsStore`` is read as the fallback of an empty ``artifactsStore``)
+CHART_KEYS = ("defaultArtifactsStore", "mountConnections")
+
+#: the v2 chart's ``defaultArtifactsStore``: what a values file with no storage section gets
+DEFAULT_ARTIFACTS_STORE: dict[str, Any] = {
+    "name": "default-artifacts-store",
+    "kind": "host_path",
+    "schema": {"hostPath": "/tmp/artifactsStore", "mountPath": "/artifactsStore"},
+}
 LEGACY_KEYS = ("data", "outputs", "logs", "repos", "upload")
 _MULTI = ("data", "outputs")
 
@@ -68,15 +85,35 @@ def catalog_from_values(values: Any, *, file: str | None = None, lines: Lines | 
     return catalog
 
 
+def _key_notes(roles: dict[str, Any]) -> list[str]:
+    """What loads but will not work as the admin may expect: a key file SDKs read only from a
+    file, given as env vars (Polyaxon passes such a secret as envFrom / secretKeyRef)."""
+    out = []
+    for value in roles.values():
+        for conn in value if isinstance(value, tuple) else (value,):
+            if conn.kind == "gcs" and conn.secret is not None and conn.secret.mount_path is None:
+                out.append(
+                    f"connection {conn.name!r}: secret {conn.secret.name!r} has no mountPath, so its "
+                    "GCS key reaches the pod as env vars; Google's SDKs read a service-account key "
+                    "only from a file (GOOGLE_APPLICATION_CREDENTIALS), give the secret a mountPath"
+                )
+    return out
+
+
+def _empty(value: Any) -> bool:
+    """Null, an empty mapping or list: what helm charts write for "not set"."""
+    return value is None or value == {} or value == []
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
-def _suggest(key: object, choices: Iterable[str]) -> str:
+def _suggest(key: object, choices: Iterable[str], cutoff: float = 0.75) -> str:
     if not isinstance(key, str):
         return ""
-    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=cutoff)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -103,7 +140,12 @@ class _Parser:
             loc = tuple(err["loc"])
             kind = err["type"]
             if kind == "union_tag_invalid":
-                self.add(prefix + ("kind",), f"unknown kind {_short(err['input'].get('kind') if isinstance(err['input'], dict) else err['input'])}; expected one of {', '.join(KINDS)}")
+                given = err["input"].get("kind") if isinstance(err["input"], dict) else err["input"]
+                self.add(
+                    prefix + ("kind",),
+                    f"unknown kind {_short(given)}; expected one of {', '.join(KINDS)} or another of "
+                    f"Polyaxon's connection kinds ({', '.join(OTHER_KINDS[:4])}, ...)" + _suggest(given, ALL_KINDS, 0.6),
+                )
                 continue
             if kind == "union_tag_not_found":
                 self.add(prefix + ("kind",), f"required key missing; expected one of {', '.join(KINDS)}")
@@ -154,19 +196,33 @@ class _Parser:
             self.add((), f"expected a mapping at the top of the document, got {type(values).__name__}")
             return None
         for key in values:
-            if key not in SECTIONS:
+            if key not in SECTIONS and key not in CHART_KEYS:
                 hint = _suggest(key, SECTIONS)
                 if hint:
                     self.add((key,), f"unknown section {_short(key)}{hint}")
-        if not any(k in values for k in SECTIONS):
-            self.add((), f"no {', '.join(SECTIONS[:-1])} or {SECTIONS[-1]} section found")
-            return None
 
         roles: dict[str, Any] = {}
+        notes: list[str] = []
         if "persistence" in values:
             roles.update(self.persistence(values["persistence"]))
-        if "artifactsStore" in values:
-            store = self.connection(values["artifactsStore"], ("artifactsStore",))
+        store_doc, store_path = values.get("artifactsStore"), ("artifactsStore",)
+        if _empty(store_doc) and "persistence" not in values:
+            # the chart's own fallback: an empty artifactsStore means defaultArtifactsStore, and
+            # the chart gives that one a default
+            fallback = values.get("defaultArtifactsStore")
+            if not _empty(fallback):
+                store_doc, store_path = fallback, ("defaultArtifactsStore",)
+            else:
+                store_doc = DEFAULT_ARTIFACTS_STORE
+                what = "no artifactsStore" if any(not _empty(values.get(k)) for k in SECTIONS) else (
+                    "no storage section (persistence, artifactsStore or connections)")
+                notes.append(
+                    f"{what}: the chart's default artifacts store applies "
+                    f"({DEFAULT_ARTIFACTS_STORE['name']!r}, host path "
+                    f"{DEFAULT_ARTIFACTS_STORE['schema']['hostPath']} on {DEFAULT_ARTIFACTS_STORE['schema']['mountPath']})"
+                )
+        if not _empty(store_doc):
+            store = self.connection(store_doc, store_path)
             if store is not None:
                 roles["artifacts_store"] = store
         if "connections" in values:
@@ -181,8 +237,9 @@ class _Parser:
         self.check_unique(roles)
         if self.problems:
             return None
+        notes.extend(_key_notes(roles))
         try:
-            return Catalog(**roles)
+            return Catalog(**roles, notes=tuple(notes))
         except ValidationError as exc:  # pragma: no cover - every rule is checked above with a path
             self.add_validation(exc, ())
             return None
@@ -192,7 +249,8 @@ class _Parser:
         if section is None:
             section = {}
         if not isinstance(section, dict):
-            self.add(path, f"expected a mapping, got {type(section).__name__}")
+            hint = " (a list of connections goes under 'connections:')" if isinstance(section, list) else ""
+            self.add(path, f"expected a mapping, got {type(section).__name__}{hint}")
             return {}
         for key in section:
             if key not in LEGACY_KEYS:
@@ -222,7 +280,7 @@ class _Parser:
 
     def legacy_entry(self, name: Any, entry: Any, path: tuple[object, ...]) -> Any:
         try:
-            names.check_name(name, "volume name")
+            names.check_connection_name(name, "volume name")
         except ValueError as exc:
             self.add(path, str(exc))
             return None

@@ -138,10 +138,10 @@ def test_data_paths_dict(seed):
 def test_round_trip_through_in_run_lookup(seed, tmp_path):
     env = contract_env(select(seed, ["data1", "data-s3"], "outputs-s3"), RUN, inputs={"lr": 0.5},
                        context_path=str(tmp_path))
-    assert inrun.get_data_paths(env) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
-    assert inrun.get_data_path("data-s3", env) == "s3://data-bucket"
-    assert inrun.get_outputs_path(env) == "s3://outputs-bucket/acme/vision/f0e1d2c3"
-    assert inrun.get_inputs(env) == {"lr": 0.5}
-    ctx = inrun.get_run_context(env)
+    assert inrun.get_data_paths(environ=env) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
+    assert inrun.get_data_path("data-s3", environ=env) == "s3://data-bucket"
+    assert inrun.get_outputs_path(environ=env) == "s3://outputs-bucket/acme/vision/f0e1d2c3"
+    assert inrun.get_inputs(environ=env) == {"lr": 0.5}
+    ctx = inrun.get_run_context(environ=env)
     assert (ctx.uuid, ctx.owner, ctx.project, ctx.name) == ("f0e1d2c3", "acme", "vision", "train-1")
     assert ctx.run_outputs_path == f"{tmp_path}/artifacts/f0e1d2c3/outputs"

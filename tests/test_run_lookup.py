@@ -92,10 +92,10 @@ def test_problem_is_an_immutable_value():
 
 
 def test_run_context_is_immutable(tmp_path):
-    ctx = run.get_run_context(contract(tmp_path))
+    ctx = run.get_run_context(environ=contract(tmp_path))
     with pytest.raises(AttributeError):
         ctx.uuid = "x"  # type: ignore[misc]
-    assert ctx == run.get_run_context(contract(tmp_path)) and "uuid='u1'" in repr(ctx)
+    assert ctx == run.get_run_context(environ=contract(tmp_path)) and "uuid='u1'" in repr(ctx)
 
 
 def test_lookup_call_loads_only_stdlib():
@@ -112,9 +112,9 @@ def test_lookup_call_loads_only_stdlib():
 
 def test_reads_the_contract(tmp_path):
     env = contract(tmp_path)
-    assert run.get_data_paths(env) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
-    assert run.get_data_path("data-s3", env) == "s3://data-bucket"
-    assert run.get_outputs_path(env) == "/outputs/1/acme/vision/u1"
+    assert run.get_data_paths(environ=env) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
+    assert run.get_data_path("data-s3", environ=env) == "s3://data-bucket"
+    assert run.get_outputs_path(environ=env) == "/outputs/1/acme/vision/u1"
 
 
 def test_reads_os_environ_by_default(monkeypatch, tmp_path):
@@ -125,7 +125,7 @@ def test_reads_os_environ_by_default(monkeypatch, tmp_path):
 
 
 def test_run_context(tmp_path):
-    ctx = run.get_run_context(contract(tmp_path, POLYAXON_RUN_NAME="train"))
+    ctx = run.get_run_context(environ=contract(tmp_path, POLYAXON_RUN_NAME="train"))
     assert ctx.uuid == "u1" and ctx.owner == "acme" and ctx.project == "vision" and ctx.name == "train"
     assert ctx.project_unique_name == "acme.vision"
     assert ctx.context_path == str(tmp_path)
@@ -137,19 +137,19 @@ def test_run_context(tmp_path):
 
 
 def test_run_context_defaults_to_plx_context():
-    ctx = run.get_run_context({"POLYAXON_RUN_UUID": "abc", "POLYAXON_RUN_DATA_PATHS": "{}"})
+    ctx = run.get_run_context(environ={"POLYAXON_RUN_UUID": "abc", "POLYAXON_RUN_DATA_PATHS": "{}"})
     assert ctx.run_outputs_path == "/plx-context/artifacts/abc/outputs"
     assert (ctx.owner, ctx.project, ctx.outputs_path) == (None, None, None)
 
 
 def test_explicit_owner_project_allow_dots_in_instance():
-    ctx = run.get_run_context({"POLYAXON_RUN_INSTANCE": "my.org.proj.runs.u9", "POLYAXON_RUN_OWNER": "my.org",
+    ctx = run.get_run_context(environ={"POLYAXON_RUN_INSTANCE": "my.org.proj.runs.u9", "POLYAXON_RUN_OWNER": "my.org",
                                "POLYAXON_RUN_PROJECT": "proj"})
     assert (ctx.owner, ctx.project, ctx.uuid) == ("my.org", "proj", "u9")
 
 
 def test_run_artifacts_path_variable_wins():
-    ctx = run.get_run_context({"POLYAXON_RUN_UUID": "u", "POLYAXON_RUN_ARTIFACTS_PATH": "/elsewhere/u"})
+    ctx = run.get_run_context(environ={"POLYAXON_RUN_UUID": "u", "POLYAXON_RUN_ARTIFACTS_PATH": "/elsewhere/u"})
     assert ctx.run_outputs_path == "/elsewhere/u/outputs"
 
 
@@ -163,29 +163,29 @@ def test_run_artifacts_path_variable_wins():
 ])
 def test_data_paths_errors(env, fragments):
     with pytest.raises(ContractError) as info:
-        run.get_data_paths(env)
+        run.get_data_paths(environ=env)
     for fragment in fragments:
         assert fragment in str(info.value)
 
 
 def test_long_malformed_value_is_shortened():
     with pytest.raises(ContractError) as info:
-        run.get_data_paths({"POLYAXON_RUN_DATA_PATHS": "x" * 500})
+        run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": "x" * 500})
     assert len(str(info.value)) < 200
 
 
 def test_unknown_data_name_lists_what_the_run_has(tmp_path):
     with pytest.raises(ContractError, match=r"no data store 'data9' .* this run has: data1, data-s3"):
-        run.get_data_path("data9", contract(tmp_path))
+        run.get_data_path("data9", environ=contract(tmp_path))
 
 
 def test_missing_outputs(tmp_path):
     env = contract(tmp_path)
     del env["POLYAXON_RUN_OUTPUTS_PATH"]
     with pytest.raises(ContractError, match="POLYAXON_RUN_OUTPUTS_PATH is not set: this run has no outputs store"):
-        run.get_outputs_path(env)
+        run.get_outputs_path(environ=env)
     with pytest.raises(ContractError, match="POLYAXON_RUN_OUTPUTS_PATH is empty"):
-        run.get_outputs_path({**env, "POLYAXON_RUN_OUTPUTS_PATH": " "})
+        run.get_outputs_path(environ={**env, "POLYAXON_RUN_OUTPUTS_PATH": " "})
 
 
 @pytest.mark.parametrize("env, match", [
@@ -198,7 +198,7 @@ def test_missing_outputs(tmp_path):
 ])
 def test_context_errors(env, match):
     with pytest.raises(ContractError, match=match):
-        run.get_run_context(env)
+        run.get_run_context(environ=env)
 
 
 # -- no-op ---------------------------------------------------------------------------------------
@@ -207,26 +207,26 @@ def test_context_errors(env, match):
 @pytest.mark.parametrize("flag", ["true", "1", "YES"])
 def test_no_op_returns_empty_and_writes_nothing(tmp_path, flag):
     env = {"POLYAXON_NO_OP": flag}
-    assert run.is_no_op(env)
-    assert run.get_data_paths(env) == {}
-    assert run.get_data_path("x", env) is None
-    assert run.get_outputs_path(env) is None
-    assert run.get_run_context(env) is None
-    assert run.get_inputs(env) == {}
-    assert run.get_outputs(env) == {}
+    assert run.is_no_op(environ=env)
+    assert run.get_data_paths(environ=env) == {}
+    assert run.get_data_path("x", environ=env) is None
+    assert run.get_outputs_path(environ=env) is None
+    assert run.get_run_context(environ=env) is None
+    assert run.get_inputs(environ=env) == {}
+    assert run.get_outputs(environ=env) == {}
     assert run.log_outputs(env, loss=1) is None
-    assert run.reset_outputs(env) is None
+    assert run.reset_outputs(environ=env) is None
     # a kill switch: even a present contract is ignored, and nothing is written
     full = contract(tmp_path, POLYAXON_NO_OP=flag)
-    assert run.get_data_paths(full) == {}
+    assert run.get_data_paths(environ=full) == {}
     run.log_outputs(full, loss=1)
     assert not (tmp_path / "artifacts").exists()
 
 
 def test_no_op_false_is_off_and_garbage_is_an_error(tmp_path):
-    assert run.get_data_paths(contract(tmp_path, POLYAXON_NO_OP="false"))
+    assert run.get_data_paths(environ=contract(tmp_path, POLYAXON_NO_OP="false"))
     with pytest.raises(ContractError, match="POLYAXON_NO_OP must be true or false.*'maybe'"):
-        run.get_data_paths({"POLYAXON_NO_OP": "maybe"})
+        run.get_data_paths(environ={"POLYAXON_NO_OP": "maybe"})
 
 
 # -- local development ---------------------------------------------------------------------------
@@ -234,12 +234,12 @@ def test_no_op_false_is_off_and_garbage_is_an_error(tmp_path):
 
 def test_local_dev_env(tmp_path):
     env = {"STORES_LOCAL_DEV": "1", "STORES_LOCAL_DEV_ROOT": str(tmp_path)}
-    assert run.get_data_paths(env) == {}
-    path = run.get_data_path("data1", env)
+    assert run.get_data_paths(environ=env) == {}
+    path = run.get_data_path("data1", environ=env)
     assert path == str(tmp_path / "data" / "data1") and os.path.isdir(path)
-    assert run.get_data_paths(env) == {"data1": path}
-    assert run.get_outputs_path(env) == str(tmp_path / "outputs")
-    ctx = run.get_run_context(env)
+    assert run.get_data_paths(environ=env) == {"data1": path}
+    assert run.get_outputs_path(environ=env) == str(tmp_path / "outputs")
+    ctx = run.get_run_context(environ=env)
     assert (ctx.mode, ctx.uuid) == ("local", "local")
     assert ctx.run_outputs_path == str(tmp_path / "artifacts" / "local" / "outputs")
 
@@ -259,9 +259,9 @@ def test_local_dev_call_with_data_and_inputs(tmp_path):
 def test_local_dev_data_env_mapping(tmp_path):
     env = {"STORES_LOCAL_DEV": "on", "STORES_LOCAL_DEV_ROOT": str(tmp_path),
            "STORES_LOCAL_DEV_DATA": json.dumps({"d": "/some/where"})}
-    assert run.get_data_paths(env) == {"d": "/some/where"}
+    assert run.get_data_paths(environ=env) == {"d": "/some/where"}
     with pytest.raises(ContractError, match="STORES_LOCAL_DEV_DATA is not valid JSON"):
-        run.get_data_paths({**env, "STORES_LOCAL_DEV_DATA": "{"})
+        run.get_data_paths(environ={**env, "STORES_LOCAL_DEV_DATA": "{"})
 
 
 def test_local_dev_temporary_root_is_stable(monkeypatch):
@@ -279,8 +279,8 @@ def test_local_dev_rejects_path_like_names(tmp_path):
 
 def test_contract_wins_over_local_dev(tmp_path):
     run.local_dev(tmp_path / "local")
-    assert run.get_data_paths(contract(tmp_path)) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
-    assert run.get_run_context(contract(tmp_path)).mode == "run"
+    assert run.get_data_paths(environ=contract(tmp_path)) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
+    assert run.get_run_context(environ=contract(tmp_path)).mode == "run"
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -290,15 +290,15 @@ def test_inputs_from_env_and_file(tmp_path):
     file = tmp_path / "inputs.json"
     file.write_text('{"message": "from file"}')
     env = contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(file))
-    assert run.get_inputs(env) == {"message": "from file"}
+    assert run.get_inputs(environ=env) == {"message": "from file"}
     env["POLYAXON_RUN_INPUTS"] = '{"message": "from env"}'
-    assert run.get_inputs(env) == {"message": "from env"}  # the variable wins over the file
-    assert run.get_inputs(contract(tmp_path)) == {}
+    assert run.get_inputs(environ=env) == {"message": "from env"}  # the variable wins over the file
+    assert run.get_inputs(environ=contract(tmp_path)) == {}
 
 
 def test_inputs_errors(tmp_path):
     with pytest.raises(ContractError, match="POLYAXON_RUN_INPUTS must be a JSON object"):
-        run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS="[1]"))
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS="[1]"))
     missing = tmp_path / "nope.json"
     with pytest.raises(ContractError, match=r"POLYAXON_RUN_INPUTS_FILE=.*nope\.json.* cannot be read"):
         run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(missing)))
@@ -313,15 +313,15 @@ def test_inputs_errors(tmp_path):
 
 def test_log_get_reset_outputs(tmp_path):
     env = contract(tmp_path)
-    assert run.get_outputs(env) == {}
+    assert run.get_outputs(environ=env) == {}
     assert run.log_outputs(env, loss=0.5, tags=["a"]) == {"loss": 0.5, "tags": ["a"]}
     assert run.log_outputs(env, loss=0.25, environ="x") == {"loss": 0.25, "tags": ["a"], "environ": "x"}
     path = tmp_path / "artifacts" / "u1" / "outputs" / "outputs.json"
     assert json.loads(path.read_text()) == {"environ": "x", "loss": 0.25, "tags": ["a"]}
-    assert run.get_outputs(env) == {"environ": "x", "loss": 0.25, "tags": ["a"]}
+    assert run.get_outputs(environ=env) == {"environ": "x", "loss": 0.25, "tags": ["a"]}
     assert [p.name for p in path.parent.iterdir()] == ["outputs.json"]  # no temporary file left
-    run.reset_outputs(env)
-    assert run.get_outputs(env) == {}
+    run.reset_outputs(environ=env)
+    assert run.get_outputs(environ=env) == {}
 
 
 def test_outputs_must_be_json(tmp_path):
@@ -331,7 +331,7 @@ def test_outputs_must_be_json(tmp_path):
         run.log_outputs(env, bad=object())
     with pytest.raises(ContractError, match="outputs must be JSON values"):
         run.log_outputs(env, bad=float("inf"))
-    assert run.get_outputs(env) == {"ok": 1}  # a failed write leaves the file as it was
+    assert run.get_outputs(environ=env) == {"ok": 1}  # a failed write leaves the file as it was
 
 
 def test_malformed_outputs_file(tmp_path):
@@ -340,14 +340,14 @@ def test_malformed_outputs_file(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text("[]")
     with pytest.raises(ContractError, match=r"outputs file .*outputs\.json must be a JSON object"):
-        run.get_outputs(env)
+        run.get_outputs(environ=env)
 
 
 def test_unwritable_outputs_dir(tmp_path):
     blocker = tmp_path / "artifacts"
     blocker.write_text("a file where a directory should be")
     with pytest.raises(ContractError, match="cannot write the run's outputs"):
-        run.reset_outputs(contract(tmp_path))
+        run.reset_outputs(environ=contract(tmp_path))
 
 
 def test_local_dev_inside_a_run_creates_nothing(monkeypatch, tmp_path):

@@ -54,9 +54,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 for problem in exc.problems:
                     print(problem, file=sys.stderr)
             continue
-        report.append({"file": path, "valid": True, "connections": len(catalog)})
+        report.append({"file": path, "valid": True, "connections": len(catalog), "notes": list(catalog.notes)})
         if args.output == "text":
             print(f"{path}: ok ({len(catalog)} connections)")
+            for note in catalog.notes:
+                print(f"{path}: note: {note}", file=sys.stderr)
     if args.output == "json":
         print_json(report)
     return 1 if failed else 0
@@ -64,6 +66,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _where(conn: Any) -> str:
     schema = conn.schema_
+    if not conn.is_storage:
+        # one of Polyaxon's other kinds: its schema is the other system's; show its address
+        url = schema.get("url") if isinstance(schema, dict) else None
+        return str(url) if url else "-"
     if conn.is_bucket:
         return conn.store_path
     source = getattr(schema, "host_path", None) or f"pvc/{schema.volume_claim}"

@@ -83,10 +83,10 @@ def resolve_spec(spec: str, values: str | None = None, environ: Any = None) -> t
             catalog = Catalog.from_file(values)
             if name in catalog.names():
                 handle = open_store(catalog.get(name), environ=env)
-        if handle is None and env.get(ENV_DATA_PATHS) and name in get_data_paths(env):
+        if handle is None and env.get(ENV_DATA_PATHS) and name in get_data_paths(environ=env):
             handle = open_store(name, environ=env)
         if handle is None and name == "outputs" and (env.get("POLYAXON_RUN_OUTPUTS_PATH") or not sep):
-            handle = open_store(get_outputs_path(env), environ=env)
+            handle = open_store(get_outputs_path(environ=env), environ=env)
         if handle is None and sep and not os.path.exists(spec):
             from ..errors import SelectionError
 
