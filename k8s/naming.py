@@ -15,11 +15,6 @@ __all__ = [
     "VolumeNamer",
     "label_for",
     "CONTEXT_VOLUME_NAMES",
-    "VOLUME_PREFIXES",
-    "volume_name",
-    "store_volume_name",
-    "secret_volume_name",
-    "config_map_volume_name",
     "KEY_FILE_ENV_PREFIX",
     "KEY_FILE_ENV_SUFFIX",
     "key_file_env",
@@ -30,26 +25,6 @@ __all__ = [
 MAX_LABEL = 63
 _HASH_LEN = 8
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-#: What each volume a connection brings is called: ``<prefix>-<connection name>``.  Distinct
-#: prefixes keep the three families disjoint, so no two connections of one catalog (whose names
-#: are unique) can ever produce the same volume name.
-VOLUME_PREFIXES = {"store": "store", "secret": "secret", "config_map": "config"}
-
-
-def volume_name(prefix: str, name: str) -> str:
-    """``<prefix>-<name>``, a DNS-1123 label of at most 63 characters.
-
-    Longer results keep their first 54 characters and end with ``-`` plus 8 hex digits of the
-    SHA-256 of the full name, so two long names that share a prefix still differ.
-    """
-    full = f"{prefix}-{name}"
-    if len(full) <= MAX_LABEL and _LABEL.match(full):
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LEN]
-    head = re.sub(r"[^a-z0-9-]", "-", full.lower())[: MAX_LABEL - _HASH_LEN - 1].strip("-")
-    return f"{head}-{digest}" if head else digest
-
 
 def label_for(name: str) -> str:
     """``name`` itself when it is a DNS-1123 label (what Polyaxon uses: the connection, secret or
@@ -106,28 +81,17 @@ class VolumeNamer:
         return chosen
 
 
-def store_volume_name(connection: str) -> str:
-    return volume_name(VOLUME_PREFIXES["store"], connection)
-
-
-def secret_volume_name(connection: str) -> str:
-    return volume_name(VOLUME_PREFIXES["secret"], connection)
-
-
-def config_map_volume_name(connection: str) -> str:
-    return volume_name(VOLUME_PREFIXES["config_map"], connection)
-
-
 KEY_FILE_ENV_PREFIX = "POLYAXON_CONNECTION_"
 KEY_FILE_ENV_SUFFIX = "_KEY_FILE"
 
 
 def key_file_env(connection: str) -> str:
     """``POLYAXON_CONNECTION_<NAME>_KEY_FILE``: the env var holding a bucket connection's key-file
-    path in the container.  ``<NAME>`` is the connection name upper-cased with ``-`` as ``_``;
-    connection names are DNS-1123 labels (no ``_``, no upper case), so the mapping is one-to-one.
-    """
-    return f"{KEY_FILE_ENV_PREFIX}{connection.upper().replace('-', '_')}{KEY_FILE_ENV_SUFFIX}"
+    path in the container.  ``<NAME>`` is the connection name upper-cased, every other character
+    as ``_`` (the in-run lookup's rule, ``stores.credentials.key_file_env``).  Two names that fold
+    alike (``test-s3``, ``test_s3``) would share the variable: the renderer's env check refuses
+    such a pod rather than let one win."""
+    return f"{KEY_FILE_ENV_PREFIX}{re.sub(r'[^A-Z0-9]', '_', connection.upper())}{KEY_FILE_ENV_SUFFIX}"
 
 
 #: uuid5 namespace of the default run uuids (a uuid5 of the URL namespace, fixed forever)

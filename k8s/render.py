@@ -140,7 +140,8 @@ def render_patch(
     if plugins is not None:
         apply_plugins(patch, plugins, settings)
     init_copies(patch)
-    catalog_json = connections_catalog(patch.context.get("main_connections", ()))
+    # sorted by name: the pod must not depend on the order a run listed its stores in
+    catalog_json = connections_catalog(sorted(patch.context.get("main_connections", ()), key=lambda c: c.name))
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
     for extend in extensions:

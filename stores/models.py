@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    WithJsonSchema,
 
     model_validator,
 )
@@ -92,7 +93,9 @@ def _octal_mode(value: Any) -> Any:
 FileMode = Annotated[
     int,
     Field(ge=0, le=0o777, strict=True),
-    BeforeValidator(_octal_mode, json_schema_input_type=Union[int, str]),
+    BeforeValidator(_octal_mode),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0, "maximum": 0o777},
+                              {"type": "string", "pattern": r"^0?[0-7]{1,3}$"}]}),
 ]
 Flag = Annotated[bool, Field(strict=True)]
 

@@ -60,7 +60,7 @@ def _draft7(node: Any) -> Any:
             # models read a null as "not given", and so must the schema
             required = set(out.get("required", []))
             for key, sub in props.items():
-                if key not in required and not _allows_null(sub):
+                if key not in required and key != "kind" and not _allows_null(sub):
                     props[key] = {"anyOf": [sub, {"type": "null"}]}
             title = out.get("title", "")
             if title.startswith("Legacy"):

@@ -212,12 +212,12 @@ class _Parser:
             fallback = values.get("defaultArtifactsStore")
             if not _empty(fallback):
                 store_doc, store_path = fallback, ("defaultArtifactsStore",)
-            else:
+            elif not any(not _empty(values.get(k)) for k in SECTIONS):
+                # nothing of ours at all: the chart's own default is what the release will use
                 store_doc = DEFAULT_ARTIFACTS_STORE
-                what = "no artifactsStore" if any(not _empty(values.get(k)) for k in SECTIONS) else (
-                    "no storage section (persistence, artifactsStore or connections)")
                 notes.append(
-                    f"{what}: the chart's default artifacts store applies "
+                    "no storage section (persistence, artifactsStore or connections): the chart's "
+                    "default artifacts store applies "
                     f"({DEFAULT_ARTIFACTS_STORE['name']!r}, host path "
                     f"{DEFAULT_ARTIFACTS_STORE['schema']['hostPath']} on {DEFAULT_ARTIFACTS_STORE['schema']['mountPath']})"
                 )

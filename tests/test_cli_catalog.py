@@ -78,7 +78,7 @@ def test_validate_json() -> None:
     proc = stores("validate", "--output", "json", SEED, bad)
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
-    assert report[0] == {"file": str(SEED), "valid": True, "connections": 12}
+    assert report[0] == {"file": str(SEED), "valid": True, "connections": 12, "notes": []}
     assert report[1]["valid"] is False
     assert report[1]["problems"] == [{
         "file": str(bad), "line": 7, "path": "persistence.outputs.everything.mountPath",
@@ -126,7 +126,7 @@ def test_schema_prints_a_draft7_schema() -> None:
     assert proc.returncode == 0, proc.stderr
     schema = json.loads(proc.stdout)
     jsonschema.Draft7Validator.check_schema(schema)
-    assert set(schema["properties"]) == {"persistence", "artifactsStore", "connections"}
+    assert set(schema["properties"]) == {"persistence", "artifactsStore", "defaultArtifactsStore", "connections"}
 
 
 def test_every_command_is_listed() -> None:

@@ -41,7 +41,7 @@ def test_env_default_selection_json(capsys, seed_values_path):
         "data1": "/data/1", "data2": "/data/2", "data-foo": "/data/foo", "data-gcs3": "gs://data-bucket",
         "data-s3": "s3://data-bucket", "data-azure": "wasbs://data-container@plxstorage.blob.core.windows.net/",
     }
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/acme/vision/u1"
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/u1/outputs"
     assert env["POLYAXON_RUN_INSTANCE"] == "acme.vision.runs.u1"
 
 
@@ -52,7 +52,7 @@ def test_env_output_is_sourceable(capsys, seed_values_path):
     parsed = dict(line.split("=", 1) for line in out.splitlines())
     values = {k: shlex.split(v)[0] for k, v in parsed.items()}
     assert values["POLYAXON_RUN_DATA_PATHS"] == '{"data-foo":"/data/foo","data1":"/data/1"}'
-    assert values["POLYAXON_RUN_OUTPUTS_PATH"] == "s3://outputs-bucket/acme/vision/u1"
+    assert values["POLYAXON_RUN_OUTPUTS_PATH"] == "s3://outputs-bucket/u1/outputs"
     assert values["POLYAXON_RUN_NAME"] == "my run"
     assert json.loads(values["POLYAXON_RUN_INPUTS"]) == {"msg": "it's"}
 
@@ -63,7 +63,7 @@ def test_env_round_trips_into_stores_paths(capsys, seed_values_path, monkeypatch
         monkeypatch.setenv(key, value)
     code, out, _ = run_cli(capsys, "paths", "--output", "json")
     assert code == 0
-    assert json.loads(out) == {"data": {"data2": "/data/2"}, "outputs": "/outputs/1/acme/vision/u1"}
+    assert json.loads(out) == {"data": {"data2": "/data/2"}, "outputs": "/outputs/1/u1/outputs"}
 
 
 def test_env_empty_data_and_template(capsys, seed_values_path):

@@ -33,14 +33,14 @@ def test_seed_no_selection_all_six_and_outputs1(seed):
     env = contract_env(select(seed), RUN)
     assert env["POLYAXON_RUN_DATA_PATHS"] == SEED_ALL_JSON
     assert len(json.loads(env["POLYAXON_RUN_DATA_PATHS"])) == 6
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/acme/vision/f0e1d2c3"
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/f0e1d2c3/outputs"
 
 
 def test_seed_polyaxonfile_selection(seed):
     request = RunRequest.from_polyaxonfile({"environment": {"persistence": {"data": ["data1", "data-foo"]}}})
     env = contract_env(select(seed, request=request), RUN)
     assert env["POLYAXON_RUN_DATA_PATHS"] == '{"data-foo":"/data/foo","data1":"/data/1"}'
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/acme/vision/f0e1d2c3"
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/f0e1d2c3/outputs"
 
 
 def test_seed_unknown_name(seed):
@@ -51,10 +51,10 @@ def test_seed_unknown_name(seed):
 
 
 @pytest.mark.parametrize("outputs, expected", [
-    ("outputs-s3", "s3://outputs-bucket/acme/vision/f0e1d2c3"),
-    ("outputs-gcs3", "gs://outputs-bucket/acme/vision/f0e1d2c3"),
-    ("outputs-azure", "wasbs://outputs-container@plxstorage.blob.core.windows.net/acme/vision/f0e1d2c3"),
-    ("outputs2", "/outputs/2/acme/vision/f0e1d2c3"),
+    ("outputs-s3", "s3://outputs-bucket/f0e1d2c3/outputs"),
+    ("outputs-gcs3", "gs://outputs-bucket/f0e1d2c3/outputs"),
+    ("outputs-azure", "wasbs://outputs-container@plxstorage.blob.core.windows.net/f0e1d2c3/outputs"),
+    ("outputs2", "/outputs/2/f0e1d2c3/outputs"),
 ])
 def test_outputs_path_per_kind(seed, outputs, expected):
     assert contract_env(select(seed, outputs=outputs), RUN)["POLYAXON_RUN_OUTPUTS_PATH"] == expected
@@ -87,7 +87,7 @@ def test_identity_and_context_vars(seed):
 def test_unnamed_run_has_no_name_var(seed):
     env = contract_env(select(seed), RunInfo(uuid="u1"))
     assert "POLYAXON_RUN_NAME" not in env
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/default/default/u1"
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/1/u1/outputs"
 
 
 def test_inputs_are_compact_sorted_json(seed):
@@ -140,7 +140,7 @@ def test_round_trip_through_in_run_lookup(seed, tmp_path):
                        context_path=str(tmp_path))
     assert inrun.get_data_paths(environ=env) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
     assert inrun.get_data_path("data-s3", environ=env) == "s3://data-bucket"
-    assert inrun.get_outputs_path(environ=env) == "s3://outputs-bucket/acme/vision/f0e1d2c3"
+    assert inrun.get_outputs_path(environ=env) == "s3://outputs-bucket/f0e1d2c3/outputs"
     assert inrun.get_inputs(environ=env) == {"lr": 0.5}
     ctx = inrun.get_run_context(environ=env)
     assert (ctx.uuid, ctx.owner, ctx.project, ctx.name) == ("f0e1d2c3", "acme", "vision", "train-1")

@@ -97,7 +97,7 @@ def test_render_job_patches_the_users_job(tmp_path: Path) -> None:
     assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/foo/vision/resnet/8a4c5f3e0b2d4e6f9a1b2c3d4e5f6a7b"
     assert env["POLYAXON_CONNECTION_DATA_S3_KEY_FILE"] == "/plx-secrets/data-s3/key.json"
     assert env["OMP_NUM_THREADS"] == "8"  # the user's env survives
-    assert {v["name"] for v in spec["volumes"]} == {"cache", "store-data1", "store-outputs-foo", "secret-data-s3"}
+    assert {v["name"] for v in spec["volumes"]} == {"cache", "data1", "outputs-foo", "secret-data-s3"}
     assert "{{" not in res.stdout  # every template resolved
 
 
@@ -158,7 +158,7 @@ def test_sidecar_rendered_pod_is_valid_and_has_the_sidecar() -> None:
 
     pod = yaml.safe_load((EXAMPLES / "sync-sidecar/rendered-pod.yaml").read_text())
     validate_all(pod)
-    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "plx-sidecar")
+    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "polyaxon-sidecar")
     assert sidecar["command"][:2] == ["stores", "sync"] and "--watch" in sidecar["command"]
 
 

@@ -44,16 +44,16 @@ def _job_with(container_extra=None, spec_extra=None, template_meta=None):
 
 def test_duplicate_volume_name_from_an_extension():
     def plugin(patch):
-        patch.add_volume(V1Volume(name="store-a", empty_dir=V1EmptyDirVolumeSource()), "plugin 'shm'")
+        patch.add_volume(V1Volume(name="a", empty_dir=V1EmptyDirVolumeSource()), "plugin 'shm'")
 
-    with pytest.raises(RenderError, match=r"duplicate volume name 'store-a': from connection 'a' and from plugin 'shm'"):
+    with pytest.raises(RenderError, match=r"duplicate volume name 'a': from connection 'a' and from plugin 'shm'"):
         render_patch(catalog_of(host("a", "/mnt/a", "/a")), None, RUN, extensions=[plugin])
 
 
 def test_duplicate_volume_name_against_the_manifest():
     patch = render_patch(catalog_of(host("a", "/mnt/a", "/a")), None, RUN)
-    job = _job_with(spec_extra={"volumes": [{"name": "store-a", "emptyDir": {}}]})
-    with pytest.raises(RenderError, match=r"duplicate volume name 'store-a': from the manifest and from connection 'a'"):
+    job = _job_with(spec_extra={"volumes": [{"name": "a", "emptyDir": {}}]})
+    with pytest.raises(RenderError, match=r"duplicate volume name 'a': from the manifest and from connection 'a'"):
         apply_patch(job, patch)
 
 
@@ -61,8 +61,8 @@ def test_to_dict_checks_again_what_was_added_after_render():
     # render_patch checked the patch; to_dict must not trust that once the patch has changed
     patch = render_patch(catalog_of(host("a", "/mnt/a", "/a")), None, RUN)
     patch.to_dict()
-    patch.add_volume(V1Volume(name="store-a", empty_dir=V1EmptyDirVolumeSource()), "a late caller")
-    with pytest.raises(RenderError, match=r"duplicate volume name 'store-a': from connection 'a' and from a late caller"):
+    patch.add_volume(V1Volume(name="a", empty_dir=V1EmptyDirVolumeSource()), "a late caller")
+    with pytest.raises(RenderError, match=r"duplicate volume name 'a': from connection 'a' and from a late caller"):
         patch.to_dict()
 
 
@@ -107,7 +107,7 @@ def test_mount_of_a_volume_the_manifest_provides_is_fine():
 
 def test_two_connections_on_one_mount_path():
     catalog = catalog_of(host("a", "/mnt/a", "/data"), host("b", "/mnt/b", "/data/"))
-    with pytest.raises(RenderError, match=r"two mounts on /data in main container 'main': volume 'store-a' \(from connection 'a'\) and volume 'store-b' \(from connection 'b'\)"):
+    with pytest.raises(RenderError, match=r"two mounts on /data in main container 'main': volume 'a' \(from connection 'a'\) and volume 'b' \(from connection 'b'\)"):
         render_patch(catalog, None, RUN)
 
 
@@ -126,7 +126,7 @@ def test_same_path_in_different_containers_is_fine():
         from kubernetes.client import V1Container
 
         patch.add_sidecar(
-            V1Container(name="sync", image="busybox", volume_mounts=[V1VolumeMount(name="store-a", mount_path="/a")]),
+            V1Container(name="sync", image="busybox", volume_mounts=[V1VolumeMount(name="a", mount_path="/a")]),
             "plugin 'collect'",
         )
 
@@ -139,7 +139,7 @@ def test_same_path_in_different_containers_is_fine():
 
 
 def test_connection_mounted_on_the_context_path():
-    with pytest.raises(RenderError, match=r"mounts volume 'store-a' \(from connection 'a'\) on /plx-context, which is reserved"):
+    with pytest.raises(RenderError, match=r"mounts volume 'a' \(from connection 'a'\) on /plx-context, a parent of /plx-context/artifacts, which is reserved"):
         render_patch(catalog_of(host("a", "/mnt/a", "/plx-context")), None, RUN)
 
 
@@ -155,12 +155,12 @@ def test_mount_on_a_parent_of_the_context_path():
 def test_context_volume_itself_and_mounts_under_the_context_are_fine():
     def plugin(patch):
         patch.add_volume(V1Volume(name=CONTEXT_VOLUME, empty_dir=V1EmptyDirVolumeSource()), "plugin 'context'")
-        patch.add_mount(V1VolumeMount(name=CONTEXT_VOLUME, mount_path="/plx-context"), "plugin 'context'")
+        patch.add_mount(V1VolumeMount(name=CONTEXT_VOLUME, mount_path="/plx-context/artifacts"), "plugin 'context'")
 
-    catalog = catalog_of(host("a", "/mnt/a", "/plx-context/artifacts"))
+    catalog = catalog_of(host("a", "/mnt/a", "/plx-context/artifacts/a"), host("b", "/mnt/b", "/plx-context/.configs"))
     out = render_patch(catalog, None, RUN, extensions=[plugin]).to_dict()
     paths = [m["mountPath"] for m in out["spec"]["containers"][0]["volumeMounts"]]
-    assert paths == ["/plx-context", "/plx-context/artifacts"]
+    assert paths == ["/plx-context/.configs", "/plx-context/artifacts", "/plx-context/artifacts/a"]
     assert_patch_valid(out)
 
 
@@ -238,14 +238,14 @@ def test_two_gcs_keys_need_a_choice():
 @pytest.mark.parametrize("path", ["/", "/proc", "/proc/1/root", "/sys", "/sys/fs/cgroup", "/etc", "/etc/ssl",
                                   "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/var"])
 def test_denied_host_paths(path):
-    with pytest.raises(RenderError, match=rf"hostPath {path} of volume 'store-a' \(from connection 'a'\) is not allowed"):
+    with pytest.raises(RenderError, match=rf"hostPath {path} of volume 'a' \(from connection 'a'\) is not allowed"):
         render_patch(catalog_of(host("a", path, "/a")), None, RUN)
 
 
 @pytest.mark.parametrize("path", ["/etcetera", "/process", "/var/lib/data", "/mnt/sys"])
 def test_neighbours_of_denied_paths_are_fine(path):
     out = render_patch(catalog_of(host("a", path, "/a")), None, RUN).to_dict()
-    assert out["spec"]["volumes"] == [{"hostPath": {"path": path}, "name": "store-a"}]
+    assert out["spec"]["volumes"] == [{"hostPath": {"path": path}, "name": "a"}]
     assert_patch_valid(out)
 
 

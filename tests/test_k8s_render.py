@@ -59,18 +59,19 @@ def test_seed_example_into_the_users_job(seed_catalog, user_job):
     spec = job["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in spec["volumes"]}
     # host paths and claims
-    assert volumes["store-data1"]["hostPath"] == {"path": "/path/to/data"}
-    assert volumes["store-data2"]["persistentVolumeClaim"] == {"claimName": "data-2-pvc"}
-    assert volumes["store-data-foo"]["persistentVolumeClaim"] == {"claimName": "data-foo-pvc"}
-    assert volumes["store-outputs2"]["persistentVolumeClaim"] == {"claimName": "outputs-2-pvc"}
+    assert volumes["data1"]["hostPath"] == {"path": "/path/to/data"}
+    assert volumes["data2"]["persistentVolumeClaim"] == {"claimName": "data-2-pvc"}
+    assert volumes["data-foo"]["persistentVolumeClaim"] == {"claimName": "data-foo-pvc"}
+    assert volumes["outputs2"]["persistentVolumeClaim"] == {"claimName": "outputs-2-pvc"}
     # only the selected outputs store is mounted
-    assert "store-outputs1" not in volumes and "store-outputs-foo" not in volumes
+    assert "outputs1" not in volumes and "outputs-foo" not in volumes
     # bucket credentials: key files mounted read-only, variables pointing at them
-    for name in ("data-gcs3", "data-s3", "data-azure"):
-        assert volumes[f"secret-{name}"]["secret"]["secretName"] == "secret-name"
+    # (the three name one secret and key: one volume, named after the secret as in Polyaxon)
+    assert volumes["secret-name"]["secret"]["secretName"] == "secret-name"
     trainer = _containers(job)["trainer"]
     mounts = {m["mountPath"]: m for m in trainer["volumeMounts"]}
-    assert mounts["/plx-secrets/data-gcs3"] == {"mountPath": "/plx-secrets/data-gcs3", "name": "secret-data-gcs3", "readOnly": True}
+    for name in ("data-gcs3", "data-s3", "data-azure"):
+        assert mounts[f"/plx-secrets/{name}"] == {"mountPath": f"/plx-secrets/{name}", "name": "secret-name", "readOnly": True}
     assert mounts["/data/1"]["readOnly"] is True
     env = {v["name"]: v.get("value") for v in trainer["env"]}
     assert env["GOOGLE_APPLICATION_CREDENTIALS"] == "/plx-secrets/data-gcs3/key.json"
@@ -80,7 +81,7 @@ def test_seed_example_into_the_users_job(seed_catalog, user_job):
         "data1": "/data/1", "data2": "/data/2", "data-foo": "/data/foo", "data-gcs3": "gs://data-bucket",
         "data-s3": "s3://data-bucket", "data-azure": "wasbs://data-container@plxstorage.blob.core.windows.net/",
     }
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == f"/outputs/2/acme/vision/{RUN.uuid}"
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == f"/outputs/2/{RUN.uuid}/outputs"
     assert env["POLYAXON_RUN_UUID"] == RUN.uuid
 
     # the user's own fields survive
@@ -107,7 +108,7 @@ def test_main_container_defaults_to_the_first(seed_catalog, user_job):
     job = apply_patch(user_job, render_patch(seed_catalog, None, RUN))
     assert_valid(job)
     names = [m["name"] for m in _containers(job)["log-forwarder"]["volumeMounts"]]
-    assert "store-data1" in names
+    assert "data1" in names
     assert "volumeMounts" not in _containers(job)["trainer"] or all(m["name"] == "cache" for m in _containers(job)["trainer"]["volumeMounts"])
 
 
@@ -150,7 +151,7 @@ def test_apply_to_each_workload_kind(kind, seed_catalog):
     app = template["spec"]["containers"][0]
     assert app["env"][0] == {"name": "A", "value": "1"}
     assert any(v["name"] == "POLYAXON_RUN_UUID" for v in app["env"])
-    assert {"store-data1", "secret-data-s3"} <= {v["name"] for v in template["spec"]["volumes"]}
+    assert {"data1", "secret-name"} <= {v["name"] for v in template["spec"]["volumes"]}
     assert_valid(out)
     assert_golden(f"apply-{kind.lower()}", out)
 
@@ -276,8 +277,8 @@ def test_cli_render_into_the_job(user_job):
     trainer = _containers(job)["trainer"]
     env = {v["name"]: v.get("value") for v in trainer["env"]}
     assert json.loads(env["POLYAXON_RUN_DATA_PATHS"]) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/foo/acme/vision/8a4c5f3e0b2d4e6f9a1b2c3d4e5f6a7b"
-    assert {"store-data1", "store-outputs-foo", "secret-data-s3", "cache"} == {v["name"] for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/foo/8a4c5f3e0b2d4e6f9a1b2c3d4e5f6a7b/outputs"
+    assert {"data1", "outputs-foo", "secret-name", "cache"} == {v["name"] for v in job["spec"]["template"]["spec"]["volumes"]}
 
 
 def test_cli_render_errors_exit_1():

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from k8s import render_patch
-from k8s.naming import key_file_env, volume_name
+from k8s.naming import VolumeNamer, key_file_env, label_for
 from k8s_support import RUN, assert_golden, assert_patch_valid, catalog_of
 from stores.catalog import Catalog
 
@@ -80,25 +80,25 @@ def test_kind_golden_and_valid(kind):
 def test_host_path_volume_type_and_read_only_mount():
     out = _patch_of(KIND_DOCS["host_path"]).to_dict()
     assert out["spec"]["volumes"] == [
-        {"hostPath": {"path": "/mnt/scratch", "type": "DirectoryOrCreate"}, "name": "store-scratch"}
+        {"hostPath": {"path": "/mnt/scratch", "type": "DirectoryOrCreate"}, "name": "scratch"}
     ]
-    assert _main(out)["volumeMounts"] == [{"mountPath": "/data/scratch", "name": "store-scratch", "readOnly": True}]
+    assert _main(out)["volumeMounts"] == [{"mountPath": "/data/scratch", "name": "scratch", "readOnly": True}]
 
 
 def test_host_path_without_type_has_no_type():
     doc = {**KIND_DOCS["host_path"], "schema": {"hostPath": "/mnt/x", "mountPath": "/x"}}
     out = _patch_of(doc).to_dict()
-    assert out["spec"]["volumes"] == [{"hostPath": {"path": "/mnt/x"}, "name": "store-scratch"}]
+    assert out["spec"]["volumes"] == [{"hostPath": {"path": "/mnt/x"}, "name": "scratch"}]
     assert "readOnly" not in _main(out)["volumeMounts"][0]
 
 
 def test_claim_read_only_and_sub_path():
     out = _patch_of(KIND_DOCS["volume_claim"]).to_dict()
     assert out["spec"]["volumes"] == [
-        {"name": "store-shared", "persistentVolumeClaim": {"claimName": "shared-pvc", "readOnly": True}}
+        {"name": "shared", "persistentVolumeClaim": {"claimName": "shared-pvc", "readOnly": True}}
     ]
     assert _main(out)["volumeMounts"] == [
-        {"mountPath": "/data/shared", "name": "store-shared", "readOnly": True, "subPath": "team/a"}
+        {"mountPath": "/data/shared", "name": "shared", "readOnly": True, "subPath": "team/a"}
     ]
 
 
@@ -112,10 +112,10 @@ def test_buckets_have_no_store_volume(kind):
 def test_mounted_secret_is_read_only_volume_with_key_to_path_items():
     out = _patch_of(KIND_DOCS["gcs"]).to_dict()
     assert out["spec"]["volumes"] == [
-        {"name": "secret-gcs-models", "secret": {"items": [{"key": "sa", "mode": 0o400, "path": "key.json"}], "secretName": "gcs-creds"}}
+        {"name": "gcs-creds", "secret": {"items": [{"key": "sa", "mode": 0o400, "path": "key.json"}], "secretName": "gcs-creds"}}
     ]
     assert _main(out)["volumeMounts"] == [
-        {"mountPath": "/plx-secrets/gcs-models", "name": "secret-gcs-models", "readOnly": True}
+        {"mountPath": "/plx-secrets/gcs-models", "name": "gcs-creds", "readOnly": True}
     ]
 
 
@@ -154,9 +154,13 @@ def test_config_map_three_modes():
     base = {"name": "cfg", "kind": "s3", "schema": {"bucket": "s3://cfg-bucket"}}
     mounted = _patch_of({**base, "configMap": {"name": "settings", "items": ["a.ini"], "mountPath": "/etc-app/settings", "defaultMode": 0o440}}).to_dict()
     assert mounted["spec"]["volumes"] == [
-        {"configMap": {"defaultMode": 0o440, "items": [{"key": "a.ini", "path": "a.ini"}], "name": "settings"}, "name": "config-cfg"}
+        {"configMap": {"defaultMode": 0o440, "items": [{"key": "a.ini", "path": "a.ini"}], "name": "settings"}, "name": "settings"}
     ]
-    assert _main(mounted)["volumeMounts"] == [{"mountPath": "/etc-app/settings", "name": "config-cfg", "readOnly": True}]
+    assert _main(mounted)["volumeMounts"] == [{"mountPath": "/etc-app/settings", "name": "settings", "readOnly": True}]
+    # Polyaxon also gives a mounted config map's items as env vars (those that can be env names)
+    both = _patch_of({**base, "configMap": {"name": "settings", "items": ["REGION", "a.ini"], "mountPath": "/etc-app/settings"}}).to_dict()
+    assert _env(both)["REGION"] == {"name": "REGION", "valueFrom": {"configMapKeyRef": {"key": "REGION", "name": "settings"}}}
+    assert _env(both)["a.ini"]["valueFrom"]["configMapKeyRef"]["key"] == "a.ini"
     keyed = _patch_of({**base, "configMap": {"name": "settings", "items": ["REGION"]}}).to_dict()
     assert _env(keyed)["REGION"] == {"name": "REGION", "valueFrom": {"configMapKeyRef": {"key": "REGION", "name": "settings"}}}
     whole = _patch_of({**base, "configMap": {"name": "settings"}}).to_dict()
@@ -173,9 +177,11 @@ def test_legacy_bucket_credentials_mounted_and_pointed_at(seed_values_path):
     out = render_patch(catalog, {"data": ["data-gcs3", "data-s3"]}, RUN).to_dict()
     assert_patch_valid(out)
     volumes = {v["name"]: v for v in out["spec"]["volumes"]}
-    assert volumes["secret-data-gcs3"]["secret"] == {"items": [{"key": "secret-key", "path": "key.json"}], "secretName": "secret-name"}
-    mounts = {m["name"]: m for m in _main(out)["volumeMounts"]}
-    assert mounts["secret-data-s3"] == {"mountPath": "/plx-secrets/data-s3", "name": "secret-data-s3", "readOnly": True}
+    # both legacy buckets name the same secret and key: one volume, mounted once per connection
+    assert volumes["secret-name"]["secret"] == {"items": [{"key": "secret-key", "path": "key.json"}], "secretName": "secret-name"}
+    mounts = {m["mountPath"]: m for m in _main(out)["volumeMounts"]}
+    assert mounts["/plx-secrets/data-s3"] == {"mountPath": "/plx-secrets/data-s3", "name": "secret-name", "readOnly": True}
+    assert mounts["/plx-secrets/data-gcs3"]["name"] == "secret-name"
     env = _env(out)
     assert env["GOOGLE_APPLICATION_CREDENTIALS"]["value"] == "/plx-secrets/data-gcs3/key.json"
     assert env["POLYAXON_CONNECTION_DATA_S3_KEY_FILE"]["value"] == "/plx-secrets/data-s3/key.json"
@@ -201,6 +207,7 @@ def test_no_secret_reaches_a_literal_env_value():
     literal = {v["name"] for v in _main(out)["env"] if "value" in v}
     expected = set(contract_env(select(catalog), RUN)) | {
         key_file_env("s3-data"), key_file_env("gcs-models"), "GOOGLE_APPLICATION_CREDENTIALS",
+        "POLYAXON_CONNECTIONS_CATALOG",  # names, kinds, buckets and secret *names*: no value
     }
     assert literal == expected
     refs = {v["name"]: v["valueFrom"] for v in _main(out)["env"] if "valueFrom" in v}
@@ -208,18 +215,52 @@ def test_no_secret_reaches_a_literal_env_value():
     assert all("value" not in v for v in _main(out)["env"] if "valueFrom" in v)
 
 
-@pytest.mark.parametrize("name", ["a", "data-1", "x" * 63, "a" * 40 + "-" + "b" * 22])
+@pytest.mark.parametrize("name", ["a", "data-1", "x" * 63, "a" * 40 + "-" + "b" * 22, "test_s3", "data.v1", "Data", "x" * 70])
 def test_volume_names_are_dns_labels(name):
-    for prefix in ("store", "secret", "config"):
-        got = volume_name(prefix, name)
-        assert len(got) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", got), got
+    got = label_for(name)
+    assert len(got) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", got), got
+    if re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 63:
+        assert got == name  # Polyaxon's name, unchanged
 
 
-def test_long_volume_names_keep_distinct_hash_suffixes():
-    a, b = "x" * 62 + "a", "x" * 62 + "b"
-    assert volume_name("secret", a) != volume_name("secret", b)
-    assert volume_name("secret", a) == volume_name("secret", a)
-    assert volume_name("store", "short") == "store-short"
+def test_names_that_fold_alike_stay_distinct():
+    assert label_for("test_s3") != label_for("test.s3") != label_for("test-s3")
+    assert label_for("x" * 62 + "a") != label_for("x" * 62 + "b")
+    assert label_for("test_s3") == label_for("test_s3")
+
+
+def test_namer_keeps_store_names_and_renames_a_clashing_secret():
+    namer = VolumeNamer()
+    assert namer.reserve(("store", "creds"), "creds") == "creds"
+    assert namer.name(("secret", "creds", (), None), "creds", "secret") == "creds-secret"
+    assert namer.name(("secret", "creds", (), None), "creds", "secret") == "creds-secret"  # one volume
+    assert namer.name(("secret", "creds", (("k", "k", None),), None), "creds", "secret").startswith("creds-secret-")
+
+
+def test_secret_named_like_a_connection_gets_its_own_volume_name():
+    catalog = catalog_of(
+        {"name": "creds", "kind": "host_path", "schema": {"hostPath": "/srv/creds", "mountPath": "/creds"}},
+        {"name": "d1", "kind": "s3", "schema": {"bucket": "s3://b-1"}, "secret": {"name": "creds", "mountPath": "/etc/aws"}},
+    )
+    out = render_patch(catalog, None, RUN).to_dict()
+    assert_patch_valid(out)
+    names = {v["name"]: v for v in out["spec"]["volumes"]}
+    assert names["creds"]["hostPath"]["path"] == "/srv/creds"
+    assert names["creds-secret"]["secret"]["secretName"] == "creds"
+
+
+def test_two_connections_sharing_one_mounted_secret_mount_it_once():
+    """Polyaxon's documented pattern: one GCS key for several datasets."""
+    secret = {"name": "gcs-creds", "mountPath": "/plx-secrets/gcs", "items": ["gc-secret.json"]}
+    catalog = catalog_of(
+        {"name": "ds1", "kind": "gcs", "schema": {"bucket": "gs://bucket-1"}, "secret": secret},
+        {"name": "ds2", "kind": "gcs", "schema": {"bucket": "gs://bucket-2"}, "secret": secret},
+    )
+    out = render_patch(catalog, None, RUN).to_dict()
+    assert_patch_valid(out)
+    assert [v["name"] for v in out["spec"]["volumes"]] == ["gcs-creds"]
+    assert _main(out)["volumeMounts"] == [{"mountPath": "/plx-secrets/gcs", "name": "gcs-creds", "readOnly": True}]
+    assert _env(out)["GOOGLE_APPLICATION_CREDENTIALS"]["value"] == "/plx-secrets/gcs/gc-secret.json"
 
 
 def test_key_file_env_matches_the_runtime_lookup():

@@ -133,7 +133,7 @@ def test_collect_with_mount_artifacts_store_and_auto_resume_golden():
     # container and the sidecar alike
     claims = [v for v in out["spec"]["volumes"] if "persistentVolumeClaim" in v]
     assert [v["persistentVolumeClaim"]["claimName"] for v in claims] == ["artifacts-pvc"]
-    for container in (main_of(out), *[c for c in added_containers(out) if c["name"] != "plx-init-context"]):
+    for container in (main_of(out), *[c for c in added_containers(out) if c["name"] != "polyaxon-init-artifacts-default"]):
         assert {"mountPath": "/artifacts", "name": claims[0]["name"]} in container["volumeMounts"], container["name"]
     assert patch.resolve("{{ globals.store_path }}") == "/artifacts"
 
@@ -151,7 +151,7 @@ def test_native_sidecar_golden_is_valid_from_129_only():
     out = render(only(collectArtifacts=True, autoResume=True), settings=Settings(sidecar_mode="native")).to_dict()
     assert_golden("plugins-native-sidecar", out)
     init = out["spec"]["initContainers"]
-    assert [c["name"] for c in init] == ["plx-init-context", "plx-init-resume", "plx-sidecar"]
+    assert [c["name"] for c in init] == ["polyaxon-init-artifacts-default", "polyaxon-init-artifacts-resume", "polyaxon-sidecar"]
     assert init[-1]["restartPolicy"] == "Always"
     assert [c["name"] for c in out["spec"]["containers"]] == ["main"]
     for version in ("1.30", "1.37"):
@@ -167,11 +167,11 @@ def test_data_download_golden():
     out = patch.to_dict()
     assert_golden("plugins-data-download", out)
     assert_patch_valid(out)
-    init = {c["name"]: c for c in out["spec"]["initContainers"]}
-    assert init["plx-data-data-s3"]["command"] == ["stores", "cp", "data-s3:train/2024", "/plx-context/data/data-s3"]
-    gcs = env_of(init["plx-data-data-gcs"])
+    init = {c["name"].rsplit("-", 1)[0]: c for c in out["spec"]["initContainers"]}
+    assert init["polyaxon-init-artifacts-data-s3"]["command"] == ["stores", "cp", "data-s3:train/2024", "/plx-context/artifacts/data-s3"]
+    gcs = env_of(init["polyaxon-init-artifacts-data-gcs"])
     # the GCS key reaches the SDK in the init container just as in the main container
-    assert gcs["GOOGLE_APPLICATION_CREDENTIALS"]["value"] == "/plx-secrets/data-gcs/key.json"
+    assert gcs["GOOGLE_APPLICATION_CREDENTIALS"]["value"] == env_of(main_of(out))["GOOGLE_APPLICATION_CREDENTIALS"]["value"]
     assert json.loads(gcs["POLYAXON_RUN_DATA_PATHS"]["value"]) == {"data-gcs": "gs://gcs-data"}
 
 
@@ -208,15 +208,15 @@ def test_no_plugins_adds_nothing():
 
 def test_shm_is_a_memory_empty_dir():
     out = render(only(shm=True)).to_dict()
-    assert [v for v in out["spec"]["volumes"] if v["name"].startswith("plx-")] == [
-        {"emptyDir": {"medium": "Memory"}, "name": "plx-shm"}]
-    assert {"mountPath": "/dev/shm", "name": "plx-shm"} in main_of(out)["volumeMounts"]
+    assert [v for v in out["spec"]["volumes"] if v["name"] == "shm"] == [
+        {"emptyDir": {"medium": "Memory"}, "name": "shm"}]
+    assert {"mountPath": "/dev/shm", "name": "shm"} in main_of(out)["volumeMounts"]
 
 
 def test_docker_socket_is_allowed_only_through_the_plugin():
     patch = render(only(docker=True))
     assert patch.allowed_host_paths == {"/var/run/docker.sock": "plugin 'docker'"}
-    volume = next(v for v in patch.to_dict()["spec"]["volumes"] if v["name"] == "plx-docker-socket")
+    volume = next(v for v in patch.to_dict()["spec"]["volumes"] if v["name"] == "docker")
     assert volume["hostPath"] == {"path": "/var/run/docker.sock", "type": "Socket"}
     # the same socket through a connection, without the plugin, is refused
     sneaky = {"name": "sock", "kind": "host_path", "schema": {"hostPath": "/var/run/docker.sock", "mountPath": "/sock"}}
@@ -265,8 +265,8 @@ def test_legacy_outputs_store_is_the_artifacts_store():
     catalog = Catalog.from_file(ROOT / "examples" / "seed-004-values.yaml")
     patch = render_patch(catalog, RunRequest(outputs="outputs2"), RUN, plugins=only(mountArtifactsStore=True, collectArtifacts=True))
     assert patch.resolve("{{ globals.store_path }}") == catalog.get("outputs2").store_path
-    sidecar = next(c for c in patch.to_dict()["spec"]["containers"] if c["name"] == "plx-sidecar")
-    assert sidecar["command"][3] == f"outputs2:{RUN.outputs_subpath()}"
+    sidecar = next(c for c in patch.to_dict()["spec"]["containers"] if c["name"] == "polyaxon-sidecar")
+    assert sidecar["command"][3] == f"outputs2:{RUN.uuid}"  # a run's folder is <store>/<uuid>
 
 
 @pytest.mark.parametrize("plugins", [only(mountArtifactsStore=True), only(collectArtifacts=True), only(collectLogs=True)])
@@ -277,19 +277,19 @@ def test_plugins_needing_an_artifacts_store_say_so(plugins):
 
 def test_collect_logs_alone_syncs_the_logs_folder():
     out = render(only(collectLogs=True)).to_dict()
-    sidecar = next(c for c in out["spec"]["containers"] if c["name"] == "plx-sidecar")
-    assert sidecar["command"][2:4] == [f"/plx-context/artifacts/{RUN.uuid}/logs", f"artifacts:{RUN.outputs_subpath()}/logs"]
+    sidecar = next(c for c in out["spec"]["containers"] if c["name"] == "polyaxon-sidecar")
+    assert sidecar["command"][2:4] == [f"/plx-context/artifacts/{RUN.uuid}/logs", f"artifacts:{RUN.uuid}/logs"]
 
 
 def test_context_volume_init_and_sidecar():
     out = render(only(collectArtifacts=True)).to_dict()
     assert {"emptyDir": {}, "name": CONTEXT_VOLUME} in out["spec"]["volumes"]
-    assert {"mountPath": "/plx-context", "name": CONTEXT_VOLUME} in main_of(out)["volumeMounts"]
+    assert {"mountPath": "/plx-context/artifacts", "name": CONTEXT_VOLUME} in main_of(out)["volumeMounts"]
     init = out["spec"]["initContainers"][0]
     run_dir = f"/plx-context/artifacts/{RUN.uuid}"
     assert init["command"][-3:] == ["/plx-context/artifacts", run_dir, run_dir + "/outputs"]
     sidecar = out["spec"]["containers"][-1]
-    assert sidecar["command"] == ["stores", "sync", run_dir, f"artifacts:acme/vision/{RUN.uuid}", "--watch", "--interval", "10"]
+    assert sidecar["command"] == ["stores", "sync", run_dir, f"artifacts:{RUN.uuid}", "--watch", "--interval", "10"]
 
 
 def test_auto_resume_needs_collect_artifacts():
@@ -319,20 +319,32 @@ def test_no_secret_travels_as_a_literal():
         for name, var in env_of(container).items():
             if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD", "ACCOUNT_KEY")) and not name.endswith("_KEY_FILE"):
                 assert "value" not in var, f"{container['name']}: {name} is a literal"
-    sidecar = next(c for c in out["spec"]["containers"] if c["name"] == "plx-sidecar")
-    # a secret without mountPath reaches the sidecar as envFrom, as it reaches the main container
+    sidecar = next(c for c in out["spec"]["containers"] if c["name"] == "polyaxon-sidecar")
+    # a secret without mountPath reaches the sidecar as envFrom; the main container does not get
+    # the artifacts store's credentials unless asked (mountArtifactsStore), as in Polyaxon
     assert {"secretRef": {"name": "artifacts-env"}} in sidecar["envFrom"]
-    assert {"secretRef": {"name": "artifacts-env"}} in main_of(out)["envFrom"]
+    assert {"secretRef": {"name": "artifacts-env"}} in main_of(out)["envFrom"]  # asked for
+    unmounted = render({}, catalog=catalog).to_dict()
+    assert {"secretRef": {"name": "artifacts-env"}} not in main_of(unmounted).get("envFrom", [])
 
 
 def test_toolkit_containers_get_the_same_credentials_as_the_main_container():
     out = render(only(collectArtifacts=True), extensions=[download_data(["data-s3"])]).to_dict()
     main_env = env_of(main_of(out))
-    init = next(c for c in out["spec"]["initContainers"] if c["name"] == "plx-data-data-s3")
+    init = next(c for c in out["spec"]["initContainers"] if c["name"].startswith("polyaxon-init-artifacts-data-s3-"))
     key_var = "POLYAXON_CONNECTION_DATA_S3_KEY_FILE"
     assert env_of(init)[key_var] == main_env[key_var]
     main_mount = next(m for m in main_of(out)["volumeMounts"] if m["mountPath"] == "/plx-secrets/data-s3")
     assert main_mount in init["volumeMounts"]
+
+
+def test_a_volume_store_is_copied_too():
+    """Polyaxon's init copies from claims and host paths as well as buckets."""
+    out = render(only(collectArtifacts=True), extensions=[download_data(["data-host"])]).to_dict()
+    init = next(c for c in out["spec"]["initContainers"] if c["name"].startswith("polyaxon-init-artifacts-data-host-"))
+    assert init["command"] == ["stores", "cp", "data-host:", "/plx-context/artifacts/data-host"]
+    assert {"mountPath": "/data/host", "name": "data-host", "readOnly": True} in init["volumeMounts"]
+    assert_patch_valid(out)
 
 
 def test_output_is_deterministic():
@@ -343,7 +355,6 @@ def test_output_is_deterministic():
 
 @pytest.mark.parametrize("downloads, message", [
     (["nope"], "not a selected data store"),
-    (["data-host"], "host_path store is mounted, not downloaded"),
     (["data-s3", "data-s3:x"], "downloaded twice"),
 ])
 def test_download_errors(downloads, message):
@@ -429,7 +440,7 @@ def test_cli_without_plugin_options_adds_no_plugins(values_file):
 @pytest.mark.parametrize("args, message", [
     (["--plugins", '{"dockr": true}'], "unknown plugin key 'dockr'"),
     (["--external-host"], "STORES_EXTERNAL_API_HOST"),
-    (["--download-data", "Bad_Name"], "--download-data"),
+    (["--download-data", "bad name!"], "--download-data"),
     (["--log-level", "loud"], "logLevel must be one of"),
 ])
 def test_cli_plugin_errors_exit_1(values_file, args, message):

@@ -45,7 +45,9 @@ def rendered(catalog: Catalog, name: str, plugins: dict | None = None, downloads
     out = render_patch(catalog, None, RUN, plugins=plugins if plugins is not None else {"collectLogs": False},
                        extensions=[download_data(downloads)] if downloads else ()).to_dict()
     spec = out["spec"]
-    return next(c for c in [*spec.get("initContainers", []), *spec["containers"]] if c["name"] == name)
+    # a copy into the pod is named polyaxon-init-artifacts-<store>-<hash>: a name ending in '-' is a prefix
+    return next(c for c in [*spec.get("initContainers", []), *spec["containers"]]
+                if c["name"] == name or (name.endswith("-") and c["name"].startswith(name)))
 
 
 class Sandbox:
@@ -98,11 +100,11 @@ def test_sidecar_leaves_every_finished_file_in_the_store(s3_server, tmp_path):
     bucket = unique_bucket("artifacts")
     create_s3_bucket(s3_server, bucket)
     catalog = catalog_for(bucket, "unused")
-    container = rendered(catalog, "plx-sidecar", {"collectLogs": False, "sidecar": {"syncInterval": 1}})
+    container = rendered(catalog, "polyaxon-sidecar", {"collectLogs": False, "sidecar": {"syncInterval": 1}})
     box = Sandbox(tmp_path, s3_server)
     run_dir = box.local(f"/plx-context/artifacts/{RUN.uuid}")
     (run_dir / "outputs").mkdir(parents=True)
-    prefix = RUN.outputs_subpath() + "/"
+    prefix = RUN.uuid + "/"
 
     finished: dict[str, bytes] = {}
     stop = threading.Event()
@@ -150,7 +152,7 @@ def test_sidecar_leaves_every_finished_file_in_the_store(s3_server, tmp_path):
 def test_resume_restores_earlier_artifacts_and_tolerates_a_first_start(s3_server, tmp_path):
     bucket = unique_bucket("artifacts")
     create_s3_bucket(s3_server, bucket)
-    container = rendered(catalog_for(bucket, "unused"), "plx-init-resume")
+    container = rendered(catalog_for(bucket, "unused"), "polyaxon-init-artifacts-resume")
     box = Sandbox(tmp_path, s3_server)
     run_dir = box.local(f"/plx-context/artifacts/{RUN.uuid}")
     run_dir.mkdir(parents=True)
@@ -159,14 +161,14 @@ def test_resume_restores_earlier_artifacts_and_tolerates_a_first_start(s3_server
     assert first.returncode == 0, first.stderr
     assert list(run_dir.iterdir()) == []
 
-    s3(s3_server).put_object(Bucket=bucket, Key=f"{RUN.outputs_subpath()}/outputs/model.bin", Body=b"weights")
+    s3(s3_server).put_object(Bucket=bucket, Key=f"{RUN.uuid}/outputs/model.bin", Body=b"weights")
     again = subprocess.run(box.argv(container), env=box.env(container), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert (run_dir / "outputs" / "model.bin").read_bytes() == b"weights"
 
 
 def test_resume_fails_when_the_store_is_missing(s3_server, tmp_path):
-    container = rendered(catalog_for(unique_bucket("gone"), "unused"), "plx-init-resume")
+    container = rendered(catalog_for(unique_bucket("gone"), "unused"), "polyaxon-init-artifacts-resume")
     box = Sandbox(tmp_path, s3_server)
     result = subprocess.run(box.argv(container), env=box.env(container), capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
@@ -189,18 +191,18 @@ def download(box: Sandbox, container: dict) -> subprocess.CompletedProcess:
 
 
 def test_download_copies_the_prefix(s3_server, tmp_path, data_bucket):
-    container = rendered(catalog_for("unused", data_bucket), "plx-data-data-s3", {}, downloads=("data-s3:train",))
+    container = rendered(catalog_for("unused", data_bucket), "polyaxon-init-artifacts-data-s3-", {}, downloads=("data-s3:train",))
     box = Sandbox(tmp_path, s3_server)
     result = download(box, container)
     assert result.returncode == 0, result.stderr
-    target = box.local("/plx-context/data/data-s3")
+    target = box.local("/plx-context/artifacts/data-s3")
     got = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()}
     assert got == {"a.csv": b"1,2\n", "deep/b.csv": b"3,4\n"}
     assert "2 file(s)" in result.stderr  # the log says what was done
 
 
 def test_download_of_a_missing_key_fails(s3_server, tmp_path, data_bucket):
-    container = rendered(catalog_for("unused", data_bucket), "plx-data-data-s3", {}, downloads=("data-s3:validation",))
+    container = rendered(catalog_for("unused", data_bucket), "polyaxon-init-artifacts-data-s3-", {}, downloads=("data-s3:validation",))
     result = download(Sandbox(tmp_path, s3_server), container)
     assert result.returncode == 1
     assert f"no file at or under s3://{data_bucket}/sets/validation" in result.stderr
@@ -209,7 +211,7 @@ def test_download_of_a_missing_key_fails(s3_server, tmp_path, data_bucket):
 
 def test_download_of_a_missing_bucket_fails(s3_server, tmp_path):
     missing = unique_bucket("missing")
-    container = rendered(catalog_for("unused", missing), "plx-data-data-s3", {}, downloads=("data-s3",))
+    container = rendered(catalog_for("unused", missing), "polyaxon-init-artifacts-data-s3-", {}, downloads=("data-s3",))
     result = download(Sandbox(tmp_path, s3_server), container)
     assert result.returncode == 1
     assert f"s3://{missing}/sets" in result.stderr and "does not exist" in result.stderr

@@ -127,7 +127,9 @@ def test_polyaxon_file_renders_valid_kubernetes(path: Path) -> None:
             request = {"persistence": {"data": [conn.name] if role == "data" else []}}
         else:
             request = {"run": {"kind": "job", "connections": [conn.name]}}
-        patch = render_patch(catalog, request, RUN, plugins={})
+        # a snippet without an artifacts store is part of a values file that has one
+        plugins = {} if catalog.artifacts_store is not None or legacy else None
+        patch = render_patch(catalog, request, RUN, plugins=plugins)
         for version in ("1.25", "1.37"):
             validate_manifest(wrap_patch(patch, "Pod"), version)
 

@@ -301,11 +301,11 @@ def test_inputs_errors(tmp_path):
         run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS="[1]"))
     missing = tmp_path / "nope.json"
     with pytest.raises(ContractError, match=r"POLYAXON_RUN_INPUTS_FILE=.*nope\.json.* cannot be read"):
-        run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(missing)))
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(missing)))
     bad = tmp_path / "bad.json"
     bad.write_text("{oops")
     with pytest.raises(ContractError, match=r"POLYAXON_RUN_INPUTS_FILE \(.*bad\.json\) is not valid JSON"):
-        run.get_inputs(contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(bad)))
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(bad)))
 
 
 # -- outputs -------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_several_problems_are_reported_at_once() -> None:
     text = """\
 persistence:
   data:
-    Data1:
+    data@1:
       hostPath: /mnt/a
       mountPath: /data/1
     data2:
@@ -133,7 +133,7 @@ connections:
         Catalog.from_yaml(text, file="values.yaml")
     got = {(p.line, ".".join(map(str, p.path))) for p in info.value.problems}
     assert got == {
-        (3, "persistence.data.Data1"),
+        (3, "persistence.data.data@1"),
         (6, "persistence.data.data2.mountPath"),
         (11, "persistence.outputs.out-s3.bucket"),
         (15, "connections.0.readOnly"),
@@ -145,10 +145,10 @@ connections:
 
 def test_problem_format_and_json_form() -> None:
     with pytest.raises(ValuesError) as info:
-        Catalog.from_yaml("connections:\n  - name: Bad_Name\n    kind: s3\n    schema: {bucket: s3://ok-bucket}\n",
+        Catalog.from_yaml("connections:\n  - name: Bad Name\n    kind: s3\n    schema: {bucket: s3://ok-bucket}\n",
                           file="v.yaml")
     (problem,) = info.value.problems
-    assert str(problem).startswith("v.yaml:2: connections[0].name: name must be a DNS-1123 label")
+    assert str(problem).startswith("v.yaml:2: connections[0].name: connection name must be letters, digits")
     assert problem.as_dict()["path"] == "connections[0].name"
     assert problem.as_dict()["line"] == 2
 
@@ -195,3 +195,59 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes("persistence:\n  data:\n    caf\xe9: {}\n".encode("latin-1"))
     with pytest.raises(ValuesError, match="not UTF-8"):
         Catalog.from_file(path)
+
+
+# -- what Polyaxon's files hold, and loads here too (no longer refused) ---------------------------
+
+
+def test_polyaxon_spellings_load() -> None:
+    catalog = Catalog.from_yaml(
+        """\
+connections:
+  - name: test_s3
+    kind: s3
+    schema: {bucket: s3://ok-bucket}
+    secret: {name: s3-creds, mountPath: /etc/s3, defaultMode: "0400"}
+    env: {AWS_REGION: eu-west-1, RETRIES: 3}
+  - name: data.v1
+    kind: gcs
+    schema: {bucket: gs://models}
+    secret: {name: gcs-key}
+  - name: MyData
+    kind: volume_claim
+    schema: {volumeClaim: data-pvc, mountPath: /data}
+    description:
+    tags:
+""",
+        file="values.yaml",
+    )
+    s3 = catalog.get("test_s3")
+    assert s3.secret.default_mode == 0o400  # octal, as chmod reads it; never decimal 400
+    assert [(e.name, e.value) for e in s3.env] == [("AWS_REGION", "eu-west-1"), ("RETRIES", "3")]
+    assert catalog.get("MyData").tags == () and catalog.get("MyData").description is None
+    # a GCS key as env vars loads (Polyaxon passes it so) but the catalog says it will not work
+    assert any("'data.v1'" in note and "mountPath" in note for note in catalog.notes)
+
+
+@pytest.mark.parametrize("mode", ["0800", "rw", "04000", ""])
+def test_a_file_mode_string_must_be_octal(mode: str) -> None:
+    with pytest.raises(ValuesError, match="a file mode string must be octal digits"):
+        Catalog.from_values({"connections": [{"name": "d", "kind": "s3", "schema": {"bucket": "s3://ok-bucket"},
+                                              "secret": {"name": "s", "mountPath": "/s", "defaultMode": mode}}]})
+
+
+@pytest.mark.parametrize("name", ["my data", "a/b", "-lead", "trail.", "x" * 254, "dätä"])
+def test_storage_connection_names_that_cannot_name_anything_are_refused(name: str) -> None:
+    with pytest.raises(ValuesError, match="connection name must be letters, digits"):
+        Catalog.from_values({"connections": [{"name": name, "kind": "host_path",
+                                              "schema": {"hostPath": "/a", "mountPath": "/a"}}]})
+
+
+def test_other_kinds_load_and_never_block_the_storage_ones() -> None:
+    catalog = Catalog.from_values({"connections": [
+        {"name": "user/repo", "kind": "git", "schema": {"url": "https://github.com/o/r"}, "secret": {"name": "git-token"}},
+        {"name": "hub", "kind": "registry", "schema": {"url": "docker.io"}},
+        {"name": "data", "kind": "s3", "schema": {"bucket": "s3://ok-bucket"}},
+    ]})
+    assert [c.kind for c in catalog.connections] == ["git", "registry", "s3"]
+    assert not catalog.get("hub").is_storage and catalog.get("data").is_storage
