@@ -1230,7 +1230,8 @@ def _failed(result: TransferResult, src: StoreHandle, dst: StoreHandle, failures
     err = TransferError(
         f"{len(failures) + len(listed)} of {tried + len(listed)} file(s) failed ({src.url} -> {dst.url}):\n"
         + "\n".join(lines))
-    err.failures = dict(failures)  # type: ignore[attr-defined]
+    # every failed entry, with the exception it failed with (a refused entry: a StoresError)
+    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}  # type: ignore[attr-defined]
     err.not_attempted = list(not_attempted)  # type: ignore[attr-defined]
     err.unverified = list(unverified)  # type: ignore[attr-defined]
     err.result = result  # type: ignore[attr-defined]
