@@ -400,7 +400,7 @@ def _walk(folder: str, prefix: str, real_root: str, chain: list[tuple[int, int]]
         return
     for e in entries:
         key = prefix + e.name
-        if _TMP.fullmatch(e.name):
+        if _TMP.fullmatch(e.name) and e.is_file(follow_symlinks=False):  # ours are files, never folders
             out.skipped[key] = "temporary file of an unfinished stores download"
             continue
         try:
