@@ -22,16 +22,26 @@ fail (without further retries), nothing is deleted, and the TransferError says h
 were not attempted (the store looks unreachable; they are in its ``not_attempted``).  A file
 that succeeds, or fails otherwise, resets the count; ``0`` disables the breaker.
 
+**Accounting**: every source entry ends as exactly one of sent, unchanged, skipped by a named
+rule (``TransferResult.excluded``: special files, folder markers, our temporary files, files gone
+before they were read) or failed (``TransferResult.failed``, with a reason); any failure raises
+TransferError after everything else was tried, its ``result`` holding the whole account.  Keys
+are compared and deleted exactly as stored; a key that cannot be copied under the same name
+(``_key_problem``) fails.  Local sources follow symlinks only inside their root.
+
 **Incremental rule** (``sync``): a file is sent unless the destination already has a file at the
 same key with the same size and
 
-- a *local* destination's mtime equals the source's (within 1 s; every local file we write gets
-  its source's mtime), or
-- a *bucket* destination's modification time (its upload time) is no older than the source's
-  mtime minus 1 s (the stores' timestamps have one-second resolution).
+- a *local* destination's mtime equals the source's (every local file we write gets its
+  source's mtime), or
+- a *bucket* destination's modification time (its upload time) is later than the source's mtime;
 
-With ``checksum=True`` a same-size pair is compared by MD5 instead whenever both sides can give
-one (local files are hashed; S3 single-part ETags and GCS ``md5Hash`` are read from listings).
+and in both cases a copy made within ``_SETTLED`` (2 s) of the source's last change is compared
+by content (or sent again), since one-second timestamps cannot tell it apart from a change.
+With ``checksum=True`` a same-size pair is compared by MD5 whenever a side can be hashed or the
+store gives one (S3 ETags, GCS ``md5Hash``, Azure Content-MD5).
+
+**Bound**: a run that makes no progress for ``stall_timeout`` seconds (default 60) fails.
 """
 
 from __future__ import annotations
