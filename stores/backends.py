@@ -11,7 +11,12 @@ from .credentials import Credentials
 from .errors import MissingExtraError
 from .kinds import KINDS
 
-__all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs", "fs_options"]
+__all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs", "fs_options",
+           "azure_container_client", "DEFAULT_TIMEOUT"]
+
+#: connect and read timeout (seconds) of every bucket SDK unless the credentials set one
+#: (``POLYAXON_TIMEOUT``): a dead store must fail a request, not hold it for minutes
+DEFAULT_TIMEOUT = 20.0
 
 
 def require(kind: str) -> None:
@@ -32,9 +37,9 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() not in ("0", "false", "no", "off", "")
 
 
-def _timeout(creds: Credentials) -> float | None:
+def _timeout(creds: Credentials) -> float:
     raw = creds.get("timeout")
-    return float(raw) if raw not in (None, "") else None
+    return float(raw) if raw not in (None, "") else DEFAULT_TIMEOUT
 
 
 def fs_options(creds: Credentials, account: str | None = None) -> dict[str, Any]:
@@ -154,4 +159,27 @@ def gcs_fs(creds: Credentials, account: str | None = None) -> Any:
 def azure_fs(creds: Credentials, account: str | None = None) -> Any:
     import adlfs
 
-    return adlfs.AzureBlobFileSystem(**fs_options(creds, account))
+    fs = adlfs.AzureBlobFileSystem(**fs_options(creds, account))
+    fs._stores_timeout = _timeout(creds)
+    return fs
+
+
+def azure_container_client(fs: Any, container: str) -> Any:
+    """A synchronous azure-storage-blob client of ``container`` with the credentials and the
+    timeouts of the adlfs filesystem ``fs`` (built once per filesystem and container): exact
+    blob names for listings and deletions, bounded retries."""
+    cache = fs.__dict__.setdefault("_stores_containers", {})
+    if container in cache:
+        return cache[container]
+    from azure.storage.blob import BlobServiceClient
+
+    timeout = int(getattr(fs, "_stores_timeout", DEFAULT_TIMEOUT))
+    kw = {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 2, "retry_connect": 1,
+          "retry_read": 1, "retry_backoff_factor": 0.5}
+    if getattr(fs, "connection_string", None):
+        service = BlobServiceClient.from_connection_string(fs.connection_string, **kw)
+    else:
+        credential = fs.account_key and {"account_name": fs.account_name, "account_key": fs.account_key}
+        service = BlobServiceClient(fs.account_url, credential=credential or fs.sas_token or getattr(fs, "sync_credential", None) or fs.credential, **kw)
+    cache[container] = service.get_container_client(container)
+    return cache[container]

@@ -324,8 +324,8 @@ def test_a_sync_whose_store_dies_after_listing_stops_then_a_rerun_completes(
     store = open_store(f"s3://{bucket}/run", environ=store_env(doomed.url, timeout=0.5))
     real_list = transfer._list
 
-    def list_then_die(handle: Any) -> Any:
-        out = real_list(handle)
+    def list_then_die(handle: Any, **kw: Any) -> Any:
+        out = real_list(handle, **kw)
         if not handle.is_local:
             doomed.close()  # the destination was listed; now nothing listens at its address
         return out

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-__all__ = ["main", "COMMAND_MODULES"]
+__all__ = ["main", "COMMAND_MODULES", "EARLY_STOP"]
 
 #: modules that each define ``register(subparsers)``; a command's heavy imports stay inside
 #: its handler so ``stores --help`` stays fast.
@@ -44,7 +44,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: set by SIGTERM/SIGINT when ``sync --watch`` runs: its handler is the first thing main does
+EARLY_STOP: "threading.Event | None" = None
+
+
+def _watch_signals_first(argv: Sequence[str]) -> dict:
+    """``stores sync --watch`` (a sidecar) takes SIGTERM before parsing or importing anything,
+    so a pod stopped while the sidecar starts still gets its final sync."""
+    global EARLY_STOP
+    EARLY_STOP = None
+    if "sync" not in argv or "--watch" not in argv:
+        return {}
+    import signal
+    import threading
+
+    stop = EARLY_STOP = threading.Event()
+    return {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = _watch_signals_first(sys.argv[1:] if argv is None else list(argv))
+    try:
+        return _main(argv)
+    finally:
+        if previous:
+            import signal
+
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from ..errors import StoresError
 
     parser = build_parser()

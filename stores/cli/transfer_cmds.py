@@ -31,6 +31,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _transfer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=8, metavar="N", help="files in flight at once (default 8)")
     p.add_argument("--retries", type=int, default=4, metavar="N", help="retries per file on transient errors (default 4)")
+    p.add_argument("--report", metavar="FILE",
+                   help="write the account of every source entry as JSON (key, fate, size, reason), also on failure")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would be sent, skipped, failed and deleted; change nothing")
+    p.add_argument("--stall-timeout", type=float, default=60.0, metavar="S",
+                   help="fail when nothing moves for S seconds (default 60): the bound on a dead store")
 
 
 def register(sub: Any) -> None:
@@ -106,9 +112,10 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
     from ..errors import StoresError
     from ..transfer import TransferOptions
 
-    if args.workers < 1 or args.retries < 0:
-        raise StoresError("--workers must be at least 1 and --retries at least 0")
-    return TransferOptions(workers=args.workers, retries=args.retries, **extra)
+    if args.workers < 1 or args.retries < 0 or args.stall_timeout <= 0:
+        raise StoresError("--workers must be at least 1, --retries at least 0 and --stall-timeout positive")
+    return TransferOptions(workers=args.workers, retries=args.retries, dry_run=args.dry_run,
+                           stall_timeout=args.stall_timeout, **extra)
 
 
 def _progress(args: argparse.Namespace) -> Any:
@@ -116,14 +123,60 @@ def _progress(args: argparse.Namespace) -> Any:
 
 
 def _report(args: argparse.Namespace, result: Any) -> None:
+    from ..transfer import escape_key
+
+    if getattr(args, "dry_run", False):
+        for row in result.account():  # the plan, on stdout: one line per entry, deletions included
+            reason = f" ({escape_key(row['reason'])})" if row["reason"] else ""
+            print(f"{row['fate']:<13} {escape_key(row['key'])}{reason}")
+    elif not args.quiet:
+        for key, why in sorted(result.excluded.items()):
+            if key not in result.vanished:
+                print(f"skipped {escape_key(key)}: {escape_key(why)}", file=sys.stderr)
     if not args.quiet:
-        print(result.summary(), file=sys.stderr)
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(("dry run: " if getattr(args, "dry_run", False) else "") + result.summary(), file=sys.stderr)
+
+
+def _transfer(args: argparse.Namespace, run: Any) -> Any:
+    """``run()`` (a transfer), its account written to ``--report`` whatever the outcome; a
+    stalled transfer ends the process (its threads may still be blocked in an SDK call)."""
+    from ..errors import TransferError
+
+    result = None
+    try:
+        result = run()
+        return result
+    except TransferError as exc:
+        result = getattr(exc, "result", None)
+        if getattr(exc, "stalled", False):
+            _write_report(args, result)
+            print(f"error: {exc}", file=sys.stderr)
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(1)
+        raise
+    finally:
+        _write_report(args, result)
+
+
+def _write_report(args: argparse.Namespace, result: Any) -> None:
+    if not getattr(args, "report", None):
+        return
+    import json
+
+    rows = result.account() if result is not None else []
+    with open(args.report, "w", encoding="utf-8") as fh:
+        json.dump({"ok": result is not None and not result.failed, "entries": rows}, fh, indent=1)
+        fh.write("\n")
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from ..errors import StoresError, TransferError
+    from ..transfer import escape_key
 
     handle, key = resolve_spec(args.target, args.values)
     try:
@@ -143,14 +196,23 @@ def cmd_ls(args: argparse.Namespace) -> int:
     rows = []
     for e in entries:
         when = datetime.fromtimestamp(e["mtime"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if e["mtime"] else ""
-        rows.append([e["size"] if e["type"] == "file" else "", when, e["key"] + ("/" if e["type"] == "directory" else "")])
+        rows.append([e["size"] if e["type"] == "file" else "", when,
+                     escape_key(e["key"]) + ("/" if e["type"] == "directory" else "")])
     print_table(["size", "modified (utc)", "key"], rows)
     return 0
 
 
 def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
     if recursive:
-        return [{"key": k, "type": "file", **_fields(i)} for k, i in sorted(handle.find(key).items())]
+        # the engine's listing: every key exactly as stored (``t/`` is not ``t``)
+        from ..transfer import _list
+
+        base = key.rstrip("/")
+        listing = _list(handle.child(key) if base else handle, strict=False)
+        rows = {k: {"size": e.size, "mtime": e.mtime} for k, e in listing.files.items()}
+        rows.update({k: {"size": 0, "mtime": None} for k in listing.skipped})
+        full = lambda k: (f"{base}/{k}" if k else base) if base else k  # noqa: E731
+        return [{"key": full(k), "type": "file", **v} for k, v in sorted(rows.items())]
     if handle.exists(key) and handle.info(key).get("type") == "file":
         return [{"key": key or handle.root.rsplit("/", 1)[-1], "type": "file", **_fields(handle.info(key))}]
     entries = [{"key": e["key"], "type": e.get("type", "file"), **_fields(e)} for e in handle.ls(key, detail=True)]
@@ -169,17 +231,20 @@ def cmd_cp(args: argparse.Namespace) -> int:
 
     src, skey = resolve_spec(args.src, args.values)
     dst, dkey = resolve_spec(args.dst, args.values)
-    result = copy(src, dst, src_key=skey, dst_key=dkey, options=_options(args), progress=_progress(args))
+    options = _options(args)
+    result = _transfer(args, lambda: copy(src, dst, src_key=skey, dst_key=dkey, options=options, progress=_progress(args)))
     _report(args, result)
-    return 0
+    return 1 if args.dry_run and result.failed else 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    stop = threading.Event()
+    from . import EARLY_STOP
+
+    stop = EARLY_STOP if EARLY_STOP is not None else threading.Event()
     previous: dict[int, Any] = {}
     if args.watch:
-        # before anything slow (resolving a bucket imports its SDK: up to a second): a sidecar
-        # told to stop while it starts must still flush, not die with the default action
+        # normally installed by stores.cli.main before anything else (a sidecar told to stop
+        # while it starts must still flush); here for callers that come in another way
         def on_signal(signum: int, frame: Any) -> None:
             stop.set()
 
@@ -204,13 +269,15 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
         print(f"nothing to sync: {args.src} does not exist", file=sys.stderr)
         return 0
 
-    def once() -> None:
-        result = sync(src, dst, src_key=skey, dst_key=dkey, options=options, progress=_progress(args))
+    def once() -> Any:
+        result = _transfer(args, lambda: sync(src, dst, src_key=skey, dst_key=dkey, options=options,
+                                              progress=_progress(args)))
         _report(args, result)
+        return result
 
     if not args.watch:
-        once()
-        return 0
+        result = once()
+        return 1 if args.dry_run and result.failed else 0
     if args.interval <= 0:
         raise StoresError("--interval must be positive")
     while not stop.is_set():
