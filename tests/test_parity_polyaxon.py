@@ -110,7 +110,16 @@ def test_store_volumes_keep_polyaxons_names(polyaxon_pods: dict[str, Any]) -> No
         poly = polyaxon_pods[case["id"]]
         if "error" in poly:
             continue
-        mine = compare.normalise(compare.ours(case))
+        rendered = compare.ours(case)
+        if "error" in rendered:
+            # refused on purpose (a mount clash, an env clash, a denied hostPath): the main test
+            # holds each refusal to a row of the table
+            assert all(d.code for d in compare.differences(case, poly, rendered)), rendered["error"]
+            continue
+        names = [v["name"] for v in poly["volumes"]]
+        if len(names) != len(set(names)):
+            continue  # Polyaxon's pod holds two volumes of one name: not valid, renamed on purpose
+        mine = compare.normalise(rendered)
         theirs = compare.normalise(poly)
         for name in theirs["volumes"]:
             if name == "configs-context" or not label.fullmatch(name):
@@ -141,3 +150,60 @@ def test_docs_table_is_the_intended_table() -> None:
     text = DOCS_TABLE.read_text()
     rows = re.findall(r"^\| `([a-z0-9-]+)` \|", text, flags=re.M)
     assert rows == list(compare.INTENDED), "docs/reference/polyaxon-differences.md and compare.INTENDED differ"
+
+
+# -- Polyaxon's own per-connection output, recorded from its test modules ---------------------------
+
+ASSERTIONS = CORPUS / "fixtures" / "ASSERTIONS.md"
+
+
+def _recorded_rows() -> list[dict[str, Any]]:
+    """Section 2 of ASSERTIONS.md: for each connection Polyaxon's tests build, the volume, mount,
+    secret / config-map volume and mount Polyaxon's converter makes of it."""
+    text = ASSERTIONS.read_text()
+    section = text.split("## 2.", 1)[1].split("## 3.", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 6 or not cells[1].startswith("`{"):
+            continue
+        parsed = [json.loads(c.strip("`")) if c.startswith("`") else None for c in cells[1:]]
+        rows.append(dict(zip(("connection", "volume", "mount", "resource_volume", "resource_mount"), parsed)))
+    return rows
+
+
+RECORDED = _recorded_rows()
+
+
+def test_polyaxons_recorded_outputs_are_ours() -> None:
+    """Each recorded connection we accept, selected alone, gives the volume and mounts Polyaxon's
+    converter gave it (bare-string items read as {key, path}); connections we refuse are the
+    fixtures' dummy values (see test_polyaxon_corpus.REFUSED)."""
+    from k8s import render_patch
+    from stores.catalog import Catalog
+    from stores.errors import StoresError
+    from stores.runinfo import RunInfo
+
+    assert len(RECORDED) > 90
+    checked = refused = 0
+    label = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+    for row in RECORDED:
+        conn = row["connection"]
+        try:
+            catalog = Catalog.from_values({"connections": [conn]})
+            patch = render_patch(catalog, {"run": {"connections": [conn["name"]]}}, RunInfo(uuid="u1"))
+            doc = patch.to_dict()
+        except StoresError:
+            refused += 1
+            continue
+        volumes = {v["name"]: compare._volume_source(v) for v in doc["spec"].get("volumes", [])}
+        mounts = {compare._path(m["mountPath"]): m for m in doc["spec"]["containers"][0].get("volumeMounts", [])}
+        for vol_key, mount_key in (("volume", "mount"), ("resource_volume", "resource_mount")):
+            want_volume, want_mount = row[vol_key], row[mount_key]
+            if want_volume is None or not label.fullmatch(want_volume["name"]):
+                continue  # nothing, or a name the API server refuses (renamed: derived-volume-name)
+            assert volumes.get(want_volume["name"]) == compare._volume_source(want_volume), (conn, want_volume)
+            got = mounts[compare._path(want_mount["mountPath"])]
+            assert (got["name"], bool(got.get("readOnly"))) == (want_mount["name"], bool(want_mount.get("readOnly"))), conn
+            checked += 1
+    assert checked > 30 and refused < len(RECORDED) / 4, (checked, refused)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,10 @@ INTENDED: dict[str, tuple[str, str]] = {
     "default-mode-int": (
         "`defaultMode: \"0400\"` is written as the integer 256",
         "Polyaxon passes the string on, which the API server refuses",
+    ),
+    "paths-normalised": (
+        "mount and host paths are written normalised (`/root/.aws/` as `/root/.aws`)",
+        "one spelling per path, so that two mounts of one path are caught before the API server",
     ),
     "connection-env": (
         "a connection's `env` (a mapping or `[name, value]` pairs) becomes one env var per entry",
@@ -174,6 +179,8 @@ def _items(items: Any) -> Any:
 
 def _volume_source(volume: dict[str, Any]) -> dict[str, Any]:
     src = {k: v for k, v in volume.items() if k != "name"}
+    if "hostPath" in src:
+        src["hostPath"] = {**src["hostPath"], "path": _path(src["hostPath"]["path"])}
     for kind in ("secret", "configMap"):
         if kind in src:
             body = dict(src[kind])
@@ -187,8 +194,19 @@ def _volume_source(volume: dict[str, Any]) -> dict[str, Any]:
     return src
 
 
+def _path(path: str) -> str:
+    return "/" + posixpath.normpath(path).lstrip("/")
+
+
 def _mounts(mounts: list[dict[str, Any]]) -> dict[str, tuple[str, bool]]:
-    return {m["mountPath"]: (m["name"], bool(m.get("readOnly"))) for m in mounts}
+    return {_path(m["mountPath"]): (m["name"], bool(m.get("readOnly"))) for m in mounts}
+
+
+def _unnormalised_paths(result: dict[str, Any]) -> bool:
+    containers = [result["main"], *result["init"], *result["sidecars"]]
+    paths = [m["mountPath"] for c in containers for m in c["volumeMounts"]]
+    paths += [v["hostPath"]["path"] for v in result["volumes"] if "hostPath" in v]
+    return any(p != _path(p) for p in paths)
 
 
 def _catalog(value: str) -> dict[str, Any]:
@@ -388,6 +406,8 @@ def differences(case: dict[str, Any], poly: dict[str, Any], mine: dict[str, Any]
         out.append(Difference(f"volumes[{name}]", f"polyaxon {pv} vs ours {ov}", code))
     for code in sorted(raw_codes):
         out.append(Difference("volumes", "normalised before comparing", code))
+    if _unnormalised_paths(poly):
+        out.append(Difference("paths", "Polyaxon writes a path unnormalised", "paths-normalised"))
     before = len(out)
     _compare_container("main", p["main"], o["main"], case, False, out)
     out[before:] = [
