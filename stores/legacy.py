@@ -28,6 +28,7 @@ from .models import (
     SecretKey,
     _checked,
     bucket_keywords,
+    drop_nulls,
 )
 
 __all__ = [
@@ -61,10 +62,7 @@ class _Legacy(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _nulls_are_absent(cls, data: Any) -> Any:
-        # the old chart's `existingClaim:` left empty next to `hostPath`
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
+        return drop_nulls(data)
 
 
 class LegacyHostPath(_Legacy):

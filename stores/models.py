@@ -53,6 +53,7 @@ __all__ = [
     "connection_adapter",
     "Flag",
     "parse_connection",
+    "drop_nulls",
 ]
 
 _NOT_DOTDOT = {"not": {"pattern": r"(^|/)\.\.(/|$)"}}
@@ -100,6 +101,15 @@ FileMode = Annotated[
 Flag = Annotated[bool, Field(strict=True)]
 
 
+def drop_nulls(data: Any) -> Any:
+    """A mapping without its null entries: helm charts leave optional keys empty
+    (`existingClaim:` next to `hostPath`, `secret:`, `items:`), and a null means "not given", as
+    it does for helm itself and for Polyaxon."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if v is not None}
+    return data
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -112,11 +122,7 @@ class _Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _nulls_are_absent(cls, data: Any) -> Any:
-        # helm charts leave optional keys empty (`existingClaim:`, `secret:`, `items:`): a null
-        # means "not given", as it does for helm itself and for Polyaxon
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
+        return drop_nulls(data)
 
     def to_dict(self) -> dict[str, Any]:
         """The document spelling (camelCase, no unset optionals)."""

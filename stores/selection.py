@@ -107,6 +107,10 @@ class RunRequest:
         data = legacy.data
         if names is not None:
             data = tuple(dict.fromkeys((*(data or ()), *names)))
+        elif data is None:
+            # a Polyaxon 2.x run gets the connections it names, none when it names none (the
+            # legacy "all data stores" applies to the legacy selection only)
+            data = ()
         return cls(data, legacy.outputs, init)
 
     @classmethod

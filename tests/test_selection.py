@@ -111,7 +111,7 @@ def test_polyaxonfile_spelling(seed):
 @pytest.mark.parametrize("doc, expected", [
     (None, RunRequest()),
     ({}, RunRequest()),
-    ({"version": 1, "kind": "job", "run": {}}, RunRequest()),
+    ({"version": 1, "kind": "job", "run": {}}, RunRequest(data=())),  # a 2.x run names its connections: none here
     ({"environment": {"resources": {"cpu": 1}}}, RunRequest()),
     ({"environment": None}, RunRequest()),
     ({"persistence": {"data": "data2"}}, RunRequest(("data2",), None)),
@@ -163,3 +163,47 @@ def test_no_outputs_store_gives_none():
     assert sel.outputs is None
     with pytest.raises(SelectionError, match=r"known: \(none\)"):
         select(catalog, outputs="o")
+
+
+# -- a Polyaxon 2.x polyaxonfile: run.connections and run.init ------------------------------------
+
+
+def _v2_catalog() -> Catalog:
+    return Catalog.from_values({
+        "artifactsStore": {"name": "store", "kind": "s3", "schema": {"bucket": "s3://plx-store"}},
+        "connections": [
+            {"name": "data1", "kind": "host_path", "schema": {"hostPath": "/srv/d", "mountPath": "/data/1"}},
+            {"name": "repo", "kind": "git", "schema": {"url": "https://github.com/o/r"}, "secret": {"name": "tok"}},
+        ],
+    })
+
+
+def test_run_connections_may_name_other_kinds_and_the_artifacts_store():
+    doc = {"version": 1.1, "kind": "component", "run": {"kind": "job", "connections": ["repo", "store", "data1"]}}
+    sel = select(_v2_catalog(), request=RunRequest.from_polyaxonfile(doc))
+    assert [c.name for c in sel.data] == ["store", "data1"]
+    assert [c.name for c in sel.others] == ["repo"]
+
+
+def test_run_init_copies_resolve_to_connections():
+    doc = {"run": {"kind": "job", "init": [
+        {"connection": "data1", "paths": ["train", ["a/b.csv", "b.csv"]], "path": "/data/train"},
+        {"artifacts": {"dirs": ["prev-run"]}},  # no connection: the artifacts store
+        {"git": {"url": "https://x"}},  # Polyaxon's own, not a copy of ours
+    ]}}
+    sel = select(_v2_catalog(), request=RunRequest.from_polyaxonfile(doc))
+    assert [(i.connection, i.paths, i.path, c.name) for i, c in sel.init] == [
+        ("data1", (("train", "train"), ("a/b.csv", "b.csv")), "/data/train", "data1"),
+        (None, (("prev-run", "prev-run"),), None, "store"),
+    ]
+
+
+@pytest.mark.parametrize("init, message", [
+    ({"connection": "nope"}, "run.init copies from 'nope': not in the catalog"),
+    ({"connection": "repo"}, "a git connection: only stores can be copied"),
+    ({"connection": "data1", "paths": ["../up"]}, r"run.init\[0\].paths\[0\]: expected a relative path"),
+    ({"connection": "data1", "path": "relative"}, r"run.init\[0\].path: mountPath must be absolute"),
+])
+def test_run_init_errors(init, message):
+    with pytest.raises(SelectionError, match=message):
+        select(_v2_catalog(), request=RunRequest.from_polyaxonfile({"run": {"init": [init]}}))

@@ -126,6 +126,9 @@ def _cases() -> list[dict[str, Any]]:
     add(_case("shared-s3-secret-envfrom", [_bucket("s3", "ds1", {"name": "aws"}), _bucket("s3", "ds2", {"name": "aws"})]))
     add(_case("subset-selected", [_host("data1"), _claim("data2"), _bucket("s3", "data3", {"name": "c3"})], run=["data2"]))
     add(_case("none-selected", [_host("data1"), _claim("data2")], run=[]))
+    unnamed = _case("run-names-no-connections", [_host("data1"), _claim("data2")])
+    del unnamed["run"]["connections"]
+    add(unnamed)
     add(_case("names-polyaxon-accepts", [_host("test_data"), _claim("data.v1"), _bucket("s3", "test_s3", {"name": "s3c"})]))
     # non-storage connections in the same file
     git = {"name": "repo", "kind": "git", "schema": {"url": "https://github.com/org/repo"}, "secret": {"name": "git-token"}}
