@@ -327,7 +327,7 @@ def _mount_artifacts_store(patch: PodPatch, plugins: Plugins, settings: Settings
         return
     from .render import add_connection  # k8s.render imports this module
 
-    if any(c.name == store.name for c in patch.context.get("main_connections", ())):
+    if store.name in patch.context.get("main_connections", {}):
         return  # selected by the run: already on the main container with its credentials
     add_connection(patch, store)
     have = {e.item.name for e in patch.env}

@@ -69,7 +69,7 @@ class PodPatch:
     #: names every volume of the pod (``k8s.naming.VolumeNamer``), shared by whatever adds one
     namer: VolumeNamer = field(default_factory=VolumeNamer, repr=False, compare=False)
     #: volume name -> its definition, to add one volume once however many ask for it
-    _volume_defs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _volume_defs: dict[str, V1Volume | dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     _mount_keys: set[tuple[Any, ...]] = field(default_factory=set, repr=False, compare=False)
 
     # -- extension points --------------------------------------------------------------------
@@ -78,10 +78,16 @@ class PodPatch:
         """A pod volume; the very same volume (name and definition) asked for again is added
         once (several connections sharing one secret); a different one under a taken name is
         still added, and the checks then name both sources."""
-        definition = dump(volume)
-        if self._volume_defs.get(volume.name) == definition:
-            return
-        self._volume_defs.setdefault(volume.name, definition)
+        have = self._volume_defs.get(volume.name)
+        if have is not None:
+            # a name asked for twice (rare, but once per connection when many share a secret):
+            # only then are definitions serialised and compared
+            if not isinstance(have, dict):
+                have = self._volume_defs[volume.name] = dump(have)
+            if dump(volume) == have:
+                return
+        else:
+            self._volume_defs[volume.name] = volume
         self.volumes.append(Sourced(volume, source))
 
     def has_volume(self, name: str) -> bool:

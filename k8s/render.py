@@ -38,12 +38,13 @@ def resolve_selection(catalog: Catalog, selection: Selection | RunRequest | Mapp
 def add_connection(patch: PodPatch, conn: Any) -> None:
     """Everything one connection brings to the main container, except the credential env (which
     depends on the other connections: see ``k8s.env.credential_env``).  Recorded in
-    ``patch.context["main_connections"]`` for ``POLYAXON_CONNECTIONS_CATALOG``."""
+    ``patch.context["main_connections"]`` (name -> connection) for
+    ``POLYAXON_CONNECTIONS_CATALOG``."""
     source = f"connection {conn.name!r}"
-    given = patch.context.setdefault("main_connections", [])
-    if any(c.name == conn.name for c in given):
+    given: dict[str, Any] = patch.context.setdefault("main_connections", {})
+    if conn.name in given:
         return
-    given.append(conn)
+    given[conn.name] = conn
     for volume, mount in connection_volumes(conn, patch.namer):
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)
@@ -141,7 +142,8 @@ def render_patch(
         apply_plugins(patch, plugins, settings)
     init_copies(patch)
     # sorted by name: the pod must not depend on the order a run listed its stores in
-    catalog_json = connections_catalog(sorted(patch.context.get("main_connections", ()), key=lambda c: c.name))
+    given = patch.context.get("main_connections", {})
+    catalog_json = connections_catalog([given[name] for name in sorted(given)])
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
     for extend in extensions:
