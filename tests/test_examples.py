@@ -94,10 +94,10 @@ def test_render_job_patches_the_users_job(tmp_path: Path) -> None:
     trainer = next(c for c in spec["containers"] if c["name"] == "trainer")
     env = {v["name"]: v.get("value") for v in trainer["env"]}
     assert json.loads(env["POLYAXON_RUN_DATA_PATHS"]) == {"data1": "/data/1", "data-s3": "s3://data-bucket"}
-    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/foo/vision/resnet/8a4c5f3e0b2d4e6f9a1b2c3d4e5f6a7b"
+    assert env["POLYAXON_RUN_OUTPUTS_PATH"] == "/outputs/foo/8a4c5f3e0b2d4e6f9a1b2c3d4e5f6a7b/outputs"
     assert env["POLYAXON_CONNECTION_DATA_S3_KEY_FILE"] == "/plx-secrets/data-s3/key.json"
     assert env["OMP_NUM_THREADS"] == "8"  # the user's env survives
-    assert {v["name"] for v in spec["volumes"]} == {"cache", "data1", "outputs-foo", "secret-data-s3"}
+    assert {v["name"] for v in spec["volumes"]} == {"cache", "data1", "outputs-foo", "secret-name"}
     assert "{{" not in res.stdout  # every template resolved
 
 
@@ -127,7 +127,7 @@ def test_in_run_script_local_then_in_a_rendered_run(tmp_path: Path) -> None:
                "POLYAXON_RUN_ARTIFACTS_PATH": str(work / "ctx/artifacts/r1")})
     assert res.returncode == 0, res.stderr
     assert "mode: run, run: r1" in res.stdout
-    assert (work / "store/o/p/r1/model.txt").read_text() == "rows=3\n"
+    assert (work / "store/r1/outputs/model.txt").read_text() == "rows=3\n"
     assert json.loads((work / "ctx/artifacts/r1/outputs/outputs.json").read_text())["rows"] == 3
 
 
@@ -149,7 +149,7 @@ def test_sidecar_runs_locally_and_syncs_on_sigterm(tmp_path: Path) -> None:
     work = _workdir(tmp_path)
     res = _run([sys.executable, "examples/sync-sidecar/run_locally.py", str(work / "w")], work)
     assert res.returncode == 0, res.stdout + res.stderr
-    store = work / "w/artifacts-store/vision/resnet/5f2a9c0e7b6d4c1a8e3f2b1a0c9d8e7f/outputs"
+    store = work / "w/artifacts-store/5f2a9c0e7b6d4c1a8e3f2b1a0c9d8e7f/outputs"
     assert (store / "final.txt").read_text() == "done\n"
 
 
@@ -176,7 +176,7 @@ def test_chart_schema_is_current(tmp_path: Path) -> None:
 def test_chart_schema_check_fails_when_stale_or_invalid(tmp_path: Path) -> None:
     work = _workdir(tmp_path)
     schema = work / "examples/helm-chart/values.schema.json"
-    schema.write_text(schema.read_text().replace('"maxLength": 63', '"maxLength": 62', 1))
+    schema.write_text(schema.read_text().replace('"maxLength": 253', '"maxLength": 252', 1))
     res = _run([sys.executable, "examples/helm-chart/check_schema.py"], work)
     assert res.returncode == 1 and "stale" in res.stdout
 

@@ -2,7 +2,7 @@
 
 In the pod, the sidecar runs
 
-    stores sync /plx-context/artifacts/<uuid> artifacts:<owner>/<project>/<uuid> --watch --interval 10
+    stores sync /plx-context/artifacts/<uuid> artifacts:<uuid> --watch --interval 10
 
 with POLYAXON_RUN_DATA_PATHS={"artifacts": "<the artifacts store's path or bucket URL>"}, so that
 ``artifacts`` names the store.  This script does the same with two local folders standing in
@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-RUN = "vision/resnet/5f2a9c0e7b6d4c1a8e3f2b1a0c9d8e7f"
+RUN = "5f2a9c0e7b6d4c1a8e3f2b1a0c9d8e7f"
 
 
 def stores_command() -> list[str]:
