@@ -30,7 +30,7 @@ def label_for(name: str) -> str:
     """``name`` itself when it is a DNS-1123 label (what Polyaxon uses: the connection, secret or
     config map name), else a label derived from it: lower-cased, other characters as ``-``, with
     8 hex digits of its SHA-256 so that two names which fold alike still differ."""
-    if len(name) <= MAX_LABEL and _LABEL.match(name):
+    if len(name) <= MAX_LABEL and _LABEL.fullmatch(name):
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_LEN]
     head = re.sub(r"[^a-z0-9-]+", "-", name.lower())[: MAX_LABEL - _HASH_LEN - 1].strip("-")

@@ -64,7 +64,7 @@ OCTAL_MODE = re.compile(r"0?[0-7]{1,3}")
 def check_name(value: str, what: str = "name") -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    if len(value) > 63 or not _DNS1123.match(value):
+    if len(value) > 63 or not _DNS1123.fullmatch(value):
         raise ValueError(
             f"{what} must be a DNS-1123 label (lower-case letters, digits and '-', "
             f"starting and ending with a letter or digit, at most 63 characters), got {value!r}"
@@ -99,7 +99,7 @@ def is_dns1123_label(value: str) -> bool:
 
 def check_resource_name(value: str) -> str:
     """A Secret, ConfigMap or PVC name: a DNS-1123 subdomain."""
-    if not isinstance(value, str) or not value or len(value) > 253 or not _DNS1123_SUB.match(value):
+    if not isinstance(value, str) or not value or len(value) > 253 or not _DNS1123_SUB.fullmatch(value):
         raise ValueError(
             "a Kubernetes resource name must be a DNS-1123 subdomain (lower-case letters, digits, "
             f"'-' and '.', at most 253 characters), got {value!r}"
@@ -108,7 +108,7 @@ def check_resource_name(value: str) -> str:
 
 
 def check_secret_key(value: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > 253 or not _SECRET_KEY.match(value):
+    if not isinstance(value, str) or not value or len(value) > 253 or not _SECRET_KEY.fullmatch(value):
         raise ValueError(
             f"a secret/config map key must consist of letters, digits, '-', '_' or '.', got {value!r}"
         )
@@ -118,7 +118,7 @@ def check_secret_key(value: str) -> str:
 
 
 def check_env_name(value: str) -> str:
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         raise ValueError(f"not a valid environment variable name: {value!r}")
     return value
 
@@ -131,8 +131,8 @@ def check_annotation_key(value: str) -> str:
     ok = (
         isinstance(name, str)
         and 0 < len(name) <= 63
-        and _ANNOTATION_NAME.match(name) is not None
-        and (not slash or (len(prefix) <= 253 and _DNS1123_SUB.match(prefix) is not None))
+        and _ANNOTATION_NAME.fullmatch(name) is not None
+        and (not slash or (len(prefix) <= 253 and _DNS1123_SUB.fullmatch(prefix) is not None))
     )
     if not ok:
         raise ValueError(
@@ -142,11 +142,16 @@ def check_annotation_key(value: str) -> str:
     return value
 
 
+#: what no name or path may hold: C0/C1 control characters (a trailing newline passes a
+#: ``$``-anchored rule, and a NUL ends a C string) and lone surrogates (not encodable as UTF-8)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _normalise_absolute(value: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    if "\x00" in value:
-        raise ValueError(f"{what} may not contain a NUL byte, got {value!r}")
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} may not contain control characters or lone surrogates, got {value!r}")
     if not value.startswith("/"):
         raise ValueError(f"{what} must be absolute (start with '/'), got {value!r}")
     if ".." in value.split("/"):
@@ -174,7 +179,9 @@ def check_relative_path(value: str, what: str = "subPath") -> str:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
     if value.startswith("/"):
         raise ValueError(f"{what} must be relative, got {value!r}")
-    if ".." in value.split("/") or "\x00" in value:
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} may not contain control characters or lone surrogates, got {value!r}")
+    if ".." in value.split("/"):
         raise ValueError(f"{what} may not contain '..', got {value!r}")
     return posixpath.normpath(value)
 
@@ -223,6 +230,8 @@ def _clean_prefix(path: str, original: str) -> str:
     parts = path.split("/")
     if ".." in parts or "." in parts or "" in parts:
         raise ValueError(f"bucket prefix may not contain empty, '.' or '..' segments, got {original!r}")
+    if _CONTROL.search(path):
+        raise ValueError(f"bucket prefix may not contain control characters or lone surrogates, got {original!r}")
     return path
 
 
@@ -238,19 +247,19 @@ def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
         article = "an" if schemes[0] == "s3" else "a"  # "an s3://", but "a gs://", "a wasbs://"
         raise ValueError(f"expected {article} {schemes[0]}:// URL for store {label}, got {value!r}")
     if kind == "wasb":
-        m = _WASB.match(value)
+        m = _WASB.fullmatch(value)
         if not m:
             raise ValueError(
                 f"expected a URL like {example} for store {label}, got {value!r}"
             )
         container, account = m.group(2), m.group(3)
-        if not _AZ_CONTAINER.match(container):
+        if not _AZ_CONTAINER.fullmatch(container):
             raise ValueError(f"not a valid Azure container name {container!r} in {value!r}")
-        if not _AZ_ACCOUNT.match(account):
+        if not _AZ_ACCOUNT.fullmatch(account):
             raise ValueError(f"not a valid Azure storage account name {account!r} in {value!r}")
         return BucketURL(scheme, container, _clean_prefix(m.group(4) or "", value), account)
     bucket, _, path = rest.partition("/")
     pattern = _S3_BUCKET if kind == "s3" else _GCS_BUCKET
-    if not pattern.match(bucket):
+    if not pattern.fullmatch(bucket):
         raise ValueError(f"not a valid {label} bucket name {bucket!r} in {value!r}")
     return BucketURL(scheme, bucket, _clean_prefix(path, value))

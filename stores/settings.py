@@ -78,6 +78,8 @@ ENV_VARS: dict[str, str] = {
 }
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+#: a whole URL: no whitespace or control characters anywhere (a trailing newline included)
+_HTTP_URL = re.compile(r"https?://[^\s/\x00-\x1f\x7f]+(/[^\s\x00-\x1f\x7f]*)?")
 _RESOURCE_NAME = re.compile(r"^([a-z0-9.-]+/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
 
 
@@ -99,9 +101,9 @@ def check_resources(value: Any, where: str = "settings.toolkit_resources") -> di
         checked: dict[str, str] = {}
         for name, qty in entries.items():
             text = str(qty) if isinstance(qty, (int, float)) and not isinstance(qty, bool) else qty
-            if not isinstance(name, str) or not _RESOURCE_NAME.match(name):
+            if not isinstance(name, str) or not _RESOURCE_NAME.fullmatch(name):
                 raise ValueError(f"{where}.{part}: not a resource name: {name!r}")
-            if not isinstance(text, str) or not _QUANTITY.match(text):
+            if not isinstance(text, str) or not _QUANTITY.fullmatch(text):
                 raise ValueError(f"{where}.{part}.{name}: not a Kubernetes quantity: {qty!r}")
             checked[name] = text
         out[part] = dict(sorted(checked.items()))
@@ -137,7 +139,7 @@ def _check(s: Settings, where: str) -> None:
         raise _problem("sidecar_mode", f"must be one of {', '.join(SIDECAR_MODES)}, got {s.sidecar_mode!r}", where)
     for name in ("api_host", "external_api_host"):
         value = getattr(s, name)
-        if value is not None and not re.match(r"^https?://[^\s/]+", str(value)):
+        if value is not None and not _HTTP_URL.fullmatch(str(value)):
             raise _problem(name, f"must be an http(s) URL, got {value!r}", where)
     for name in ("auth_secret", "auth_token_key"):
         if not isinstance(getattr(s, name), str) or not getattr(s, name):

@@ -68,7 +68,7 @@ def render(text: str, glob: Globals | Mapping[str, Any]) -> str:
         inner = match.group(1)
         if not _GLOBALS_EXPR.match(inner):
             return match.group(0)
-        plain = _PLAIN.match(inner)
+        plain = _PLAIN.fullmatch(inner)
         if plain is None:
             raise TemplateError(
                 f"unsupported template {match.group(0)!r}: only plain {{{{ globals.name }}}} references are resolved"
@@ -112,19 +112,19 @@ def resolve_param(
     ref = param.get("ref")
     if ref is None:
         try:
-            if isinstance(value, str) and _LITERAL.match(value):
+            if isinstance(value, str) and _LITERAL.fullmatch(value):
                 return Globals.from_mapping(glob)[value[len("globals."):]]
             return resolve(value, glob)
         except TemplateError as exc:
             raise TemplateError(f"{name}: {exc}") from None
-    if not isinstance(ref, str) or not _REF.match(ref):
+    if not isinstance(ref, str) or not _REF.fullmatch(ref):
         raise TemplateError(f"{name}: ref must be 'dag', 'runs.UUID' or 'ops.NAME', got {ref!r}")
     refs = references or {}
     if ref not in refs:
         raise TemplateError(
             f"{name}: the reference {ref!r} is not available; known references: {', '.join(refs) or '(none)'}"
         )
-    if not isinstance(value, str) or not _LITERAL.match(value):
+    if not isinstance(value, str) or not _LITERAL.fullmatch(value):
         raise TemplateError(f"{name}: only globals.* values can be taken from a reference ({ref}), got {value!r}")
     target = reference_globals(refs[ref])
     try:

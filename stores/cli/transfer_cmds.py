@@ -82,7 +82,7 @@ def resolve_spec(spec: str, values: str | None = None, environ: Any = None) -> t
     slash = spec.endswith("/")
     name, sep, key = spec.partition(":")
     handle = None
-    if "://" not in spec and _NAME.match(name):
+    if "://" not in spec and _NAME.fullmatch(name):
         if values:
             from ..catalog import Catalog
 
