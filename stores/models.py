@@ -56,7 +56,8 @@ __all__ = [
     "drop_nulls",
 ]
 
-_NOT_DOTDOT = {"not": {"pattern": r"(^|/)\.\.(/|$)"}}
+#: no ``..`` segment and no control character (a path is refused whole, whatever the engine's ``$``)
+_NOT_DOTDOT = {"not": {"pattern": r"(^|/)\.\.(/|$)|[\x00-\x1f\x7f]"}}
 
 def _checked(checker: Any, **schema: Any) -> Any:
     """A string checked by one of ``stores.names``' rules (whose messages quote the value); the

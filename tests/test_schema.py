@@ -98,7 +98,9 @@ def test_every_schema_mark_is_justified() -> None:
         "duplicate-name-data-outputs",
         "duplicate-yaml-key",  # gone once parsed: the last one wins
         "env-duplicate-name",  # uniqueness of one property across list items
+        "env-name-trailing-newline",  # Python's `$` matches before a final newline (Go's does not)
         "misspelt-persistence",  # a values file may hold any other key
+        "name-trailing-newline",  # as env-name-trailing-newline
         "secret-items-same-path",  # an item's path defaults to its key
         "volume-name-not-a-string",  # JSON has no integer keys
     ]
