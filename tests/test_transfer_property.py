@@ -87,7 +87,7 @@ def test_round_trip_accounts_for_every_entry(request, kind, tree):
         if not sent:
             return
         down = _account(lambda: download(store, "", base / "back", options=OPTS, progress=False))
-        assert sorted(down.transferred) == sorted(sent) and not down.failed
+        assert sorted(down.transferred) == sorted(sent) and not down.failed, down.account()
         back = {p.relative_to(base / "back").as_posix(): p.read_bytes()
                 for p in (base / "back").rglob("*") if p.is_file()}
         assert back == {k: files[k] for k in sent}
