@@ -10,17 +10,20 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PYTHON:-python3}
 
+# nothing is installed outside the repository: uv, when it is not on PATH already, goes into
+# .venv itself (pip then only serves to fetch it)
 if [ ! -x .venv/bin/python ]; then
-  if command -v uv >/dev/null 2>&1 || "$PY" -m pip install -q uv >/dev/null 2>&1; then
-    "$PY" -m uv venv -q .venv 2>/dev/null || uv venv -q .venv
-  else
-    "$PY" -m venv .venv
-  fi
+  if command -v uv >/dev/null 2>&1; then uv venv -q --python "$PY" .venv; else "$PY" -m venv .venv; fi
 fi
-if "$PY" -m uv --version >/dev/null 2>&1; then
-  "$PY" -m uv pip install -q --python .venv/bin/python -e ".[test,docs]"
-elif command -v uv >/dev/null 2>&1; then
-  uv pip install -q --python .venv/bin/python -e ".[test,docs]"
+if command -v uv >/dev/null 2>&1; then
+  UV=(uv)
+elif .venv/bin/python -m uv --version >/dev/null 2>&1 || .venv/bin/python -m pip install -q uv >/dev/null 2>&1; then
+  UV=(.venv/bin/python -m uv)
+else
+  UV=()
+fi
+if [ ${#UV[@]} -gt 0 ]; then
+  "${UV[@]}" pip install -q --python .venv/bin/python -e ".[test,docs]"
 else
   .venv/bin/python -m pip install -q -e ".[test,docs]"
 fi
@@ -30,12 +33,11 @@ fi
 POLYAXON_VERSION=${POLYAXON_VERSION:-2.18.0}
 if ! .bench/polyaxon-venv/bin/python -c "import polyaxon.pkg, sys; sys.exit(polyaxon.pkg.VERSION != '$POLYAXON_VERSION')" 2>/dev/null; then
   mkdir -p .bench
-  if "$PY" -m uv --version >/dev/null 2>&1; then UV=("$PY" -m uv); elif command -v uv >/dev/null 2>&1; then UV=(uv); else UV=(); fi
   if [ ${#UV[@]} -gt 0 ]; then
     "${UV[@]}" venv -q --python "$(.venv/bin/python -c 'import sys; print(sys.executable)')" .bench/polyaxon-venv
     "${UV[@]}" pip install -q --python .bench/polyaxon-venv/bin/python "polyaxon==$POLYAXON_VERSION"
   else
-    "$PY" -m venv .bench/polyaxon-venv
+    .venv/bin/python -m venv .bench/polyaxon-venv
     .bench/polyaxon-venv/bin/python -m pip install -q "polyaxon==$POLYAXON_VERSION"
   fi
 fi
