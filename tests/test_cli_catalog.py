@@ -153,3 +153,11 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert proc.returncode == 2
     assert "usage: stores" in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(flag: str) -> None:
+    from stores import __version__
+
+    res = stores(flag)
+    assert res.returncode == 0 and res.stdout.strip() == f"stores {__version__}", res.stderr

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stores",
         description="Storage connections and volume mounts for ML runs on Kubernetes.",
     )
+    from stores import __version__
+
+    parser.add_argument("-V", "--version", action="version", version=f"stores {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMAND_MODULES:
