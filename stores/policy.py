@@ -126,6 +126,32 @@ def template_problem(text: str) -> str | None:
 _RESOURCES = (("secret", "secret"), ("config_map", "configMap"))
 
 
+def _env_clashes(conn: Any) -> list[tuple[tuple[object, ...], str]]:
+    """Two env vars of one name from one connection (its items, its own env), as ``k8s.env``
+    makes them: the pod would get two sources for one name."""
+    out: list[tuple[tuple[object, ...], str]] = []
+    seen: dict[str, str] = {}
+
+    def see(name: str, what: str, path: tuple[object, ...]) -> None:
+        if name in seen and seen[name] != what:
+            out.append((path, f"env var {name} is also set by the {seen[name]}; one name, one source"))
+        seen.setdefault(name, what)
+
+    for attr, key in _RESOURCES:
+        resource = getattr(conn, attr)
+        if resource is None or not resource.items or (resource.mount_path is not None and attr != "config_map"):
+            continue
+        for i, item in enumerate(resource.items):
+            try:
+                check_env_name(item.key)
+            except ValueError:
+                continue  # refused above, or delivered only as a file
+            see(item.key, f"{key} {resource.name!r}", (key, "items", i))
+    for i, var in enumerate(conn.env):
+        see(var.name, "connection's env", ("env", i, "name"))
+    return out
+
+
 def connection_problems(conn: Any, allow_host_paths: Iterable[str] = ()) -> list[tuple[tuple[object, ...], str]]:
     """Everything the renderer would refuse about ``conn`` alone, as ``(path, message)``."""
     out: list[tuple[tuple[object, ...], str]] = []
@@ -154,10 +180,19 @@ def connection_problems(conn: Any, allow_host_paths: Iterable[str] = ()) -> list
             except ValueError:
                 out.append(((key, "items", i), f"item {item.key!r} cannot be an env var name, and a {key} "
                             "without mountPath delivers its items as env vars; give it a mountPath"))
+    seen_mounts: dict[str, tuple[object, ...]] = {}
     for path, mount in mounts:
         why = why_reserved(mount)
         if why is not None:
             out.append((path, f"mountPath {mount!r} is {why}"))
+        norm = normalise_path(mount)
+        if norm in seen_mounts:
+            # one container cannot mount two volumes on one path
+            out.append((path, f"mountPath {mount!r} is also where {'.'.join(map(str, seen_mounts[norm]))} "
+                        "mounts; a connection's volumes need different paths"))
+        else:
+            seen_mounts[norm] = path
+    out.extend(_env_clashes(conn))
     for i, var in enumerate(conn.env):
         if isinstance(var.value, str):
             problem = template_problem(var.value)
