@@ -103,15 +103,26 @@ def render_alone(conn: Any, allowed: tuple[str, ...] = ()) -> str | None:
     from stores.errors import RenderError, TemplateError
     from stores.selection import Selection
 
-    catalog = Catalog(connections=(conn,), allowed_host_paths=allowed)
-    selection = (Selection((conn,), None, catalog) if conn.is_storage
-                 else Selection((), None, catalog, others=(conn,)))
-    try:
-        render_patch(catalog, selection, _run_info()).to_dict()
-    except TemplateError as exc:
-        return None if any(m in str(exc) for m in RUN_DEPENDENT) else f"TemplateError: {exc}"
-    except RenderError as exc:
-        return f"RenderError: {exc}"
+    from stores.policy import template_problem
+
+    for attempt in range(2):
+        catalog = Catalog(connections=(conn,), allowed_host_paths=allowed)
+        selection = (Selection((conn,), None, catalog) if conn.is_storage
+                     else Selection((), None, catalog, others=(conn,)))
+        try:
+            render_patch(catalog, selection, _run_info()).to_dict()
+        except TemplateError as exc:
+            if attempt or not any(m in str(exc) for m in RUN_DEPENDENT):
+                return f"TemplateError: {exc}"
+            # a run-dependent reference stops the render before the other checks: once more
+            # without the env values validate finds nothing wrong with
+            env = tuple(v for v in conn.env if not (isinstance(v.value, str) and "{{" in v.value
+                                                     and template_problem(v.value) is None))
+            conn = conn.model_copy(update={"env": env})
+            continue
+        except RenderError as exc:
+            return f"RenderError: {exc}"
+        return None
     return None
 
 
