@@ -19,12 +19,19 @@ parties of a clash.  Every check is one pass with a dict: linear in the number o
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from stores.errors import RenderError
-from stores.names import CONTEXT_PATH
+from stores.policy import (
+    CONTEXT_MOUNT,
+    DENIED_HOST_PATHS,
+    DENIED_HOST_TREES,
+    MAX_ANNOTATIONS_BYTES,
+    normalise_path,
+    why_denied,
+    why_reserved,
+)
 
 __all__ = [
     "CONTEXT_VOLUME",
@@ -51,32 +58,9 @@ __all__ = [
 #: The one volume that may be mounted at ``CONTEXT_MOUNT``: the run's artifacts context (an
 #: emptyDir the plugins provide; Polyaxon's name and place for it).
 CONTEXT_VOLUME = "artifacts-context"
-CONTEXT_MOUNT = CONTEXT_PATH + "/artifacts"
 
-#: hostPaths never mounted: these exact paths, anything under ``DENIED_HOST_TREES``, and any
-#: ancestor of either (mounting ``/var/run`` exposes the docker socket as surely as mounting the
-#: socket).  ``/run/docker.sock`` is listed because ``/var/run`` is a symlink to ``/run`` on
-#: current distributions.
-DENIED_HOST_PATHS: tuple[str, ...] = ("/", "/var/run/docker.sock", "/run/docker.sock")
-DENIED_HOST_TREES: tuple[str, ...] = ("/proc", "/sys", "/etc")
-
-
-#: the API server refuses a pod whose annotations (keys and values) total more than this
-MAX_ANNOTATIONS_BYTES = 256 * 1024
-
-
-def normalise_path(path: str) -> str:
-    """Absolute paths compare after ``normpath`` (``/a//b/`` is ``/a/b``; a leading ``//`` is
-    ``/``)."""
-    if path.startswith("/") and "//" not in path and "/." not in path and (len(path) == 1 or not path.endswith("/")):
-        return path  # already normal (the models normalise every path they accept)
-    norm = posixpath.normpath(path)
-    return "/" + norm.lstrip("/") if norm.startswith("/") else norm
-
-
-def _is_under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
+# the rules themselves live in stores.policy, which the values loader applies to each connection
+# too: `stores validate` accepts what render accepts
 
 @dataclass(frozen=True)
 class HostPathPolicy:
@@ -94,18 +78,7 @@ class HostPathPolicy:
     allowed: Mapping[str, str] = field(default_factory=dict)
 
     def why_denied(self, host_path: str) -> str | None:
-        path = normalise_path(host_path)
-        if path in self.allowed:
-            return None
-        for tree in self.denied_trees:
-            if _is_under(path, tree):
-                return f"it is {tree} or under it"
-        for denied in (*self.denied, *self.denied_trees):
-            if path == denied:
-                return "it is on the deny list"
-            if _is_under(denied, path):
-                return f"it contains {denied}"
-        return None
+        return why_denied(host_path, self.allowed, self.denied, self.denied_trees)
 
 
 @dataclass(frozen=True)
@@ -184,15 +157,11 @@ def check_context_path(containers: Iterable[ContainerView], context_path: str = 
     for container in containers:
         for mount in container.mounts:
             path = normalise_path(mount.mount_path)
-            if not _is_under(context_path, path):
-                continue
             if path == context_path and mount.volume == CONTEXT_VOLUME:
                 continue
-            where = "on" if path == context_path else f"on {path}, a parent of"
-            raise RenderError(
-                f"{container.label} mounts volume {mount.volume!r} (from {mount.source}) {where} "
-                f"{context_path}, which is reserved for the run context"
-            )
+            why = why_reserved(path, context_path)
+            if why is not None:
+                raise RenderError(f"{container.label} mounts volume {mount.volume!r} (from {mount.source}) {why}")
 
 
 def check_env(containers: Iterable[ContainerView]) -> None:

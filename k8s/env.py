@@ -113,7 +113,7 @@ def connection_env(conn: Any) -> list[Sourced]:
     for var in conn.env:
         source = f"connection {conn.name!r} (env)"
         try:
-            value_from = V1EnvVarSource.model_validate(var.value_from) if var.value_from is not None else None
+            value_from = V1EnvVarSource.model_validate(var.value_from.to_dict()) if var.value_from is not None else None
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, e["loc"])) or "<root>" for e in exc.errors(include_url=False))
             raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({fields})") from None

@@ -101,7 +101,8 @@ def render_patch(
 
     ``selection``: a ``Selection``, a ``RunRequest``, a polyaxonfile ``environment.persistence``
     mapping, or ``None`` for the defaults.  ``inputs``: the run's resolved inputs
-    (``POLYAXON_RUN_INPUTS``).  ``allow_host_paths``: exact host paths let past the deny list.
+    (``POLYAXON_RUN_INPUTS``).  ``allow_host_paths``: exact host paths let past the deny list
+    (besides those the catalog was loaded with: ``Catalog.allowed_host_paths``).
     ``sdk_defaults``: ``{"gcs": name}`` when selected GCS connections hold different keys and one
     must be ``GOOGLE_APPLICATION_CREDENTIALS``.  ``plugins``: a ``stores.plugins.Plugins`` or its
     YAML mapping (seed 002; ``{}`` gives the seed's defaults, ``None`` no plugins at all), applied
@@ -136,6 +137,8 @@ def render_patch(
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")
+    for path in catalog.allowed_host_paths:
+        patch.allow_host_path(path, "the values loader (allow_host_paths)")
     for path in allow_host_paths:
         patch.allow_host_path(path, "the caller (allow_host_paths)")
     if plugins is not None:

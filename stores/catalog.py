@@ -8,7 +8,7 @@ input.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -35,6 +35,9 @@ class Catalog(BaseModel):
     connections: tuple[Connection, ...] = ()
     #: what the reader wants to know about how the catalog was read (defaults that applied)
     notes: tuple[str, ...] = ()
+    #: hostPaths let past the deny list when the catalog was loaded (``allow_host_paths``); the
+    #: renderer lets them through too, so one decision covers validate and render
+    allowed_host_paths: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Catalog":
@@ -51,23 +54,27 @@ class Catalog(BaseModel):
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_values(cls, values: Any, *, file: str | None = None, lines: dict | None = None) -> "Catalog":
-        """From a parsed values document (either helm spelling, or both)."""
+    def from_values(
+        cls, values: Any, *, file: str | None = None, lines: dict | None = None, allow_host_paths: Iterable[str] = ()
+    ) -> "Catalog":
+        """From a parsed values document (either helm spelling, or both).  Every rule the
+        renderer applies to a connection on its own is checked here (``stores.policy``);
+        ``allow_host_paths``: exact hostPaths let past the deny list, here and at render."""
         from .values import catalog_from_values
 
-        return catalog_from_values(values, file=file, lines=lines)
+        return catalog_from_values(values, file=file, lines=lines, allow_host_paths=allow_host_paths)
 
     @classmethod
-    def from_yaml(cls, text: str | bytes, *, file: str | None = None) -> "Catalog":
+    def from_yaml(cls, text: str | bytes, *, file: str | None = None, allow_host_paths: Iterable[str] = ()) -> "Catalog":
         from .values import catalog_from_yaml
 
-        return catalog_from_yaml(text, file=file)
+        return catalog_from_yaml(text, file=file, allow_host_paths=allow_host_paths)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Catalog":
+    def from_file(cls, path: str | Path, *, allow_host_paths: Iterable[str] = ()) -> "Catalog":
         from .values import catalog_from_file
 
-        return catalog_from_file(path)
+        return catalog_from_file(path, allow_host_paths=allow_host_paths)
 
     # -- queries ---------------------------------------------------------------------------
 

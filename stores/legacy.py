@@ -13,6 +13,7 @@ A bucket entry's ``secret`` + ``secretKey`` become a secret mounted read-only at
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -155,16 +156,30 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+#: the keys that decide an entry's shape
+_SHAPE_KEYS = ("hostPath", "existingClaim", "store")
+
+
 def choose_model(entry: dict[str, Any]) -> tuple[type[_Legacy] | None, tuple[str, ...], str]:
     """Which legacy shape ``entry`` has: ``(model, problem_key_path, problem)``; the model is
     ``None`` when the shape cannot be told, and then the problem says why."""
     # the old chart leaves `existingClaim:` empty next to `hostPath`: a null key is not given
-    present = [k for k in ("hostPath", "existingClaim", "store") if entry.get(k) is not None]
+    present = [k for k in _SHAPE_KEYS if entry.get(k) is not None]
     if len(present) > 1:
         return None, (present[1],), (
             f"give exactly one of hostPath, existingClaim or store; found {' and '.join(present)}"
         )
     if not present:
+        # a misspelt deciding key (`existingClam`, `hostpath`): point at it, not at the entry
+        for key in entry:
+            close = difflib.get_close_matches(str(key), _SHAPE_KEYS, n=1, cutoff=0.75) if isinstance(key, str) else []
+            if not close and isinstance(key, str):
+                close = [k for k in _SHAPE_KEYS if k.lower() == key.lower()]
+            if close:
+                return None, (key,), (
+                    f"unknown key {key!r}; did you mean {close[0]!r}? (an entry needs one of hostPath, "
+                    "existingClaim or store)"
+                )
         if entry.get("bucket") is not None:
             return None, ("store",), "a bucket needs 'store' (one of s3, gcs, azure)"
         return None, (), "expected one of hostPath, existingClaim or store (with bucket)"

@@ -186,19 +186,68 @@ class ConnectionResource(_Model):
 #: the sources of an env var's ``valueFrom``: exactly one of them (the API server's rule)
 ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
 
+# The valueFrom models: the kubernetes client's V1EnvVarSource and its selectors (which the
+# renderer builds from them), as strict as those and with the API server's rules they lack (a
+# named, keyed reference; exactly one source).  Here, not in k8s: `stores validate` runs without
+# the kubernetes client and must refuse whatever the renderer would.
+_K8sString = Annotated[str, Field(strict=True)]
 
-def _check_value_from(value: dict[str, Any]) -> dict[str, Any]:
-    given = [k for k in value if value[k] is not None]
-    if len(given) != 1 or given[0] not in ENV_SOURCES or len(value) != 1:
-        raise ValueError(f"valueFrom needs exactly one of {', '.join(ENV_SOURCES)}, got {_keys(value)}")
-    source, ref = given[0], value[given[0]]
-    if not isinstance(ref, dict):
-        raise ValueError(f"valueFrom.{source} must be a mapping, got {type(ref).__name__}")
-    if source in ("configMapKeyRef", "secretKeyRef"):
-        # the API server refuses a nameless or unkeyed reference; the schemas let it through
-        names.check_resource_name(ref.get("name"))  # type: ignore[arg-type]
-        names.check_secret_key(ref.get("key"))  # type: ignore[arg-type]
+
+class _Source(_Model):
+    # a null is not "absent" here: the client models refuse it where a value is required
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        return data
+
+
+class KeySelector(_Source):
+    """``secretKeyRef`` / ``configMapKeyRef``."""
+
+    name: ResourceName
+    key: SecretKey
+    optional: Flag | None = None
+
+
+class ObjectFieldSelector(_Source):
+    """``fieldRef``."""
+
+    field_path: Annotated[_K8sString, Field(min_length=1)]
+    api_version: _K8sString | None = None
+
+
+def _quantity(value: Any) -> Any:
+    # YAML reads `divisor: 1` as an integer; Kubernetes takes a quantity as a number or a string
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return value
+
+
+class ResourceFieldSelector(_Source):
+    """``resourceFieldRef``."""
+
+    resource: Annotated[_K8sString, Field(min_length=1)]
+    container_name: _K8sString | None = None
+    divisor: Annotated[_K8sString, BeforeValidator(_quantity)] | None = None
+
+
+class EnvVarSource(_Source):
+    """An env var's ``valueFrom``: exactly one source."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    field_ref: ObjectFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None = None
+    config_map_key_ref: KeySelector | None = None
+    secret_key_ref: KeySelector | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source(cls, data: Any) -> Any:
+        given = drop_nulls(data)  # `fieldRef:` left empty next to the source is not a source
+        if isinstance(given, dict) and (len(given) != 1 or next(iter(given)) not in ENV_SOURCES):
+            raise ValueError(f"valueFrom needs exactly one of {', '.join(ENV_SOURCES)}, got {_keys(data)}")
+        return given
 
 
 def _keys(value: dict[str, Any]) -> str:
@@ -206,11 +255,6 @@ def _keys(value: dict[str, Any]) -> str:
 
 
 AnnotationKey = _checked(names.check_annotation_key, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
-ValueFrom = Annotated[
-    dict[str, Any],
-    Field(json_schema_extra={"minProperties": 1, "maxProperties": 1, "propertyNames": {"enum": list(ENV_SOURCES)}}),
-    AfterValidator(_check_value_from),
-]
 
 
 class EnvVar(_Model):
@@ -224,7 +268,7 @@ class EnvVar(_Model):
 
     name: _checked(names.check_env_name, pattern=names.ENV_NAME)  # type: ignore[valid-type]
     value: str | None = None
-    value_from: ValueFrom | None = None
+    value_from: EnvVarSource | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "EnvVar":

@@ -17,11 +17,11 @@ from typing import Any, Iterable
 from pydantic import ValidationError
 
 from .catalog import Catalog
-from .errors import Problem, ValuesError
+from .errors import Problem, ValuesError, format_path
 from .kinds import ALL_KINDS, KINDS, OTHER_KINDS
 from .legacy import DEFAULTS, choose_model
 from .models import connection_adapter
-from . import names
+from . import names, policy
 from .yamlsrc import Lines, load_yaml
 
 __all__ = [
@@ -58,7 +58,7 @@ _KNOWN_KEYS = sorted(
 )
 
 
-def catalog_from_file(path: str | Path) -> Catalog:
+def catalog_from_file(path: str | Path, *, allow_host_paths: Iterable[str] = ()) -> Catalog:
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -68,16 +68,22 @@ def catalog_from_file(path: str | Path) -> Catalog:
         raise ValuesError([Problem((), "is a directory, not a values file", str(path))]) from None
     except OSError as exc:
         raise ValuesError([Problem((), f"cannot read: {exc.strerror}", str(path))]) from None
-    return catalog_from_yaml(raw, file=str(path))
+    return catalog_from_yaml(raw, file=str(path), allow_host_paths=allow_host_paths)
 
 
-def catalog_from_yaml(text: str | bytes, *, file: str | None = None) -> Catalog:
+def catalog_from_yaml(text: str | bytes, *, file: str | None = None, allow_host_paths: Iterable[str] = ()) -> Catalog:
     data, lines = load_yaml(text, file)
-    return catalog_from_values(data, file=file, lines=lines)
+    return catalog_from_values(data, file=file, lines=lines, allow_host_paths=allow_host_paths)
 
 
-def catalog_from_values(values: Any, *, file: str | None = None, lines: Lines | None = None) -> Catalog:
-    parser = _Parser(file, lines or {})
+def catalog_from_values(
+    values: Any, *, file: str | None = None, lines: Lines | None = None, allow_host_paths: Iterable[str] = ()
+) -> Catalog:
+    """The catalog of a values document, or ``ValuesError`` with every problem: the models'
+    rules and every rule the renderer applies to a connection on its own (``stores.policy``),
+    so what loads renders.  ``allow_host_paths``: exact hostPaths let past the deny list; the
+    catalog keeps them and ``render_patch`` honours them."""
+    parser = _Parser(file, lines or {}, tuple(allow_host_paths))
     catalog = parser.parse(values)
     if parser.problems:
         raise ValuesError(parser.problems)
@@ -118,10 +124,13 @@ def _suggest(key: object, choices: Iterable[str], cutoff: float = 0.75) -> str:
 
 
 class _Parser:
-    def __init__(self, file: str | None, lines: Lines):
+    def __init__(self, file: str | None, lines: Lines, allow_host_paths: tuple[str, ...] = ()):
         self.file = file
         self.lines = lines
+        self.allow_host_paths = allow_host_paths
         self.problems: list[Problem] = []
+        #: (path of the name, connection) of every connection read, for the uniqueness check
+        self.named: list[tuple[tuple[object, ...], Any]] = []
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -234,12 +243,12 @@ class _Parser:
             else:
                 parsed = [self.connection(c, ("connections", i)) for i, c in enumerate(conns)]
                 roles["connections"] = tuple(c for c in parsed if c is not None)
-        self.check_unique(roles)
+        self.check_unique()
         if self.problems:
             return None
         notes.extend(_key_notes(roles))
         try:
-            return Catalog(**roles, notes=tuple(notes))
+            return Catalog(**roles, notes=tuple(notes), allowed_host_paths=self.allow_host_paths)
         except ValidationError as exc:  # pragma: no cover - every rule is checked above with a path
             self.add_validation(exc, ())
             return None
@@ -292,38 +301,50 @@ class _Parser:
             self.add(path + where, problem)
             return None
         try:
-            return model.model_validate(entry).to_connection(name)  # type: ignore[attr-defined]
+            conn = model.model_validate(entry).to_connection(name)  # type: ignore[attr-defined]
         except ValidationError as exc:
             self.add_validation(exc, path)
             return None
+        return self.checked(conn, path, path, legacy=True)
 
     def connection(self, doc: Any, path: tuple[object, ...]) -> Any:
         if not isinstance(doc, dict):
             self.add(path, f"expected a connection mapping, got {_short(doc)}")
             return None
         try:
-            return connection_adapter.validate_python(doc)
+            conn = connection_adapter.validate_python(doc)
         except ValidationError as exc:
             self.add_validation(exc, path, strip_tag=True)
             return None
+        return self.checked(conn, path, path + ("name",))
 
-    def check_unique(self, roles: dict[str, Any]) -> None:
-        seen: dict[str, str] = {}
-        for role, value in roles.items():
-            conns = value if isinstance(value, tuple) else (value,)
-            for i, conn in enumerate(conns):
-                where = self._path_of(role, conn, i)
-                if conn.name in seen:
-                    self.add(where, f"connection name {conn.name!r} is already used by {seen[conn.name]}; names must be unique")
-                else:
-                    seen[conn.name] = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in where)
+    def checked(self, conn: Any, path: tuple[object, ...], name_path: tuple[object, ...], legacy: bool = False) -> Any:
+        """``conn`` if the renderer can render it on its own, else ``None`` with the problems
+        added (``stores.policy``: the one place these rules are written)."""
+        self.named.append((name_path, conn))
+        found = policy.connection_problems(conn, self.allow_host_paths)
+        for where, message in found:
+            # a legacy entry has no `schema`: its keys sit on the entry (`existingClaim`, `hostPath`)
+            if legacy and where[:1] == ("schema",):
+                where = where[1:]
+            elif legacy:
+                where = where[:1]  # the secret the entry's secret + secretKey made
+            self.add(path + where, message)
+        return None if found else conn
 
-    @staticmethod
-    def _path_of(role: str, conn: Any, index: int) -> tuple[object, ...]:
-        if role in _MULTI:
-            return ("persistence", role, conn.name)
-        if role in ("logs", "repos", "upload"):
-            return ("persistence", role)
-        if role == "artifacts_store":
-            return ("artifactsStore", "name")
-        return ("connections", index, "name")
+    def check_unique(self) -> None:
+        """Each name once; a repeat is reported where it repeats (the later line), naming the
+        first."""
+        def order(entry: tuple[tuple[object, ...], Any]) -> int:
+            line = self.line_of(entry[0])
+            return line if line is not None else 1 << 62
+
+        seen: dict[str, tuple[object, ...]] = {}
+        for where, conn in sorted(self.named, key=order):
+            if conn.name in seen:
+                first = seen[conn.name]
+                at = self.line_of(first)
+                self.add(where, f"connection name {conn.name!r} is already used by {format_path(first)}"
+                         + (f" (line {at})" if at else "") + "; names must be unique")
+            else:
+                seen[conn.name] = where

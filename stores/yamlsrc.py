@@ -59,7 +59,9 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file)]) from None
+            # the line of the first bad byte: an editor shows where to look
+            line = text.count(b"\n", 0, exc.start) + 1
+            raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file, line)]) from None
     if len(text) > MAX_BYTES:
         raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
     try:

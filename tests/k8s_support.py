@@ -45,3 +45,11 @@ def assert_patch_valid(patch: Any) -> None:
 
 def catalog_of(*connections: dict[str, Any], **roles: Any) -> Catalog:
     return Catalog.from_values({"connections": list(connections), **roles})
+
+
+def python_catalog(*connections: dict[str, Any]) -> Catalog:
+    """A catalog built in Python, past the values loader's policy checks (``stores.policy``):
+    what the renderer's own checks must still catch."""
+    from stores.models import parse_connection
+
+    return Catalog(connections=tuple(parse_connection(c) for c in connections))

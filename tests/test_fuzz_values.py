@@ -41,9 +41,15 @@ from reliability.fuzzing import (
     check_document,
     generate,
     generate_plausible,
+    render_alone,
     seeds,
 )
+from pydantic import ValidationError
+
 from stores.errors import RenderError, ValuesError
+from stores.models import EnvVarSource, parse_connection
+from stores.policy import connection_problems
+from stores.catalog import Catalog
 from stores.runinfo import RunInfo
 from stores.values import catalog_from_yaml
 from stores.yamlsrc import MAX_DEPTH, MAX_NODES
@@ -196,6 +202,83 @@ def test_built_connections(conns: list[dict[str, Any]], spelling: str) -> None:
     check_document(yaml.safe_dump(doc, allow_unicode=True))
 
 
+# ---- validate is a complete gate: it accepts exactly what render accepts ------------------------------------
+#
+# check_document holds the document-level half (an accepted document renders, or fails only on a
+# clash between connections selected together).  Here, connection by connection: the loader's
+# checks (the models, then stores.policy) pass exactly when the renderer renders it on its own.
+
+GATE_SEEN: dict[str, int] = {}
+
+
+def _gate_agrees(doc: Any) -> None:
+    try:
+        conn = parse_connection(doc)
+    except ValidationError:
+        GATE_SEEN["model"] = GATE_SEEN.get("model", 0) + 1
+        return
+    problems = connection_problems(conn)
+    refusal = render_alone(conn)
+    assert (not problems) == (refusal is None), f"validate: {problems}; render: {refusal}; {doc!r:.500}"
+    key = "refused" if problems else "rendered"
+    GATE_SEEN[key] = GATE_SEEN.get(key, 0) + 1
+
+
+@FUZZ
+@given(conn=_connection)
+def test_gate_agrees_on_built_connections(conn: dict[str, Any]) -> None:
+    _gate_agrees(conn)
+
+
+@FUZZ
+@given(seed=st.integers(min_value=0, max_value=2**64))
+def test_gate_agrees_on_plausible_connections(seed: int) -> None:
+    doc = generate_plausible(random.Random(seed))
+    for conn in [doc.get("artifactsStore"), *doc.get("connections", [])]:
+        if conn is not None:
+            _gate_agrees(conn)
+
+
+def test_the_gate_property_sees_both_sides() -> None:
+    """Not vacuous: plausible connections are refused by the policy and rendered, both."""
+    GATE_SEEN.clear()
+    for i in range(300):
+        doc = generate_plausible(random.Random(f"gate-{i}"))
+        for conn in [doc.get("artifactsStore"), *doc.get("connections", [])]:
+            if conn is not None:
+                _gate_agrees(conn)
+    assert GATE_SEEN.get("refused", 0) >= 5 and GATE_SEEN.get("rendered", 0) >= 50, GATE_SEEN
+
+
+_selectors = st.fixed_dictionaries({}, optional={
+    "name": st.one_of(st.sampled_from(["s", "a.b", "", "A"]), st.integers(), st.none()),
+    "key": st.one_of(st.sampled_from(["k", "a/b", "", "0"]), st.integers(), st.none(), st.just({"a": 1})),
+    "optional": st.one_of(st.booleans(), st.sampled_from(["true", 1]), st.none()),
+    "fieldPath": st.one_of(st.sampled_from(["metadata.name", ""]), st.integers()),
+    "apiVersion": st.sampled_from(["v1", 1]),
+    "resource": st.sampled_from(["limits.cpu", "", 2]),
+    "divisor": st.one_of(st.sampled_from(["1m", "1", ""]), st.integers(), st.floats(), st.just({"a": 1}), st.booleans()),
+    "containerName": st.sampled_from(["main", 3]),
+    "bogus": st.just(1),
+})
+_value_from = st.dictionaries(
+    st.sampled_from(["secretKeyRef", "configMapKeyRef", "fieldRef", "resourceFieldRef", "fileKeyRef", "x"]),
+    st.one_of(st.none(), _selectors, st.integers(), st.text(max_size=3)), max_size=2)
+
+
+@FUZZ
+@given(value_from=_value_from)
+def test_value_from_is_no_laxer_than_the_kubernetes_models(value_from: dict[str, Any]) -> None:
+    """What the loader accepts as a valueFrom, the renderer's V1EnvVarSource takes as it is."""
+    from kubernetes.client import V1EnvVarSource
+
+    try:
+        ours = EnvVarSource.model_validate(value_from)
+    except ValidationError:
+        return
+    V1EnvVarSource.model_validate(ours.to_dict())
+
+
 # ---- explicit hostile documents -----------------------------------------------------------------------------
 
 _VALID = textwrap.dedent("""\
@@ -240,14 +323,17 @@ def test_an_alias_shares_and_renders_as_the_expanded_document() -> None:
         render_patch(catalog_from_yaml(expanded), None, RUN).to_dict()
 
 
-def test_annotations_over_the_api_servers_limit_are_a_render_error() -> None:
-    # regression: a 300 KB annotation value rendered; the API server refuses annotations > 256 KiB
+def test_annotations_over_the_api_servers_limit() -> None:
+    # regression: a 300 KB annotation value rendered; the API server refuses annotations > 256 KiB.
+    # One connection alone over the limit is refused when loading; the renderer checks the pod.
     doc = {"connections": [{"name": "a", "kind": "s3", "schema": {"bucket": "s3://abc"},
                             "annotations": {"example.com/big": "y" * 300_000}}]}
     text = yaml.safe_dump(doc)
-    assert check_document(text) == "render:RenderError"
+    assert check_document(text) == "rejected"
+    with pytest.raises(ValuesError, match=r"connections\[0\]\.annotations: annotations take 300015 bytes"):
+        catalog_from_yaml(text)
     with pytest.raises(RenderError, match=r"more than the API server's 262144.*'example.com/big'"):
-        render_patch(catalog_from_yaml(text), None, RUN)
+        render_patch(Catalog(connections=(parse_connection(doc["connections"][0]),)), None, RUN)
 
 
 def test_annotations_split_across_connections_count_together() -> None:

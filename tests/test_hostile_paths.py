@@ -11,6 +11,7 @@ the CLI:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from k8s import render_patch
 from stores.catalog import Catalog
 from stores.cli import main
 from stores.errors import RenderError, StoresError, ValuesError
+from stores.models import parse_connection
 from stores.runinfo import RunInfo
 
 RUN = RunInfo(uuid="0f1e2d3c4b5a69788796a5b4c3d2e1f0", owner="acme", project="vision")
@@ -67,11 +69,11 @@ HOSTILE_MOUNTS = {
     "/a/../b": "values",
     "/data/..": "values",
     "/a/b/../../..": "values",
-    "/plx-context": "render",
-    "/plx-context/": "render",
-    "//plx-context": "render",
-    "/plx-context/.": "render",
-    "/./plx-context": "render",
+    "/plx-context": "values",
+    "/plx-context/": "values",
+    "//plx-context": "values",
+    "/plx-context/.": "values",
+    "/./plx-context": "values",
 }
 
 
@@ -109,9 +111,13 @@ def test_a_mount_inside_the_context_is_allowed_by_design() -> None:
 
 
 def test_a_mount_over_the_context_is_refused_even_with_the_context_plugins_on() -> None:
-    catalog = Catalog.from_values({"artifactsStore": {"name": "art", "kind": "host_path",
-                                                      "schema": {"hostPath": "/mnt/art", "mountPath": "/plx-context"}}})
-    # refused either as the reserved path or as a clash with the context volume the plugins add
+    doc = {"artifactsStore": {"name": "art", "kind": "host_path",
+                              "schema": {"hostPath": "/mnt/art", "mountPath": "/plx-context"}}}
+    with pytest.raises(ValuesError, match=r"artifactsStore\.schema\.mountPath: .*reserved for the run context"):
+        Catalog.from_values(doc)
+    # a catalog built in Python, past the loader: the renderer refuses it as the reserved path
+    # or as a clash with the context volume the plugins add
+    catalog = Catalog(artifacts_store=parse_connection(doc["artifactsStore"]))
     with pytest.raises(RenderError, match="/plx-context"):
         render_patch(catalog, None, RUN, plugins={"collectArtifacts": True, "collectLogs": True})
 
@@ -120,12 +126,12 @@ def test_a_mount_over_the_context_is_refused_even_with_the_context_plugins_on() 
 
 #: hostPath -> where it is refused
 HOSTILE_HOST_PATHS = {
-    "/": "render", "//": "render", "/.": "render",
-    "/proc": "render", "/proc/": "render", "/proc/1/root": "render", "//proc": "render", "/proc/./self": "render",
-    "/sys": "render", "/sys/fs/cgroup": "render", "/sys/kernel/": "render",
-    "/etc": "render", "/etc/kubernetes/pki": "render", "/etc/.": "render", "///etc//shadow": "render",
-    "/var/run/docker.sock": "render", "/run/docker.sock": "render", "/var/run/docker.sock/": "render",
-    "/var/run": "render", "/run": "render", "/var": "render",
+    "/": "values", "//": "values", "/.": "values",
+    "/proc": "values", "/proc/": "values", "/proc/1/root": "values", "//proc": "values", "/proc/./self": "values",
+    "/sys": "values", "/sys/fs/cgroup": "values", "/sys/kernel/": "values",
+    "/etc": "values", "/etc/kubernetes/pki": "values", "/etc/.": "values", "///etc//shadow": "values",
+    "/var/run/docker.sock": "values", "/run/docker.sock": "values", "/var/run/docker.sock/": "values",
+    "/var/run": "values", "/run": "values", "/var": "values",
     "proc": "values", "": "values", "../etc": "values", "/data/../etc": "values", "/a/../../etc": "values",
     "/mnt/x\x00": "values",
 }
@@ -151,30 +157,41 @@ def _with_artifacts(doc: dict[str, Any]) -> dict[str, Any]:
                                       "schema": {"volumeClaim": "art-pvc", "mountPath": "/art"}}}
 
 
-def test_docker_socket_only_with_the_docker_plugin() -> None:
-    sock = Catalog.from_values(_with_artifacts(_host_path_conn("/host/docker.sock", "/var/run/docker.sock")))
-    with pytest.raises(RenderError, match="docker.sock.*not allowed"):
-        render_patch(sock, None, RUN)
-    with pytest.raises(RenderError, match="docker.sock.*not allowed"):
-        render_patch(sock, None, RUN, plugins={"docker": False})
-    # the plugin lets exactly its socket through: its own volume, and the same path elsewhere
+def test_docker_socket_only_when_allowed() -> None:
+    doc = _with_artifacts(_host_path_conn("/host/docker.sock", "/var/run/docker.sock"))
+    # the docker plugin is a render option: a store on the socket is refused when loading, with
+    # or without it, unless the values are loaded with the socket allowed
+    with pytest.raises(ValuesError, match="hostPath '/var/run/docker.sock' is not allowed"):
+        Catalog.from_values(doc)
+    sock = Catalog.from_values(doc, allow_host_paths=["/var/run/docker.sock"])
+    render_patch(sock, None, RUN).to_dict()
+    render_patch(sock, None, RUN, plugins={"docker": True}).to_dict()
+    # the plugin lets exactly its socket through: its own volume
     plain = Catalog.from_values(_with_artifacts(_host_path_conn("/data")))
     volumes = render_patch(plain, None, RUN, plugins={"docker": True}).to_dict()["spec"]["volumes"]
     assert {"path": "/var/run/docker.sock", "type": "Socket"} in [v.get("hostPath") for v in volumes]
-    render_patch(sock, None, RUN, plugins={"docker": True}).to_dict()
-    # ...and nothing near it
+    # ...and nothing near it, neither the plugin nor the allowance
     for other in ("/run/docker.sock", "/var/run", "/var"):
+        near = _with_artifacts(_host_path_conn("/data", other))
+        with pytest.raises(ValuesError, match="not allowed"):
+            Catalog.from_values(near, allow_host_paths=["/var/run/docker.sock"])
+        built = Catalog(connections=(parse_connection(near["connections"][0]),),
+                        artifacts_store=parse_connection(near["artifactsStore"]))
         with pytest.raises(RenderError, match="not allowed"):
-            render_patch(Catalog.from_values(_with_artifacts(_host_path_conn("/data", other))), None, RUN,
-                         plugins={"docker": True})
+            render_patch(built, None, RUN, plugins={"docker": True})
 
 
 def test_allowing_a_path_allows_exactly_that_path() -> None:
-    etc = Catalog.from_values(_host_path_conn("/data", "/etc/ssl/certs"))
-    render_patch(etc, None, RUN, allow_host_paths=["/etc/ssl/certs"]).to_dict()
+    doc = _host_path_conn("/data", "/etc/ssl/certs")
+    etc = Catalog.from_values(doc, allow_host_paths=["/etc/ssl/certs"])
+    render_patch(etc, None, RUN).to_dict()
+    built = Catalog(connections=(parse_connection(doc["connections"][0]),))
+    render_patch(built, None, RUN, allow_host_paths=["/etc/ssl/certs"]).to_dict()
     for near in (["/etc/ssl"], ["/etc"], ["/etc/ssl/certs/x"]):
+        with pytest.raises(ValuesError):
+            Catalog.from_values(doc, allow_host_paths=near)
         with pytest.raises(RenderError):
-            render_patch(etc, None, RUN, allow_host_paths=near)
+            render_patch(built, None, RUN, allow_host_paths=near)
 
 
 # ---- paths inside volumes ------------------------------------------------------------------------------------
@@ -201,15 +218,16 @@ def test_secret_keys_that_are_paths(key: str) -> None:
 # ---- the CLI says the same ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("doc, where", [
-    pytest.param(_host_path_conn("/data", "/proc"), "render", id="host-proc"),
-    pytest.param(_host_path_conn("/data", "/var/run/docker.sock"), "render", id="host-docker-socket"),
-    pytest.param(_host_path_conn("/plx-context"), "render", id="mount-context"),
-    pytest.param(_host_path_conn("../up"), "values", id="mount-relative"),
-    pytest.param(_host_path_conn("/"), "values", id="mount-root"),
-    pytest.param(_claim_conn("/a/../b"), "values", id="mount-dotdot"),
+@pytest.mark.parametrize("doc", [
+    pytest.param(_host_path_conn("/data", "/proc"), id="host-proc"),
+    pytest.param(_host_path_conn("/data", "/var/run/docker.sock"), id="host-docker-socket"),
+    pytest.param(_host_path_conn("/plx-context"), id="mount-context"),
+    pytest.param(_host_path_conn("../up"), id="mount-relative"),
+    pytest.param(_host_path_conn("/"), id="mount-root"),
+    pytest.param(_claim_conn("/a/../b"), id="mount-dotdot"),
 ])
-def test_cli_refuses_the_same(tmp_path: Path, capsys: Any, doc: dict[str, Any], where: str) -> None:
+def test_cli_refuses_the_same(tmp_path: Path, capsys: Any, doc: dict[str, Any]) -> None:
+    # `stores validate` is the gate for `stores render`: both refuse, with file:line
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump(doc))
     validate = main(["validate", str(values)])
@@ -217,11 +235,8 @@ def test_cli_refuses_the_same(tmp_path: Path, capsys: Any, doc: dict[str, Any], 
     render = main(["render", str(values)])
     render_err = capsys.readouterr().err
     assert render == 1 and "Traceback" not in render_err
-    if where == "values":
-        assert validate == 1 and f"{values}:" in validate_err  # file:line: path: message
-    else:
-        assert validate == 0  # a valid catalog; the pod is what breaks the policy
-        assert "not allowed" in render_err or "reserved for the run context" in render_err
+    assert validate == 1 and re.match(rf"{re.escape(str(values))}:\d+: connections\[0\]\.schema\.", validate_err)
+    assert validate_err.splitlines()[0] in render_err
 
 
 def test_cli_allow_host_path_flag(tmp_path: Path, capsys: Any) -> None:
@@ -230,6 +245,8 @@ def test_cli_allow_host_path_flag(tmp_path: Path, capsys: Any) -> None:
     assert main(["render", str(values)]) == 1
     assert main(["render", str(values), "--allow-host-path", "/etc/ssl/certs", "--validate", "1.30"]) == 0
     assert main(["render", str(values), "--allow-host-path", "/etc"]) == 1
+    assert main(["validate", str(values)]) == 1
+    assert main(["validate", str(values), "--allow-host-path", "/etc/ssl/certs"]) == 0
     capsys.readouterr()
 
 

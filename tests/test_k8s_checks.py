@@ -8,8 +8,9 @@ from kubernetes.client import V1EmptyDirVolumeSource, V1HostPathVolumeSource, V1
 
 from k8s import apply_patch, render_patch
 from k8s.checks import CONTEXT_VOLUME
-from k8s_support import RUN, assert_patch_valid, assert_valid, catalog_of
-from stores.errors import RenderError
+from k8s_support import RUN, assert_patch_valid, assert_valid, catalog_of, python_catalog
+from stores.catalog import Catalog
+from stores.errors import RenderError, ValuesError
 
 
 def host(name, host_path, mount_path, **extra):
@@ -139,8 +140,11 @@ def test_same_path_in_different_containers_is_fine():
 
 
 def test_connection_mounted_on_the_context_path():
+    # the values loader refuses it (stores.policy); a catalog built in Python meets the same rule here
+    with pytest.raises(ValuesError, match=r"connections\[0\]\.schema\.mountPath: mountPath '/plx-context' is on /plx-context, a parent of"):
+        catalog_of(host("a", "/mnt/a", "/plx-context"))
     with pytest.raises(RenderError, match=r"mounts volume 'a' \(from connection 'a'\) on /plx-context, a parent of /plx-context/artifacts, which is reserved"):
-        render_patch(catalog_of(host("a", "/mnt/a", "/plx-context")), None, RUN)
+        render_patch(python_catalog(host("a", "/mnt/a", "/plx-context")), None, RUN)
 
 
 def test_mount_on_a_parent_of_the_context_path():
@@ -238,8 +242,10 @@ def test_two_gcs_keys_need_a_choice():
 @pytest.mark.parametrize("path", ["/", "/proc", "/proc/1/root", "/sys", "/sys/fs/cgroup", "/etc", "/etc/ssl",
                                   "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/var"])
 def test_denied_host_paths(path):
+    with pytest.raises(ValuesError, match=rf"connections\[0\]\.schema\.hostPath: hostPath '{path}' is not allowed"):
+        catalog_of(host("a", path, "/a"))
     with pytest.raises(RenderError, match=rf"hostPath {path} of volume 'a' \(from connection 'a'\) is not allowed"):
-        render_patch(catalog_of(host("a", path, "/a")), None, RUN)
+        render_patch(python_catalog(host("a", path, "/a")), None, RUN)
 
 
 @pytest.mark.parametrize("path", ["/etcetera", "/process", "/var/lib/data", "/mnt/sys"])
@@ -250,10 +256,14 @@ def test_neighbours_of_denied_paths_are_fine(path):
 
 
 def test_allowing_the_docker_socket():
-    catalog = catalog_of(host("docker", "/var/run/docker.sock", "/var/run/docker.sock"))
+    sock = host("docker", "/var/run/docker.sock", "/var/run/docker.sock")
+    catalog = python_catalog(sock)
     out = render_patch(catalog, None, RUN, allow_host_paths=["/var/run/docker.sock"]).to_dict()
     assert out["spec"]["volumes"][0]["hostPath"]["path"] == "/var/run/docker.sock"
     assert_patch_valid(out)
+    # allowed when loading: the catalog carries the allowance to the renderer
+    loaded = Catalog.from_values({"connections": [sock]}, allow_host_paths=["/var/run/docker.sock"])
+    assert render_patch(loaded, None, RUN).to_dict() == out
 
 
 def test_a_plugin_allows_its_own_host_path_and_nothing_more():
@@ -266,7 +276,7 @@ def test_a_plugin_allows_its_own_host_path_and_nothing_more():
     assert_patch_valid(out)
     # the socket's parent stays denied
     with pytest.raises(RenderError, match="hostPath /var/run of volume"):
-        render_patch(catalog_of(host("a", "/var/run", "/a")), None, RUN, extensions=[docker_plugin])
+        render_patch(python_catalog(host("a", "/var/run", "/a")), None, RUN, extensions=[docker_plugin])
 
 
 # -- annotations and container names ----------------------------------------------------------

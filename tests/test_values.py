@@ -251,3 +251,89 @@ def test_other_kinds_load_and_never_block_the_storage_ones() -> None:
     ]})
     assert [c.kind for c in catalog.connections] == ["git", "registry", "s3"]
     assert not catalog.get("hub").is_storage and catalog.get("data").is_storage
+
+
+# ---- message defects (issue: validate is a complete gate) ----------------------------------------------
+
+
+def test_a_duplicate_name_is_reported_at_the_repeat_with_its_index() -> None:
+    # regression: reported as `connections.[0].name`, and at the filtered index when an earlier
+    # entry was invalid
+    text = (
+        "connections:\n"
+        "  - {name: bad}\n"
+        "  - {name: a, kind: s3, schema: {bucket: 's3://abc'}}\n"
+        "  - {name: a, kind: s3, schema: {bucket: 's3://abd'}}\n"
+    )
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_yaml(text, file="v.yaml")
+    dup = [str(p) for p in info.value.problems if "already used" in p.message]
+    assert dup == ["v.yaml:4: connections[2].name: connection name 'a' is already used by "
+                   "connections[1].name (line 3); names must be unique"]
+
+
+def test_a_duplicate_is_the_later_one_whatever_the_section_order() -> None:
+    text = (
+        "connections:\n"
+        "  - {name: a, kind: s3, schema: {bucket: 's3://abc'}}\n"
+        "artifactsStore: {name: a, kind: s3, schema: {bucket: 's3://abd'}}\n"
+    )
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_yaml(text, file="v.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "v.yaml:3: artifactsStore.name: connection name 'a' is already used by connections[0].name (line 2); "
+        "names must be unique"]
+
+
+@pytest.mark.parametrize("raw, line", [
+    (b"\xff\xfeconnections: []\n", 1),
+    (b"connections:\n  - name: d\xe9j\xe0\n", 2),
+    (b"# ok\n# ok\nconnections: []\nx: \x80\n", 4),
+])
+def test_non_utf8_text_names_its_line(raw: bytes, line: int) -> None:
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_yaml(raw, file="v.yaml")
+    (problem,) = info.value.problems
+    assert problem.line == line and str(problem).startswith(f"v.yaml:{line}: <root>: not UTF-8 text")
+
+
+@pytest.mark.parametrize("key, meant", [("existingClam", "existingClaim"), ("hostpath", "hostPath"),
+                                        ("HostPath", "hostPath"), ("stor", "store")])
+def test_a_misspelt_shape_key_gets_a_suggestion_at_the_key(key: str, meant: str) -> None:
+    text = f"persistence:\n  data:\n    d1:\n      mountPath: /d\n      {key}: x\n"
+    with pytest.raises(ValuesError) as info:
+        Catalog.from_yaml(text, file="v.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        f"v.yaml:5: persistence.data.d1.{key}: unknown key {key!r}; did you mean {meant!r}? "
+        "(an entry needs one of hostPath, existingClaim or store)"]
+
+
+def test_validate_refuses_what_render_refuses_each_with_file_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Defect 1: each of these loaded, and only `stores render` refused it (without file:line)."""
+    from stores.cli import main
+
+    cases = {
+        "host.yaml": ("connections:\n  - name: h\n    kind: host_path\n    schema: {hostPath: /etc, mountPath: /h}\n",
+                      ":4: connections[0].schema.hostPath: hostPath '/etc' is not allowed"),
+        "ref.yaml": ("connections:\n  - name: s\n    kind: s3\n    schema: {bucket: 's3://abc'}\n    env:\n"
+                     "      - {name: T, valueFrom: {secretKeyRef: {name: t, key: k, nope: 1}}}\n",
+                     ":6: connections[0].env[0].valueFrom.secretKeyRef.nope: unknown key 'nope'"),
+        "field.yaml": ("connections:\n  - name: s\n    kind: s3\n    schema: {bucket: 's3://abc'}\n    env:\n"
+                       "      - {name: T, valueFrom: {fieldRef: {}}}\n",
+                       ":6: connections[0].env[0].valueFrom.fieldRef.fieldPath: required key missing"),
+        "divisor.yaml": ("connections:\n  - name: s\n    kind: s3\n    schema: {bucket: 's3://abc'}\n    env:\n"
+                         "      - {name: T, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: {a: 1}}}}\n",
+                         ":6: connections[0].env[0].valueFrom.resourceFieldRef.divisor: expected a string"),
+        "item.yaml": ("connections:\n  - name: s\n    kind: s3\n    schema: {bucket: 's3://abc'}\n"
+                      "    secret: {name: c, items: ['0']}\n",
+                      ":5: connections[0].secret.items[0]: item '0' cannot be an env var name"),
+    }
+    for name, (text, want) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert main(["validate", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(str(path) + want), err
+        assert main(["render", str(path)]) == 1
+        render_err = capsys.readouterr().err
+        assert want in render_err and "Traceback" not in render_err, render_err

@@ -14,8 +14,12 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     p = sub.add_parser("validate", help="check values files; report every problem with file and line",
                        description="Validate helm values files (legacy `persistence:` and current "
-                       "`artifactsStore:`/`connections:`). Exit 1 if any file is invalid.")
+                       "`artifactsStore:`/`connections:`), with every check `stores render` makes of "
+                       "a connection on its own (hostPath deny list, valueFrom, items, templates). "
+                       "Exit 1 if any file is invalid.")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--allow-host-path", action="append", default=[], metavar="PATH",
+                   help="let this exact hostPath past the deny list, as `stores render --allow-host-path` does (repeatable)")
     add_output_flag(p, ("text", "json"), "text")
     p.set_defaults(func=cmd_validate)
 
@@ -46,7 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     failed = False
     for path in args.files:
         try:
-            catalog = Catalog.from_file(path)
+            catalog = Catalog.from_file(path, allow_host_paths=args.allow_host_path)
         except ValuesError as exc:
             failed = True
             report.append({"file": path, "valid": False, "problems": [p.as_dict() for p in exc.problems]})

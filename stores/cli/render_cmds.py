@@ -189,7 +189,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from ..selection import RunRequest
 
     inputs = json_object_arg(args.inputs, "--inputs")
-    catalog = Catalog.from_file(args.values or default_values_path())
+    catalog = Catalog.from_file(args.values or default_values_path(), allow_host_paths=args.allow_host_path)
     try:
         run = RunInfo(
             uuid=args.run_uuid or default_run_uuid(args.owner, args.project, args.name),

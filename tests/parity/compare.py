@@ -124,6 +124,8 @@ _REFUSALS = (
     (r"^RenderError: two mounts on ", "refused-mount-clash"),
     (r"^RenderError: env var \S+ of .* has two sources", "refused-env-clash"),
     (r"^RenderError: hostPath \S+ of volume .* is not allowed", "refused-host-path"),
+    # refused when loading the values, as `stores validate` does (stores.policy)
+    (r"^ValuesError: 1 problem found:\n  \S+hostPath: hostPath \S+ is not allowed", "refused-host-path"),
 )
 
 

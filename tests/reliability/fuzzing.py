@@ -7,9 +7,12 @@ The property (``check_document``): a document is either
 - **accepted**, then rendered with the default selection and a fixed ``RunInfo`` into a patch
   that strict ``kubernetes-validate`` accepts (wrapped in a Pod) for every version of
   ``VERSIONS``, and that the API server's own checks the schemas lack (``apiserver``) accept; or
-- accepted and then **refused by the renderer** with one of our own errors (a ``RenderError``
-  such as a denied hostPath, a ``TemplateError`` for an unknown ``{{ globals.x }}``) whose
-  message says something.
+- accepted and then **refused by the renderer** with one of our own errors whose message says
+  something, and only for a clash between connections the default selection takes together
+  (two mounts on one path, two GCS keys for one SDK variable, annotations over the pod's limit)
+  or for a run-dependent template (``RUN_DEPENDENT``): every connection of an accepted document
+  renders on its own (``render_alone``), since ``stores validate`` runs every check the renderer
+  makes of one connection (``stores.policy``).
 
 Anything else (another exception, a document taking longer than ``TIME_LIMIT``, a manifest
 Kubernetes would refuse) is a failure.
@@ -88,6 +91,41 @@ def _check_problems(exc: Any, doc: str | bytes) -> None:
             raise PropertyViolation(f"problem message leaks internals: {p!r}", doc)
 
 
+#: TemplateErrors that depend on the run (its plugins, its name), which validate cannot know
+RUN_DEPENDENT = ("is not available for this run", "has no value for this run")
+
+
+def render_alone(conn: Any, allowed: tuple[str, ...] = ()) -> str | None:
+    """Why the renderer refuses ``conn`` selected on its own (default settings, the fixed run),
+    or ``None``; refusals that depend on the run are not counted."""
+    from k8s import render_patch
+    from stores.catalog import Catalog
+    from stores.errors import RenderError, TemplateError
+    from stores.selection import Selection
+
+    from stores.policy import template_problem
+
+    for attempt in range(2):
+        catalog = Catalog(connections=(conn,), allowed_host_paths=allowed)
+        selection = (Selection((conn,), None, catalog) if conn.is_storage
+                     else Selection((), None, catalog, others=(conn,)))
+        try:
+            render_patch(catalog, selection, _run_info()).to_dict()
+        except TemplateError as exc:
+            if attempt or not any(m in str(exc) for m in RUN_DEPENDENT):
+                return f"TemplateError: {exc}"
+            # a run-dependent reference stops the render before the other checks: once more
+            # without the env values validate finds nothing wrong with
+            env = tuple(v for v in conn.env if not (isinstance(v.value, str) and "{{" in v.value
+                                                     and template_problem(v.value) is None))
+            conn = conn.model_copy(update={"env": env})
+            continue
+        except RenderError as exc:
+            return f"RenderError: {exc}"
+        return None
+    return None
+
+
 def check_document(doc: str | bytes, versions: tuple[str, ...] = VERSIONS) -> str:
     """Apply the property to one document; returns its outcome (``rejected``, ``accepted`` or
     ``render:<ErrorType>``) or raises ``PropertyViolation``."""
@@ -109,6 +147,13 @@ def check_document(doc: str | bytes, versions: tuple[str, ...] = VERSIONS) -> st
         except (RenderError, TemplateError) as exc:
             if not str(exc).strip():
                 raise PropertyViolation(f"{type(exc).__name__} without a message", doc) from exc
+            # `stores validate` is the gate: what it accepts, the renderer takes connection by
+            # connection; only clashes between connections a run selects together remain
+            for conn in catalog:
+                refusal = render_alone(conn, catalog.allowed_host_paths)
+                if refusal is not None:
+                    raise PropertyViolation(f"validate accepted connection {conn.name!r}, which render refuses "
+                                            f"on its own: {refusal}", doc) from exc
             return f"render:{type(exc).__name__}"
         except StoresError as exc:
             raise PropertyViolation(f"accepted document fails to render: {type(exc).__name__}: {exc}", doc) from exc
