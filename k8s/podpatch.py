@@ -26,7 +26,7 @@ from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeM
 
 from .naming import VolumeNamer
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
-from .serialize import dump, resolve_container
+from .serialize import PRE_RESOLVED_ENV, dump, resolve_container
 
 __all__ = ["Sourced", "PodPatch", "DEFAULT_CONTAINER", "Extension", "container_view"]
 
@@ -133,7 +133,7 @@ class PodPatch:
         out = []
         for entry in self.env:
             var = dump(entry.item)
-            if self.resolve is not None and isinstance(var.get("value"), str):
+            if self.resolve is not None and isinstance(var.get("value"), str) and var.get("name") not in PRE_RESOLVED_ENV:
                 var["value"] = self.resolve(var["value"])
             out.append((var, entry.source))
         return out

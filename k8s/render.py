@@ -146,7 +146,7 @@ def render_patch(
     init_copies(patch)
     # sorted by name: the pod must not depend on the order a run listed its stores in
     given = patch.context.get("main_connections", {})
-    catalog_json = connections_catalog([given[name] for name in sorted(given)])
+    catalog_json = connections_catalog([given[name] for name in sorted(given)], patch.resolve)
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
     for extend in extensions:

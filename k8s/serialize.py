@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["dump", "resolve_container"]
+from stores.runenv import ENV_CONNECTIONS_CATALOG
+
+__all__ = ["dump", "resolve_container", "PRE_RESOLVED_ENV"]
+
+#: env vars whose value is assembled from parts already resolved one by one (a JSON document):
+#: resolving the whole text again could pair an unclosed ``{{`` of one part with another's ``}}``
+PRE_RESOLVED_ENV = frozenset({ENV_CONNECTIONS_CATALOG})
 
 
 def dump(obj: Any) -> Any:
@@ -25,7 +31,9 @@ def resolve_container(container: dict[str, Any], resolve: Callable[[str], str] |
             out[key] = [resolve(v) if isinstance(v, str) else v for v in out[key]]
     if isinstance(out.get("env"), list):
         out["env"] = [
-            {**var, "value": resolve(var["value"])} if isinstance(var, dict) and isinstance(var.get("value"), str) else var
+            {**var, "value": resolve(var["value"])}
+            if isinstance(var, dict) and isinstance(var.get("value"), str) and var.get("name") not in PRE_RESOLVED_ENV
+            else var
             for var in out["env"]
         ]
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ContractError
 from .names import CONTEXT_PATH
@@ -165,10 +165,25 @@ def catalog_entry(conn: Any) -> dict[str, Any]:
     return out
 
 
-def connections_catalog(connections: Any) -> str | None:
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    return value
+
+
+def connections_catalog(connections: Any, resolve: Callable[[str], str] | None = None) -> str | None:
     """``POLYAXON_CONNECTIONS_CATALOG`` for ``connections`` (in order), compact JSON as Polyaxon
-    writes it; ``None`` for no connections (Polyaxon then sets no variable)."""
+    writes it; ``None`` for no connections (Polyaxon then sets no variable).  ``resolve`` is
+    applied to each string of the entries before they are joined: templates are resolved value by
+    value, never across the JSON text (where an unclosed ``{{`` in one value would pair with a
+    ``}}`` in another)."""
     entries = [catalog_entry(c) for c in connections]
     if not entries:
         return None
+    if resolve is not None:
+        entries = [_map_strings(e, resolve) for e in entries]
     return json.dumps({"connections": entries}, separators=(",", ":"), ensure_ascii=False)

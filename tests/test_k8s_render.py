@@ -289,3 +289,19 @@ def test_cli_render_errors_exit_1():
     assert res.returncode == 1 and "unknown data store 'nope'" in res.stderr
     res = _stores("render", "examples/seed-004-values.yaml", "--into", "examples/seed-004-values.yaml")
     assert res.returncode == 1 and "cannot patch kind None" in res.stderr
+
+
+def test_the_connections_catalog_resolves_templates_value_by_value() -> None:
+    """An unclosed ``{{`` in one env value never pairs with a ``}}`` in another inside the
+    catalog's JSON text; a whole reference in a value is resolved there as in the env itself."""
+    catalog = catalog_of({
+        "name": "data", "kind": "host_path", "schema": {"hostPath": "/mnt/data", "mountPath": "/data"},
+        "env": [{"name": "A", "value": "{{ globals.uuid"}, {"name": "B", "value": "x }}"},
+                {"name": "C", "value": "run-{{ globals.uuid }}"}],
+    })
+    main = render_patch(catalog, RunRequest(data=["data"]), RUN).to_dict()["spec"]["containers"][0]
+    env = {v["name"]: v.get("value") for v in main["env"]}
+    assert env["A"] == "{{ globals.uuid" and env["B"] == "x }}"
+    assert env["C"] == f"run-{RUN.uuid}"
+    entry = json.loads(env["POLYAXON_CONNECTIONS_CATALOG"])["connections"][0]
+    assert entry["env"] == [["A", "{{ globals.uuid"], ["B", "x }}"], ["C", f"run-{RUN.uuid}"]]
