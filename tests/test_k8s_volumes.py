@@ -188,11 +188,16 @@ def test_legacy_bucket_credentials_mounted_and_pointed_at(seed_values_path):
 
 
 def test_secret_item_that_is_not_an_env_name_is_refused():
-    from stores.errors import RenderError
+    from k8s_support import python_catalog
+    from stores.errors import RenderError, ValuesError
 
     doc = {**KIND_DOCS["s3"], "secret": {"name": "s3-creds", "items": ["1st-key"]}}
-    with pytest.raises(RenderError, match="'1st-key' cannot be an env var name"):
+    # refused when loading, at its path (stores validate is the gate) ...
+    with pytest.raises(ValuesError, match=r"secret\.items\[0\]: item '1st-key' cannot be an env var name"):
         _patch_of(doc)
+    # ... and by the renderer for a catalog built past the loader
+    with pytest.raises(RenderError, match="'1st-key' cannot be an env var name"):
+        render_patch(python_catalog(doc), None, RUN)
 
 
 def test_no_secret_reaches_a_literal_env_value():

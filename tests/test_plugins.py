@@ -16,7 +16,7 @@ from k8s import render_patch
 from k8s.checks import CONTEXT_VOLUME
 from k8s.plugins import PLUGINS, download_data
 from k8s.validate import validate_manifest, wrap_patch
-from k8s_support import RUN, assert_golden, assert_patch_valid
+from k8s_support import RUN, assert_golden, assert_patch_valid, python_catalog
 from stores.catalog import Catalog
 from stores.errors import RenderError, ValuesError
 from stores.models import parse_connection
@@ -218,10 +218,13 @@ def test_docker_socket_is_allowed_only_through_the_plugin():
     assert patch.allowed_host_paths == {"/var/run/docker.sock": "plugin 'docker'"}
     volume = next(v for v in patch.to_dict()["spec"]["volumes"] if v["name"] == "docker")
     assert volume["hostPath"] == {"path": "/var/run/docker.sock", "type": "Socket"}
-    # the same socket through a connection, without the plugin, is refused
+    # the same socket through a connection, without the plugin, is refused: by the loader (with
+    # its path) and, for a catalog built past the loader, by the renderer
     sneaky = {"name": "sock", "kind": "host_path", "schema": {"hostPath": "/var/run/docker.sock", "mountPath": "/sock"}}
+    with pytest.raises(ValuesError, match=r"connections\[0\]\.schema\.hostPath: .*docker\.sock"):
+        Catalog.from_values({"connections": [sneaky]})
     with pytest.raises(RenderError, match="docker.sock"):
-        render(OFF, catalog=Catalog.from_values({"connections": [sneaky]}))
+        render(OFF, catalog=python_catalog(sneaky))
 
 
 def test_auth_token_is_a_secret_key_ref_and_host_follows_external_host():
