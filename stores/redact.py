@@ -106,7 +106,7 @@ SIGNED_QUERY_PARAMS = frozenset({
     "x-amz-algorithm", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
     "x-goog-algorithm", "x-goog-date", "x-goog-expires", "x-goog-signedheaders", "expires",
 })
-_PARAMS = "|".join(sorted((re.escape(p) for p in SECRET_QUERY_PARAMS | SIGNED_QUERY_PARAMS), key=len, reverse=True))
+_PARAMS = "|".join(sorted((p for p in SECRET_QUERY_PARAMS | SIGNED_QUERY_PARAMS), key=lambda p: (-len(p), p)))
 #: a URL with a signed query; RE2-compatible (the JSON Schema refuses bucket URLs matching it)
 SIGNED_QUERY_PATTERN = rf"(?i)[?&]({_PARAMS})="
 
@@ -118,7 +118,7 @@ _USER_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@'\"<>:]*:[^
 _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*)://([^\s/?#'\"<>]+)@")
 _SECRET_QUERY = re.compile(
     r"(?i)([?&;]("
-    + "|".join(sorted((re.escape(p) for p in SECRET_QUERY_PARAMS), key=len, reverse=True))
+    + "|".join(sorted((p for p in SECRET_QUERY_PARAMS), key=lambda p: (-len(p), p)))
     + r")=)[^&\s'\"#;<>]+"
 )
 #: ``AccountKey=...;`` of an Azure connection string, and its kin
@@ -259,7 +259,7 @@ def redact_text(text: object, secrets: object = ()) -> str:
     out = text if isinstance(text, str) else str(text)
     values = secret_values(secrets) if secrets not in ((), None) else []
     if values:
-        for form in sorted({f for v in values for f in _forms(v)}, key=len, reverse=True):
+        for form in sorted({f for v in values for f in _forms(v)}, key=lambda p: (-len(p), p)):
             if len(form) >= 4:
                 out = out.replace(form, MASK)
             elif form in out:
