@@ -110,10 +110,17 @@ _PARAMS = "|".join(sorted((p for p in SECRET_QUERY_PARAMS | SIGNED_QUERY_PARAMS)
 #: a URL with a signed query; RE2-compatible (the JSON Schema refuses bucket URLs matching it)
 SIGNED_QUERY_PATTERN = rf"(?i)[?&]({_PARAMS})="
 
+_BUCKET_SCHEMES = frozenset({"s3", "s3a", "s3n", "gs", "gcs"})
 # schemes whose user-info is a container name, not a credential (adlfs' ``az``/``abfs`` too)
 _CONTAINER_SCHEMES = frozenset({"wasb", "wasbs", "abfs", "abfss", "az"})
-#: ``scheme://USER:PASSWORD@``, the password possibly holding ``/`` (AWS secret keys do)
-_USER_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@'\"<>:]*:[^\s@'\"<>]*@")
+#: ``scheme://USER:PASSWORD@``, the password possibly holding ``/`` (AWS secret keys do, and
+#: people paste them unencoded): a ':' followed by digits and the end of the authority is a port
+#: (``http://host:9000/path/a@b`` keeps its host), anything else after the ':' a password
+_USER_PASSWORD = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@'\"<>:]*:(?!\d*(?:[/?#\s'\"<>]|$))[^\s@'\"<>]*@"
+)
+#: the same for bucket schemes, port or not: a bucket name never holds ':'
+_BUCKET_USER_PASSWORD = re.compile(r"(?i)\b((?:s3|s3a|s3n|gs|gcs)://)[^\s/?#@'\"<>:]*:[^\s@'\"<>]*@")
 #: ``scheme://USERINFO@`` (greedy: up to the last ``@`` of the authority)
 _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*)://([^\s/?#'\"<>]+)@")
 _SECRET_QUERY = re.compile(
@@ -176,11 +183,13 @@ def url_secret(url: object) -> str | None:
     if parts is None:
         return None
     scheme, userinfo, host, query = parts
-    # (second test) a bucket name never holds ':': with an '@' further on, it is user:password
-    # whose password went on past a '/' (AWS secret keys hold '/')
+    # (second test) a ':' in the authority that starts no port (a bucket name never holds one)
+    # with an '@' further on is user:password whose password went on past a '/' (AWS secret keys
+    # hold '/')
     if userinfo and (scheme not in _CONTAINER_SCHEMES or ":" in userinfo or "@" in userinfo):
         return "credentials (user-info before '@')"
-    if scheme not in _CONTAINER_SCHEMES and ":" in host and "@" in url.partition("?")[0]:
+    port = host.rpartition(":")[2] if ":" in host else ""
+    if ":" in host and "@" in url.partition("?")[0] and (scheme in _BUCKET_SCHEMES or not port.isdigit()):
         return "credentials (user:password@)"
     if query:
         keys = {p.partition("=")[0].strip().lower() for p in query.replace(";", "&").split("&")}
@@ -265,6 +274,7 @@ def redact_text(text: object, secrets: object = ()) -> str:
             elif form in out:
                 out = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", MASK, out)
     if "://" in out:
+        out = _BUCKET_USER_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", out)
         out = _USER_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", out)
         out = _USERINFO.sub(_user_info, out)
     if "=" in out:

@@ -33,6 +33,7 @@ SECRET = "S3cr3tPAYLOAD"  # what each credentialed URL below carries
     (f"s3://AKIAEXAMPLE:ab/{SECRET}@bkt", "s3://***@bkt", "credentials"),
     (f"gs://{SECRET}@bkt", "gs://***@bkt", "credentials"),
     (f"https://u:{SECRET}@minio.example.com:9000", "https://***@minio.example.com:9000", "credentials"),
+    (f"https://u:a/{SECRET}@minio.example.com", "https://***@minio.example.com", "credentials"),
     (f"wasbs://c:{SECRET}@acct.blob.core.windows.net/p", "wasbs://***@acct.blob.core.windows.net/p", "credentials"),
     (f"wasbs://{SECRET}@c@acct.blob.core.windows.net/", "wasbs://***@acct.blob.core.windows.net/", "credentials"),
     # Azure's "blob SAS URL": sv/se/sp say what the token allowed and are kept; sig is the secret
@@ -53,6 +54,7 @@ def test_urls_with_secret_material(url: str, shown: str, why: str) -> None:
 @pytest.mark.parametrize("url", [
     "s3://bkt/prefix", "gs://bkt/a/b", "wasbs://container@acct.blob.core.windows.net/runs",
     "s3://bkt/user@example.com/x", "s3://bkt/what?not-a-query", "https://minio.example.com:9000",
+    "http://127.0.0.1:9000/bkt/user@example.com/x",  # a port, then an '@' in the path
 ])
 def test_urls_without_secret_material_are_left_alone(url: str) -> None:
     assert url_secret(url) is None
