@@ -103,7 +103,9 @@ class ClientContext:
                  if f.name not in ("token", "sources") and getattr(self, f.name) is not None]
         if self.token is not None:
             shown.insert(1, "token='***'")
-        return f"ClientContext({', '.join(shown)})"
+        from .redact import redact_text  # a host may carry user:password@
+
+        return redact_text(f"ClientContext({', '.join(shown)})")
 
     @property
     def project_unique_name(self) -> str | None:

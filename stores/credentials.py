@@ -40,6 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from . import redact as _redact
 from .errors import CredentialsError, SecretFormatError
 from .kinds import KINDS
 
@@ -92,10 +93,10 @@ _COMMON: dict[str, tuple[str, ...]] = {
 #: settings whose values are secret (never shown)
 SECRET_SETTINGS = frozenset({"secret_key", "token", "account_key", "connection_string", "sas_token", "service_account"})
 #: variables whose values are secret: a pod gets them from a Secret, never as a literal value
-SECRET_VARIABLES = frozenset(
-    {name for table in _VARS.values() for setting, names in table.items() if setting in SECRET_SETTINGS
-     for name in names} | {"POLYAXON_AUTH_TOKEN"}
-)
+#: (the list, and the rule for other secret-ish names, live in :mod:`stores.redact`)
+SECRET_VARIABLES = _redact.SECRET_VARIABLES
+assert {name for table in _VARS.values() for setting, names in table.items() if setting in SECRET_SETTINGS
+        for name in names} <= SECRET_VARIABLES, "a secret setting's variable is missing from stores.redact"
 
 
 def _env_token(name: str) -> str:
@@ -157,23 +158,18 @@ class Credentials:
         return self.settings.get(name, default)
 
     def describe(self) -> dict[str, str]:
-        """``{setting: source}``; values of non-secret settings are shown, secret ones never."""
+        """``{setting: source}``; values of non-secret settings are shown (scrubbed by
+        :func:`stores.redact.redact_text`: an endpoint's ``user:password@`` is not shown), secret
+        ones never."""
         return {
-            k: (self.sources[k] if k in SECRET_SETTINGS else f"{self.settings[k]!s} ({self.sources[k]})")
+            k: (self.sources[k] if k in SECRET_SETTINGS else f"{self.redact(str(self.settings[k]))} ({self.sources[k]})")
             for k in self.settings
         }
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret value (and any SAS signature) replaced by ``***``."""
-        for key in SECRET_SETTINGS & set(self.settings):
-            value = self.settings[key]
-            values = [value] if isinstance(value, str) else []
-            if isinstance(value, Mapping):
-                values = [v for v in value.values() if isinstance(v, str) and len(v) > 16]
-            for v in values:
-                if v and len(v) >= 4:
-                    text = text.replace(v, "***")
-        return re.sub(r"(?i)(sig=)[^&\s'\"]+", r"\1***", text)
+        """``text`` with every secret value (whatever its type and length), URL credentials and
+        signed-URL query values replaced by ``***`` (the policy of :mod:`stores.redact`)."""
+        return _redact.redact_text(text, [self.settings[k] for k in SECRET_SETTINGS & set(self.settings)])
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}<-{self.sources[k]}" for k in sorted(self.settings))

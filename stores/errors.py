@@ -16,7 +16,12 @@
         └── IntegrityError       what arrived differs from what was sent
 
 The CLI maps ``StoresError`` to exit code 1 and usage errors to 2; nothing else escapes as a
-traceback.  Messages never contain secret values.
+traceback.  Messages never contain secret values: one policy, in :mod:`stores.redact`, applies at
+every exit.  Validation refuses secret material where it does not belong (credentials or a SAS
+token in a bucket URL, a literal value for a secret-ish env var) with a message that names the
+path and never quotes the value; and, as a last net, every ``Problem`` message and path and every
+``StoresError`` message passes through :func:`stores.redact.redact_text` (URL user-info and
+signed-query values become ``***``).
 """
 
 from __future__ import annotations
@@ -51,7 +56,17 @@ def format_path(path: Iterable[object]) -> str:
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
-    return out or "<root>"
+    # a document key can be anything, a credentialed URL too
+    return _scrub(out) or "<root>"
+
+
+def _scrub(text: str) -> str:
+    # imported on first use: the in-run tier imports this module and must stay small
+    if "://" not in text and "=" not in text:
+        return text
+    from .redact import redact_text
+
+    return redact_text(text)
 
 
 class Problem:
@@ -68,6 +83,7 @@ class Problem:
     line: int | None
 
     def __init__(self, path: tuple[object, ...], message: str, file: str | None = None, line: int | None = None):
+        message = _scrub(message) if isinstance(message, str) else message
         for name, value in zip(self.__slots__, (path, message, file, line)):
             object.__setattr__(self, name, value)
 
@@ -112,7 +128,11 @@ class Problem:
 
 
 class StoresError(Exception):
-    """Base of every error this project raises on purpose."""
+    """Base of every error this project raises on purpose.  Its string arguments are scrubbed
+    by :func:`stores.redact.redact_text` (``str``, ``repr`` and ``args`` alike)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(_scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class ValuesError(StoresError, ValueError):

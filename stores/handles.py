@@ -150,7 +150,8 @@ class StoreHandle:
         self.fs.rm(self.path(key), recursive=recursive)
 
     def __repr__(self) -> str:
-        return f"StoreHandle(kind={self.kind!r}, name={self.name!r}, url={self.url!r}, credentials={self.credentials!r})"
+        text = f"StoreHandle(kind={self.kind!r}, name={self.name!r}, url={self.url!r}, credentials={self.credentials!r})"
+        return self.credentials.redact(text)
 
 
 def _factory(kind: str) -> Callable[..., Any]:

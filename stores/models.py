@@ -27,8 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from . import names
-from .credentials import SECRET_VARIABLES
+from . import names, redact
 from .kinds import KINDS, OTHER_KINDS
 
 __all__ = [
@@ -261,25 +260,43 @@ class EnvVar(_Model):
     """An env var a connection adds to the container: a literal ``value`` (never a secret) or a
     Kubernetes ``valueFrom`` source."""
 
-    # the "exactly one source" rule below, in a form helm can check too
+    # the "exactly one source" and "no literal secret" rules below, in a form helm can check too
     model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["value"]}, {"required": ["valueFrom"]}]}
+        json_schema_extra={
+            "oneOf": [{"required": ["value"]}, {"required": ["valueFrom"]}],
+            "not": {
+                "required": ["name", "value"],
+                "properties": {"name": {
+                    "pattern": redact.SECRET_NAME_PATTERN,
+                    "not": {"pattern": "(?i)^(" + "|".join(sorted(redact.NOT_SECRET_VARIABLES)) + ")$"},
+                }},
+            },
+        }
     )
 
     name: _checked(names.check_env_name, pattern=names.ENV_NAME)  # type: ignore[valid-type]
     value: str | None = None
     value_from: EnvVarSource | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secret(cls, data: Any) -> Any:
+        # before the fields are checked: a type error on `value` would quote it, and a secret's
+        # value is never quoted, whatever its type (stores.redact's policy)
+        if isinstance(data, dict) and redact.is_secret_name(data.get("name")) and data.get("value") is not None:
+            if data.get("valueFrom", data.get("value_from")) is not None:
+                raise ValueError("an env var needs exactly one of 'value' or 'valueFrom' (the value is not shown)")
+            # a literal would be written into the pod spec for anyone who can read it
+            raise ValueError(
+                f"{data['name']} holds a secret: give it as valueFrom.secretKeyRef or through the "
+                "connection's secret, never as a literal value (the value is not shown)"
+            )
+        return data
+
     @model_validator(mode="after")
     def _one_source(self) -> "EnvVar":
         if (self.value is None) == (self.value_from is None):
             raise ValueError("an env var needs exactly one of 'value' or 'valueFrom'")
-        if self.value is not None and self.name in SECRET_VARIABLES:
-            # a literal would be written into the pod spec for anyone who can read it
-            raise ValueError(
-                f"{self.name} holds a secret: give it as valueFrom.secretKeyRef or through the "
-                "connection's secret, never as a literal value (the value is not shown)"
-            )
         return self
 
 
@@ -352,8 +369,11 @@ _BUCKET_EXTRA: dict[str, dict[str, Any]] = {
 
 
 def bucket_keywords(kind: str) -> dict[str, Any]:
-    """The JSON-schema keywords of a bucket URL of ``kind`` (shared with the legacy spelling)."""
-    return {"pattern": _BUCKET_PATTERNS[kind], "not": {"pattern": _BAD_PREFIX}, **_BUCKET_EXTRA.get(kind, {})}
+    """The JSON-schema keywords of a bucket URL of ``kind`` (shared with the legacy spelling):
+    the patterns never match user-info credentials; a signed-URL / SAS query is refused apart
+    (stores.redact's policy, as parse_bucket applies it)."""
+    bad = {"anyOf": [{"pattern": _BAD_PREFIX}, {"pattern": redact.SIGNED_QUERY_PATTERN}]}
+    return {"pattern": _BUCKET_PATTERNS[kind], "not": bad, **_BUCKET_EXTRA.get(kind, {})}
 
 
 def _bucket_type(kind: str) -> Any:

@@ -1,7 +1,7 @@
 """Name and path rules shared by every spelling (tier 0: stdlib only).
 
 Each checker returns the normalised value or raises ``ValueError`` with a message that quotes the
-bad value; the callers attach the document path.
+bad value (except secret material: see ``stores.redact``); the callers attach the document path.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+
+from .redact import WHERE_SECRETS_GO, url_secret
 
 __all__ = [
     "DNS1123_LABEL",
@@ -242,6 +244,15 @@ def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
     schemes, example = _SCHEMES[kind]
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a bucket URL like {example} for store {label}, got {value!r}")
+    secret = url_secret(value)
+    if secret is not None:
+        # the URL is written into the pod spec and the connections catalog in plain text; the
+        # message says what and where, and never quotes the value (stores.redact's policy)
+        raise ValueError(
+            f"the bucket URL of store {label} holds {secret}, which would travel in plain text "
+            f"(pod spec, connections catalog); write it as {example} and {WHERE_SECRETS_GO}; "
+            "the value is not shown"
+        )
     scheme, sep, rest = value.partition("://")
     if not sep or scheme not in schemes:
         article = "an" if schemes[0] == "s3" else "a"  # "an s3://", but "a gs://", "a wasbs://"

@@ -306,7 +306,9 @@ def test_auth_token_in_contexts_and_renders(tmp_path: Path, outputs: Outputs, ca
 
 
 @pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_ACCOUNT_KEY",
-                                  "AZURE_STORAGE_CONNECTION_STRING", "POLYAXON_AUTH_TOKEN"])
+                                  "AZURE_STORAGE_CONNECTION_STRING", "POLYAXON_AUTH_TOKEN",
+                                  # read by DefaultAzureCredential / the az CLI (stores.redact says why)
+                                  "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"])
 def test_a_secret_written_into_a_values_file_is_refused_not_rendered(tmp_path: Path, outputs: Outputs,
                                                                      name: str) -> None:
     """Regression: a connection's literal env value for a secret variable was accepted and
@@ -324,6 +326,29 @@ def test_a_secret_written_into_a_values_file_is_refused_not_rendered(tmp_path: P
     assert _run(outputs, "validate", str(values)) == 1
     assert _run(outputs, "render", str(values)) == 1
     assert _run(outputs, "list", str(values)) == 1
+
+
+@pytest.mark.parametrize("template", [
+    "s3://AKIAEXAMPLE:{c}@data-bucket/runs",
+    "gs://{c}@data-bucket",
+    "wasbs://artifacts:{c}@plxstorage.blob.core.windows.net/",
+    "wasbs://artifacts@plxstorage.blob.core.windows.net/runs?sv=2022-11-02&sp=rl&sig={c}",
+])
+def test_secret_material_in_a_bucket_url_is_refused_not_echoed(tmp_path: Path, outputs: Outputs, template: str) -> None:
+    """Regression: credentials in a bucket URL were quoted back by `validate`, `ls` and `cp`."""
+    url = template.format(c=CANARIES["values"])
+    kind = {"s3": "s3", "gs": "gcs", "wasbs": "wasb"}[url.partition(":")[0]]
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({"connections": [{"name": "data", "kind": kind, "schema": {"bucket": url}}]}))
+    with pytest.raises(ValuesError) as info:
+        from stores.catalog import Catalog
+
+        Catalog.from_file(values)
+    outputs.add("values error", f"{info.value} {info.value!r} {info.value.problems!r}")
+    assert any("Kubernetes Secret" in p.message for p in info.value.problems)
+    for argv in (["validate", str(values)], ["validate", "-o", "json", str(values)], ["render", str(values)],
+                 ["list", str(values)], ["ls", url], ["cp", str(values), url], ["sync", str(tmp_path), url]):
+        assert _run(outputs, *argv) == 1
 
 
 def test_secrets_in_values_travel_by_reference(tmp_path: Path, outputs: Outputs) -> None:

@@ -6,6 +6,8 @@ The corpus lives in tests/data/bad/*.yaml.  Each file starts with comment lines:
     # what the file is about
     # expect: <line>: <path>: <message>     one line per Problem that must be reported
     # schema: accepts | not-yaml            optional; see tests/test_schema.py
+    # secret: <text>                        optional, repeatable: secret material the file holds,
+                                            which no message, repr or CLI output may contain
 
 ``<message>`` is matched as a substring of the problem's message; `` ... `` inside it lets the
 middle of a long message go unchecked (the parts must still appear in order).
@@ -25,6 +27,7 @@ from stores import Catalog, ValuesError
 BAD_DIR = Path(__file__).resolve().parent / "data" / "bad"
 _EXPECT = re.compile(r"^# expect: (\d+): (\S+): (.+)$")
 _SCHEMA = re.compile(r"^# schema: (accepts|not-yaml)\b")
+_SECRET = re.compile(r"^# secret: (\S+)$")
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,13 @@ class BadDoc:
     path: Path
     expected: tuple[Expected, ...]
     schema: str  # "rejects" (default), "accepts" or "not-yaml"
+    secrets: tuple[str, ...] = ()
 
 
 def load_corpus() -> list[BadDoc]:
     docs = []
     for path in sorted(BAD_DIR.glob("*.yaml")):
-        expected, schema = [], "rejects"
+        expected, schema, secrets = [], "rejects", []
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.startswith("#"):
                 break
@@ -65,7 +69,9 @@ def load_corpus() -> list[BadDoc]:
                 expected.append(Expected(int(m.group(1)), m.group(2), m.group(3)))
             elif m := _SCHEMA.match(line):
                 schema = m.group(1)
-        docs.append(BadDoc(path, tuple(expected), schema))
+            elif m := _SECRET.match(line):
+                secrets.append(m.group(1))
+        docs.append(BadDoc(path, tuple(expected), schema, tuple(secrets)))
     return docs
 
 
@@ -95,6 +101,30 @@ def test_bad_document_is_rejected_with_path_and_line(doc: BadDoc) -> None:
     for problem in info.value.problems:
         assert problem.line is not None and problem.file == file
         assert "Traceback" not in str(problem)
+    shown = f"{info.value} {info.value!r} {info.value.problems!r} {[p.as_dict() for p in info.value.problems]!r}"
+    for secret in doc.secrets:
+        assert secret in doc.path.read_text(encoding="utf-8")  # the mark names what the file holds
+        assert secret not in shown
+
+
+SECRET_DOCS = [d for d in CORPUS if d.secrets]
+
+
+def test_the_corpus_covers_every_class_of_secret_material() -> None:
+    # credentials in a bucket URL (s3, gs, wasbs; current and legacy spellings), signed-URL and
+    # SAS queries, literal values of secret-ish env vars (a string, a list, a number)
+    assert len(SECRET_DOCS) >= 8
+
+
+@pytest.mark.parametrize("doc", SECRET_DOCS, ids=[d.path.stem for d in SECRET_DOCS])
+def test_secret_material_is_not_echoed_by_the_cli(doc: BadDoc, capsys: pytest.CaptureFixture[str]) -> None:
+    from stores.cli import main
+
+    for argv in (["validate", str(doc.path)], ["validate", "-o", "json", str(doc.path)], ["list", str(doc.path)]):
+        assert main(argv) == 1
+        captured = capsys.readouterr()
+        for secret in doc.secrets:
+            assert secret not in captured.out + captured.err, argv
 
 
 def test_expect_matching_is_strict() -> None:

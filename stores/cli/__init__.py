@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 invalid input or a failed operation (any ``StoresError``), 2 usage
 errors, 3 an internal error (a bug: one line is printed; ``STORES_DEBUG=1`` shows the traceback).
-No traceback reaches the user otherwise.
+No traceback reaches the user otherwise, and every error line is scrubbed by ``stores.redact``.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args) or 0)
     except StoresError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # already scrubbed when raised (StoresError's own rule); a second pass costs nothing
+        print(f"error: {_scrub(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -95,8 +96,17 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # a bug, not bad input: one line, traceback only on request
         if os.environ.get("STORES_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (set STORES_DEBUG=1 for details)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {_scrub(str(exc))} (set STORES_DEBUG=1 for details)",
+              file=sys.stderr)
         return 3
+
+
+def _scrub(text: str) -> str:
+    """The one redaction policy (``stores.redact``) on what the CLI prints about an error: a
+    message from an SDK or a bug may quote a credentialed URL or a signed query."""
+    from ..redact import redact_text
+
+    return redact_text(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

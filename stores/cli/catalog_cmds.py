@@ -73,7 +73,11 @@ def _where(conn: Any) -> str:
     if not conn.is_storage:
         # one of Polyaxon's other kinds: its schema is the other system's; show its address
         url = schema.get("url") if isinstance(schema, dict) else None
-        return str(url) if url else "-"
+        if not url:
+            return "-"
+        from ..redact import redact_url  # a git URL may carry a token: https://TOKEN@host/...
+
+        return redact_url(str(url))
     if conn.is_bucket:
         return conn.store_path
     source = getattr(schema, "host_path", None) or f"pvc/{schema.volume_claim}"
