@@ -256,6 +256,15 @@ def _keys(value: dict[str, Any]) -> str:
 AnnotationKey = _checked(names.check_annotation_key, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 
 
+def _shown_name(name: Any) -> str:
+    """An env var name as a message shows it: as it is when valid, quoted otherwise (a trailing
+    newline or a control character would otherwise be invisible or break the line)."""
+    try:
+        return names.check_env_name(name)
+    except ValueError:
+        return repr(name)
+
+
 class EnvVar(_Model):
     """An env var a connection adds to the container: a literal ``value`` (never a secret) or a
     Kubernetes ``valueFrom`` source."""
@@ -288,7 +297,7 @@ class EnvVar(_Model):
                 raise ValueError("an env var needs exactly one of 'value' or 'valueFrom' (the value is not shown)")
             # a literal would be written into the pod spec for anyone who can read it
             raise ValueError(
-                f"{data['name']} holds a secret: give it as valueFrom.secretKeyRef or through the "
+                f"{_shown_name(data['name'])} holds a secret: give it as valueFrom.secretKeyRef or through the "
                 "connection's secret, never as a literal value (the value is not shown)"
             )
         return data

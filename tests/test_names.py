@@ -75,7 +75,8 @@ def test_the_octal_mode_rule_is_whole_string() -> None:
         ("name", "data\n"),
         ("schema.mountPath", "/data\n"),
         ("schema.hostPath", "/mnt/data\n"),
-        ("env[0].name", "AWS_SECRET_ACCESS_KEY\n"),
+        ("env[0].name", "REGION\n"),
+        ("env[0]", "AWS_SECRET_ACCESS_KEY\n"),  # refused first as a literal secret, value unshown
         ("secret.name", "aws-creds\n"),
         ("annotations", {"example.com/a\n": "x"}),
     ],
@@ -92,11 +93,14 @@ def test_a_values_document_with_a_trailing_newline_is_refused_at_its_path(field:
         conn["annotations"] = value
         want = "connections[0].annotations"
     else:
-        *parents, last = field.split(".")
-        target = conn
-        for part in parents:
-            target = target["env"][0] if part == "env[0]" else target[part]
-        target[last] = value
+        if field == "env[0]":
+            conn["env"] = [{"name": value, "value": "x"}]
+        else:
+            *parents, last = field.split(".")
+            target = conn
+            for part in parents:
+                target = target["env"][0] if part == "env[0]" else target[part]
+            target[last] = value
         want = f"connections[0].{field}"
     with pytest.raises(ValuesError) as err:
         Catalog.from_values({"connections": [conn]})

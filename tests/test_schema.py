@@ -99,14 +99,13 @@ def test_every_schema_mark_is_justified() -> None:
         "duplicate-name-data-outputs",
         "duplicate-yaml-key",  # gone once parsed: the last one wins
         "env-duplicate-name",  # uniqueness of one property across list items
-        "env-name-trailing-newline",  # Python's `$` matches before a final newline (Go's does not)
         "env-unknown-global",  # templates inside strings
         "host-path-ancestor",  # the deny list has an allow list (--allow-host-path)
         "host-path-docker-socket-legacy",
         "host-path-etc",
         "misspelt-persistence",  # a values file may hold any other key
         "mount-on-run-context",  # a parent of a path after normalisation
-        "name-trailing-newline",  # as env-name-trailing-newline
+        "name-trailing-newline",  # Python's `$` matches before a final newline (Go's does not)
         "secret-item-not-env-name",  # depends on mountPath being absent
         "secret-items-same-path",  # an item's path defaults to its key
         "volume-name-not-a-string",  # JSON has no integer keys
