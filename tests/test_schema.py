@@ -94,12 +94,19 @@ def test_bad_documents_against_the_schema(validator: jsonschema.Draft7Validator,
 def test_every_schema_mark_is_justified() -> None:
     accepts = sorted(d.path.stem for d in CORPUS if d.schema == "accepts")
     assert accepts == [
+        "duplicate-key-json-style",  # gone once parsed: the last one wins
         "duplicate-name-connections-artifacts",  # uniqueness across sections
         "duplicate-name-data-outputs",
         "duplicate-yaml-key",  # gone once parsed: the last one wins
         "env-duplicate-name",  # uniqueness of one property across list items
+        # PATH_MAX: the generated schema has no maxLength on paths yet (it comes from stores.models)
+        "hostpath-too-long",
         "misspelt-persistence",  # a values file may hold any other key
+        "mountpath-too-long",
+        "secret-item-path-too-long",
         "secret-items-same-path",  # an item's path defaults to its key
+        "subpath-too-long",
+        "surrogate-escape-value",  # a lone surrogate is a one-character string to JSON Schema
         "volume-name-not-a-string",  # JSON has no integer keys
     ]
     not_yaml = sorted(d.path.stem for d in CORPUS if d.schema == "not-yaml")
