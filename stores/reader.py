@@ -153,15 +153,23 @@ def read_stdin(*, what: str = "document", limit: int = MAX_BYTES, error: Callabl
 # -- JSON ---------------------------------------------------------------------------------------
 
 # a string literal (skipped whole, escapes included) or a bracket; an unterminated string runs
-# to the end, where json.loads reports it
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# to the end, where json.loads reports it.  Compiled on first use (re's cache), not at import:
+# the in-run tier imports this module and must stay fast to import.
+_TOKENS = r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]'
 
 
 class _Duplicate(Exception):
     def __init__(self, key: str):
         self.key = key
+
+
+def _surrogate_at(text: str) -> int | None:
+    """Where the first lone surrogate is (UTF-8 cannot encode one), else ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -179,7 +187,7 @@ def _too_deep(text: str, max_depth: int) -> bool:
     if text.count("[") + text.count("{") <= max_depth:
         return False  # the common case, at C speed
     depth = 0
-    for m in _TOKENS.finditer(text):
+    for m in re.finditer(_TOKENS, text):
         char = text[m.start()]
         if char in "[{":
             depth += 1
@@ -203,10 +211,10 @@ def load_json(text: str | bytes, *, what: str, error: Callable[[str], Exception]
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise error(f"{what} is not UTF-8 text (bad byte at offset {exc.start})") from None
-    surrogate = _SURROGATE.search(text)
-    if surrogate is not None:
+    bad = _surrogate_at(text)
+    if bad is not None:
         # from os.environ (surrogateescape: bytes that are not UTF-8) or a str built in Python
-        raise error(f"{what} is not UTF-8 text (a lone surrogate at char {surrogate.start()})")
+        raise error(f"{what} is not UTF-8 text (a lone surrogate at char {bad})")
     if _too_deep(text, max_depth):
         raise error(f"{what} nests deeper than {max_depth} levels; refused")
     try:
@@ -217,7 +225,7 @@ def load_json(text: str | bytes, *, what: str, error: Callable[[str], Exception]
         raise error(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:  # pragma: no cover - _too_deep stops long before
         raise error(f"{what} nests deeper than {max_depth} levels; refused") from None
-    if _SURROGATE_ESCAPE.search(text) and _SURROGATE.search(json.dumps(value, ensure_ascii=False)):
+    if "\\u" in text and _surrogate_at(json.dumps(value, ensure_ascii=False)) is not None:
         # "\ud83d\ude00" is one character once parsed; a "\ud800" alone stays a surrogate
         raise error(f"{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not text; refused")
     return value

@@ -289,8 +289,9 @@ def _json_object(name: str, raw: str | bytes, value_type: type | None = None) ->
 #: the URL schemes ``stores.handles.open_store`` opens (``file://`` is not a store: give the path)
 URL_SCHEMES = ("s3", "s3a", "gs", "gcs", "wasb", "wasbs")
 _MAX_NAME = 253  # stores.names.MAX_CONNECTION_NAME, repeated so this module imports nothing else
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,15}")
+# patterns compiled on first use (re's cache), not at import: this module is the in-run tier
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+_SCHEME = r"[a-z][a-z0-9+.-]{0,15}"
 
 
 def _name_shown(name: object) -> str:
@@ -330,7 +331,7 @@ def _url_problem(value: str) -> str | tuple[str]:
     """A bucket URL of a scheme ``open_store`` knows, without credentials, or what is wrong."""
     scheme, _, rest = value.partition("://")
     if scheme not in URL_SCHEMES:
-        shown = f"a {scheme}:// URL" if _SCHEME.fullmatch(scheme) else "a URL of an unknown scheme"
+        shown = f"a {scheme}:// URL" if re.fullmatch(_SCHEME, scheme) else "a URL of an unknown scheme"
         hint = " (give the path itself)" if scheme == "file" else ""
         return f"is {shown}{hint}; expected an absolute path or an {', '.join(s + '://' for s in URL_SCHEMES)} URL"
     authority, _, path = rest.partition("/")
@@ -357,7 +358,7 @@ def check_location(var: str, value: object, where: str = "") -> str:
         problem: str | tuple[str] = "is empty"
     elif len(value) > PATH_MAX:
         problem = f"is longer than PATH_MAX ({PATH_MAX} characters)"
-    elif _CONTROL.search(value):
+    elif re.search(_CONTROL, value):
         problem = "contains a control character or bytes that are not UTF-8"
     elif "://" in value:
         problem = _url_problem(value)
@@ -374,7 +375,7 @@ def check_local_path(var: str, value: str) -> str:
         problem: str | tuple[str] = "is empty"
     elif len(value) > PATH_MAX:
         problem = f"is longer than PATH_MAX ({PATH_MAX} characters)"
-    elif _CONTROL.search(value):
+    elif re.search(_CONTROL, value):
         problem = "contains a control character or bytes that are not UTF-8"
     else:
         problem = _path_problem(value)
