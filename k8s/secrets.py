@@ -29,6 +29,7 @@ from stores.errors import SecretFormatError
 from stores.kinds import KINDS, LEGACY_STORES
 from stores.legacy import KEY_FILE
 from stores.names import check_resource_name, check_secret_key
+from stores.reader import MAX_SECRET_BYTES, load_json, read_file, size_text
 
 __all__ = ["STRICT_KEYS", "RedactedSecret", "store_kind", "check_key_document", "parse_key_file", "build_secret", "secret_from_file"]
 
@@ -87,15 +88,19 @@ def check_key_document(doc: Any, store: str) -> dict[str, Any]:
 
 def parse_key_file(content: bytes, store: str, *, label: str = "key file") -> dict[str, Any]:
     """Parse and check key-file bytes; errors say where, not what the bytes were."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SecretFormatError(f"{label} is not UTF-8 text (bad byte at offset {exc.start})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SecretFormatError(f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    # stores.reader.load_json: UTF-8, nesting, duplicate keys (which one would the SDK read?)
+    doc = load_json(content, what=label, error=SecretFormatError)
     return check_key_document(doc, store)
+
+
+def _check_size(content: bytes) -> None:
+    # the API server refuses a Secret whose data adds up to more than 1 MiB (MaxSecretSize):
+    # https://kubernetes.io/docs/concepts/configuration/secret/#restriction-data-size
+    if len(content) > MAX_SECRET_BYTES:
+        raise SecretFormatError(
+            f"the key file is {len(content)} bytes; Kubernetes limits a Secret's data to "
+            f"{size_text(MAX_SECRET_BYTES)}"
+        )
 
 
 def build_secret(
@@ -117,10 +122,12 @@ def build_secret(
         raise SecretFormatError(str(exc)) from None
     if isinstance(credentials, (bytes, bytearray)):
         content = bytes(credentials)
+        _check_size(content)
         parse_key_file(content, store)
     else:
         doc = check_key_document(dict(credentials), store)
         content = (json.dumps(doc, sort_keys=True, indent=2) + "\n").encode()
+        _check_size(content)
     return RedactedSecret(
         api_version="v1",
         kind="Secret",
@@ -132,10 +139,9 @@ def build_secret(
 
 def secret_from_file(name: str, store: str, path: str | Path, *, namespace: str | None = None, key: str = KEY_FILE) -> RedactedSecret:
     """``build_secret`` from a key file on disk."""
-    try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        raise SecretFormatError(f"cannot read key file {str(path)!r}: {exc.strerror}") from None
+    # a regular file of at most 1 MiB (a Secret's limit): a FIFO or /dev/zero is refused unread
+    content = read_file(path, what="key file (a Secret's data)", limit=MAX_SECRET_BYTES,
+                        error=lambda m: SecretFormatError(f"key file {str(path)!r}: {m}"))
     try:
         return build_secret(name, store, content, namespace=namespace, key=key)
     except SecretFormatError as exc:

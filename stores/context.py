@@ -28,7 +28,6 @@ source had.  The token never appears in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
@@ -181,13 +180,10 @@ def _from_mapping(data: Mapping[str, Any], what: str) -> dict[str, Any]:
 
 
 def _read_json(path: str, what: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ContextError(f"{what} {path!r} cannot be read: {exc.strerror}") from None
-    except ValueError as exc:
-        raise ContextError(f"{what} {path!r} is not valid JSON: {exc}") from None
+    from .reader import load_json, read_file
+
+    raw = read_file(path, what=what, error=lambda m: ContextError(f"{what} {path!r} cannot be read: {m}"))
+    data = load_json(raw, what=f"{what} {path!r}", error=ContextError)
     if not isinstance(data, dict):
         raise ContextError(f"{what} {path!r} must hold a JSON object, got {type(data).__name__}")
     return _from_mapping(data, f"{what} {path}")
@@ -231,11 +227,14 @@ def _cluster_source(env: Mapping[str, str], cluster_dir: str | None) -> dict[str
         values = _read_json(path, "in-cluster context")
     token_path = os.path.join(directory, "token")
     if os.path.isfile(token_path) and "token" not in values:
+        from .reader import read_file
+
+        raw = read_file(token_path, what="token file",
+                        error=lambda m: ContextError(f"in-cluster token file {token_path!r} cannot be read: {m}"))
         try:
-            with open(token_path, encoding="utf-8") as fh:
-                token = fh.read().strip()
-        except OSError as exc:
-            raise ContextError(f"in-cluster token file {token_path!r} cannot be read: {exc.strerror}") from None
+            token = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ContextError(f"in-cluster token file {token_path!r} is not UTF-8 text") from None
         if token:
             values["token"] = token
     return values

@@ -34,7 +34,6 @@ shows setting names and where each came from, and :meth:`Credentials.redact` scr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -179,16 +178,13 @@ class Credentials:
 
 
 def _read_key_file(path: str, kind: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise CredentialsError(f"cannot read key file {path}: {exc.strerror}") from None
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        # the content is secret: say where, not what
-        raise SecretFormatError(f"key file {path} is not valid JSON") from None
+    from .reader import MAX_SECRET_BYTES, load_json, read_file
+
+    # a mounted Secret's file: regular, at most a Secret's 1 MiB; the content is secret, so the
+    # messages say where, not what
+    raw = read_file(path, what="key file", limit=MAX_SECRET_BYTES,
+                    error=lambda m: CredentialsError(f"cannot read key file {path}: {m}"))
+    doc = load_json(raw, what=f"key file {path}", error=SecretFormatError)
     if not isinstance(doc, dict):
         raise SecretFormatError(f"key file {path} must hold a JSON object, got {type(doc).__name__}")
     return _settings_from_doc(doc, kind, f"key file {path}")

@@ -74,9 +74,9 @@ ResourceName = _checked(
     names.check_resource_name, pattern=names.DNS1123_SUBDOMAIN, minLength=1, maxLength=253
 )
 SecretKey = _checked(names.check_secret_key, pattern=names.SECRET_KEY, minLength=1, maxLength=253)
-MountPath = _checked(names.check_mount_path, pattern=r"^/+[^/]", **_NOT_DOTDOT)
-HostPath = _checked(names.check_host_path, pattern=r"^/", **_NOT_DOTDOT)
-RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, **_NOT_DOTDOT)
+MountPath = _checked(names.check_mount_path, pattern=r"^/+[^/]", maxLength=names.PATH_MAX, **_NOT_DOTDOT)
+HostPath = _checked(names.check_host_path, pattern=r"^/", maxLength=names.PATH_MAX, **_NOT_DOTDOT)
+RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, maxLength=names.PATH_MAX, **_NOT_DOTDOT)
 
 
 def _octal_mode(value: Any) -> Any:

@@ -27,6 +27,7 @@ __all__ = [
     "check_mount_path",
     "check_host_path",
     "check_relative_path",
+    "PATH_MAX",
     "parse_bucket",
     "CONTEXT_PATH",
     "CONNECTION_NAME",
@@ -148,10 +149,21 @@ def check_annotation_key(value: str) -> str:
 #: ``$``-anchored rule, and a NUL ends a C string) and lone surrogates (not encodable as UTF-8)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
+#: Linux's PATH_MAX: no system call takes a longer path, so no pod can mount one
+#: (the same value as ``stores.reader.PATH_MAX``, repeated so this module imports nothing else)
+PATH_MAX = 4096
+
+
+def _check_length(value: str, what: str) -> None:
+    if len(value) > PATH_MAX:
+        # the value itself is not quoted: it is over 4 KB
+        raise ValueError(f"{what} is {len(value)} characters long; at most PATH_MAX ({PATH_MAX}) are allowed")
+
 
 def _normalise_absolute(value: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    _check_length(value, what)
     if _CONTROL.search(value):
         raise ValueError(f"{what} may not contain control characters or lone surrogates, got {value!r}")
     if not value.startswith("/"):
@@ -179,6 +191,7 @@ def check_relative_path(value: str, what: str = "subPath") -> str:
     """A relative path that stays inside its root (``subPath``, item ``path``)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    _check_length(value, what)
     if value.startswith("/"):
         raise ValueError(f"{what} must be relative, got {value!r}")
     if _CONTROL.search(value):

@@ -29,7 +29,9 @@ Precedence, decided on every call (first match wins):
 2. The contract: if any of ``POLYAXON_RUN_DATA_PATHS``, ``POLYAXON_RUN_OUTPUTS_PATH``,
    ``POLYAXON_RUN_UUID``, ``POLYAXON_RUN_INSTANCE`` is set, the process is in a rendered run and
    the variables are read strictly: a missing or malformed one raises ``ContractError`` naming
-   the variable and what was found.
+   the variable and what is wrong, never its value (see ``stores.runenv.check_location``: data
+   and outputs locations are absolute paths without ``..`` or bucket URLs without credentials;
+   JSON goes through ``stores.reader.load_json``: at most 100 levels, no key twice).
 3. Local development, when ``STORES_LOCAL_DEV`` is true or ``local_dev()`` was called: data
    paths are ``<root>/data/<name>`` (created on demand; ``STORES_LOCAL_DEV_DATA`` or
    ``local_dev(data=...)`` point names at real directories), outputs go to ``<root>/outputs``,

@@ -16,12 +16,13 @@ Mode, decided per call from the environment (first match wins):
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
+import re
 from collections.abc import Mapping
 
 from .errors import ContractError
+from .reader import PATH_MAX, load_json
 
 __all__ = [
     "ENV_DATA_PATHS",
@@ -267,22 +268,122 @@ def _shown(raw: str) -> str:
     return repr(raw if len(raw) <= 80 else raw[:77] + "...")
 
 
-def _json_object(name: str, raw: str, value_type: type | None = None) -> dict[str, object]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ContractError(
-            f"{name} is not valid JSON ({exc.msg} at char {exc.pos}): {_shown(raw)}"  # type: ignore[attr-defined]
-        ) from None
+def _json_object(name: str, raw: str | bytes, value_type: type | None = None) -> dict[str, object]:
+    """A JSON object from ``name`` (a variable or a file), through ``stores.reader.load_json``:
+    too deep, a key twice, a lone surrogate or bad JSON is a ``ContractError`` that names the
+    variable and never quotes its value (it may hold bucket URLs or inputs)."""
+    value = load_json(raw, what=name, error=ContractError)
     if not isinstance(value, dict):
-        raise ContractError(f"{name} must be a JSON object, got {type(value).__name__}: {_shown(raw)}")
+        raise ContractError(f"{name} must be a JSON object, got {type(value).__name__}")
     if value_type is not None:
         bad = [k for k, v in value.items() if not isinstance(v, value_type) or not v]
         if bad:
             raise ContractError(
-                f"{name} must map names to non-empty {value_type.__name__}s; bad entry {bad[0]!r}: {_shown(raw)}"
+                f"{name} must map names to non-empty {value_type.__name__}s; bad entry {_name_shown(bad[0])}"
             )
     return value
+
+
+# -- what the contract may hold -------------------------------------------------------------------
+
+#: the URL schemes ``stores.handles.open_store`` opens (``file://`` is not a store: give the path)
+URL_SCHEMES = ("s3", "s3a", "gs", "gcs", "wasb", "wasbs")
+_MAX_NAME = 253  # stores.names.MAX_CONNECTION_NAME, repeated so this module imports nothing else
+# patterns compiled on first use (re's cache), not at import: this module is the in-run tier
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+_SCHEME = r"[a-z][a-z0-9+.-]{0,15}"
+
+
+def _name_shown(name: object) -> str:
+    """A name for a message: quoted when it is a short printable one, else described."""
+    if isinstance(name, str) and name.isprintable() and len(name) <= 80:
+        return repr(name)
+    return "(a name that is not printable text)"
+
+
+def check_name(var: str, name: object) -> str:
+    """A store or connection name from the contract: non-empty printable text without leading or
+    trailing blanks, at most 253 characters (what ``stores.names`` lets a catalog hold)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ContractError(f"{var} has an empty or blank name")
+    if not name.isprintable():
+        raise ContractError(f"{var} has a name with a control or non-printable character")
+    if name != name.strip() or len(name) > _MAX_NAME:
+        raise ContractError(
+            f"{var} has a name with leading or trailing blanks or longer than {_MAX_NAME} characters"
+        )
+    return name
+
+
+def _path_problem(value: str) -> str | tuple[str]:
+    """An absolute, normalised local path (returned in a 1-tuple), or what is wrong with it."""
+    if not value.startswith("/"):
+        return "is not an absolute path (it is relative)"
+    if ".." in value.split("/"):
+        return "contains '..'"
+    norm = "/" + posixpath.normpath(value).lstrip("/")
+    if norm == "/":
+        return "is the root '/'"
+    return (norm,)
+
+
+def _url_problem(value: str) -> str | tuple[str]:
+    """A bucket URL of a scheme ``open_store`` knows, without credentials, or what is wrong."""
+    scheme, _, rest = value.partition("://")
+    if scheme not in URL_SCHEMES:
+        shown = f"a {scheme}:// URL" if re.fullmatch(_SCHEME, scheme) else "a URL of an unknown scheme"
+        hint = " (give the path itself)" if scheme == "file" else ""
+        return f"is {shown}{hint}; expected an absolute path or an {', '.join(s + '://' for s in URL_SCHEMES)} URL"
+    authority, _, path = rest.partition("/")
+    if "@" in authority:
+        user, _, host = authority.rpartition("@")
+        # wasb(s)://container@account.blob.core.windows.net is Azure's spelling, not a login
+        azure = scheme in ("wasb", "wasbs") and ":" not in user and host.endswith(".blob.core.windows.net")
+        if not azure:
+            return "holds credentials (user info before '@'); pass keys through a Secret, never in the URL"
+    if "?" in value or "#" in value:
+        return "has a query or fragment (where a signature or token would go); refused"
+    if not authority or authority.startswith("@") or authority.endswith("@"):
+        return "has no bucket"
+    if any(part in (".", "..") for part in path.split("/")):
+        return "contains '.' or '..' segments"
+    return (value,)
+
+
+def check_location(var: str, value: object, where: str = "") -> str:
+    """A data or outputs location from the contract: an absolute path (normalised) or a bucket
+    URL; anything else is a ``ContractError`` naming ``var`` (and ``where`` in it), not the
+    value."""
+    if not isinstance(value, str) or not value.strip():
+        problem: str | tuple[str] = "is empty"
+    elif len(value) > PATH_MAX:
+        problem = f"is longer than PATH_MAX ({PATH_MAX} characters)"
+    elif re.search(_CONTROL, value):
+        problem = "contains a control character or bytes that are not UTF-8"
+    elif "://" in value:
+        problem = _url_problem(value)
+    else:
+        problem = _path_problem(value)
+    if isinstance(problem, tuple):
+        return problem[0]
+    raise ContractError(f"{var}{where} {problem}")
+
+
+def check_local_path(var: str, value: str) -> str:
+    """An absolute local path from the contract (the context, the run's artifacts)."""
+    if not value.strip():
+        problem: str | tuple[str] = "is empty"
+    elif len(value) > PATH_MAX:
+        problem = f"is longer than PATH_MAX ({PATH_MAX} characters)"
+    elif re.search(_CONTROL, value):
+        problem = "contains a control character or bytes that are not UTF-8"
+    else:
+        problem = _path_problem(value)
+        if isinstance(problem, str) and problem.startswith("is not an absolute"):
+            problem = "must be an absolute path"
+    if isinstance(problem, tuple):
+        return problem[0]
+    raise ContractError(f"{var} {problem}")
 
 
 def read_data_paths(env: Mapping[str, str], run_mode: str) -> dict[str, str]:
@@ -292,7 +393,11 @@ def read_data_paths(env: Mapping[str, str], run_mode: str) -> dict[str, str]:
     if raw is None:
         present = ", ".join(n for n in RUN_MARKERS if env.get(n) is not None)
         raise ContractError(f"{ENV_DATA_PATHS} is not set (found {present}): the run's contract is incomplete")
-    return _json_object(ENV_DATA_PATHS, raw, str)
+    paths = _json_object(ENV_DATA_PATHS, raw, str)
+    return {
+        check_name(ENV_DATA_PATHS, name): check_location(ENV_DATA_PATHS, path, f" entry {_name_shown(name)}")
+        for name, path in paths.items()
+    }
 
 
 def read_data_path(env: Mapping[str, str], run_mode: str, name: str) -> str:
@@ -317,9 +422,7 @@ def read_outputs_path(env: Mapping[str, str], run_mode: str) -> str:
     raw = env.get(ENV_OUTPUTS_PATH)
     if raw is None:
         raise ContractError(f"{ENV_OUTPUTS_PATH} is not set: this run has no outputs store")
-    if not raw.strip():
-        raise ContractError(f"{ENV_OUTPUTS_PATH} is empty")
-    return raw
+    return check_location(ENV_OUTPUTS_PATH, raw)
 
 
 def _identity(env: Mapping[str, str]) -> tuple[str, str | None, str | None]:
@@ -340,7 +443,7 @@ def _identity(env: Mapping[str, str]) -> tuple[str, str | None, str | None]:
             owner, project = owner or head[0], project or head[1]
     if uuid is None:
         raise ContractError(f"neither {ENV_RUN_UUID} nor {ENV_RUN_INSTANCE} is set: the run's identity is unknown")
-    if "/" in uuid or uuid in (".", ".."):
+    if "/" in uuid or uuid in (".", "..") or not uuid.isprintable() or len(uuid) > _MAX_NAME:
         raise ContractError(f"{ENV_RUN_UUID} is not a run uuid: {_shown(uuid)}")
     return uuid, owner, project
 
@@ -356,11 +459,15 @@ def read_context(env: Mapping[str, str], run_mode: str) -> RunContext:
     else:
         uuid, owner, project = _identity(env)
         name = env.get(ENV_RUN_NAME) or None
-        context_path = env.get(ENV_CONTEXT_PATH) or DEFAULT_CONTEXT_PATH
-        if not context_path.startswith("/"):
-            raise ContractError(f"{ENV_CONTEXT_PATH} must be an absolute path, got {_shown(context_path)}")
+        context_path = check_local_path(ENV_CONTEXT_PATH, env.get(ENV_CONTEXT_PATH) or DEFAULT_CONTEXT_PATH)
         outputs = env.get(ENV_OUTPUTS_PATH) or None
-        run_artifacts = env.get(ENV_RUN_ARTIFACTS_PATH) or posixpath.join(context_path, "artifacts", uuid)
+        if outputs is not None:
+            outputs = check_location(ENV_OUTPUTS_PATH, outputs)
+        artifacts = env.get(ENV_RUN_ARTIFACTS_PATH)
+        run_artifacts = (
+            check_local_path(ENV_RUN_ARTIFACTS_PATH, artifacts) if artifacts
+            else posixpath.join(context_path, "artifacts", uuid)
+        )
         join = posixpath.join
     return RunContext(
         uuid=uuid,
@@ -382,10 +489,7 @@ def read_connections_catalog(env: Mapping[str, str]) -> dict[str, dict[str, obje
     raw = env.get(ENV_CONNECTIONS_CATALOG)
     if not raw:
         return {}
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ContractError(f"{ENV_CONNECTIONS_CATALOG} is not valid JSON") from None
+    doc = load_json(raw, what=ENV_CONNECTIONS_CATALOG, error=ContractError)
     conns = doc.get("connections") if isinstance(doc, dict) else None
     if conns is None:
         conns = []
@@ -393,11 +497,13 @@ def read_connections_catalog(env: Mapping[str, str]) -> dict[str, dict[str, obje
         raise ContractError(f"{ENV_CONNECTIONS_CATALOG} must be {{\"connections\": [{{\"name\": ..., \"kind\": ...}}, ...]}}")
     out: dict[str, dict[str, object]] = {}
     for conn in conns:
-        if conn["name"] in out:
-            raise ContractError(f"{ENV_CONNECTIONS_CATALOG} names connection {conn['name']!r} twice")
-        out[conn["name"]] = conn
+        name = check_name(ENV_CONNECTIONS_CATALOG, conn["name"])
+        if name in out:
+            raise ContractError(f"{ENV_CONNECTIONS_CATALOG} names connection {name!r} twice")
+        out[name] = conn
     return out
 
 
 def read_artifacts_store_name(env: Mapping[str, str]) -> str | None:
-    return env.get(ENV_ARTIFACTS_STORE_NAME) or None
+    name = env.get(ENV_ARTIFACTS_STORE_NAME) or None
+    return None if name is None else check_name(ENV_ARTIFACTS_STORE_NAME, name)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 
 from .errors import ContractError
+from .reader import read_file
 from .runenv import ENV_RUN_INPUTS, ENV_RUN_INPUTS_FILE, _json_object, local_inputs, read_context
 
 __all__ = ["OUTPUTS_FILE", "read_inputs", "outputs_file", "read_outputs", "write_outputs"]
@@ -27,11 +28,9 @@ def read_inputs(env: Mapping[str, str], run_mode: str) -> dict[str, object]:
         return _json_object(ENV_RUN_INPUTS, raw)
     path = env.get(ENV_RUN_INPUTS_FILE)
     if path:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise ContractError(f"{ENV_RUN_INPUTS_FILE}={path!r} cannot be read: {exc.strerror}") from None
+        # a regular file of at most stores.reader.MAX_BYTES: a FIFO or a device would hang the run
+        text = read_file(path, what="run inputs file",
+                         error=lambda m: ContractError(f"{ENV_RUN_INPUTS_FILE}={path!r} cannot be read: {m}"))
         return _json_object(f"{ENV_RUN_INPUTS_FILE} ({path})", text)
     if run_mode == "local":
         return local_inputs() or {}
@@ -44,13 +43,10 @@ def outputs_file(env: Mapping[str, str], run_mode: str) -> str:
 
 def read_outputs(env: Mapping[str, str], run_mode: str) -> dict[str, object]:
     path = outputs_file(env, run_mode)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return {}
-    except OSError as exc:
-        raise ContractError(f"cannot read the run's outputs {path!r}: {exc.strerror}") from None
+    text = read_file(path, what="outputs file",
+                     error=lambda m: ContractError(f"cannot read the run's outputs {path!r}: {m}"))
     return _json_object(f"outputs file {path}", text)
 
 

@@ -32,7 +32,6 @@ auth_token_key         ``STORES_AUTH_TOKEN_KEY``     ``token``
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -158,10 +157,9 @@ def _from_env(name: str, raw: str) -> Any:
         except ValueError:
             raise _problem(name, f"must be an integer, got {raw!r}", f"${var}") from None
     if name == "toolkit_resources":
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise _problem(name, f"is not valid JSON: {exc}", f"${var}") from None
+        from .reader import load_json
+
+        return load_json(raw, what="", error=lambda m: _problem(name, m.strip(), f"${var}"))
     return raw
 
 

@@ -22,6 +22,7 @@ from .kinds import ALL_KINDS, KINDS, OTHER_KINDS
 from .legacy import DEFAULTS, choose_model
 from .models import connection_adapter
 from . import names, policy
+from .reader import read_file
 from .yamlsrc import Lines, load_yaml
 
 __all__ = [
@@ -59,15 +60,8 @@ _KNOWN_KEYS = sorted(
 
 
 def catalog_from_file(path: str | Path, *, allow_host_paths: Iterable[str] = ()) -> Catalog:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ValuesError([Problem((), "no such file", str(path))]) from None
-    except IsADirectoryError:
-        raise ValuesError([Problem((), "is a directory, not a values file", str(path))]) from None
-    except OSError as exc:
-        raise ValuesError([Problem((), f"cannot read: {exc.strerror}", str(path))]) from None
+    # regular files of at most stores.reader.MAX_BYTES only: a FIFO or /dev/zero would hang us
+    raw = read_file(path, what="values file", error=lambda m: ValuesError([Problem((), m, str(path))]))
     return catalog_from_yaml(raw, file=str(path), allow_host_paths=allow_host_paths)
 
 

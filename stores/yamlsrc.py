@@ -9,20 +9,21 @@ keys, documents that expand (through aliases) past a node budget, and nesting pa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from .errors import Problem, ValuesError
+from .reader import MAX_BYTES, MAX_DEPTH, size_text
 
-__all__ = ["Lines", "load_yaml", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["Lines", "load_yaml", "load_yaml_documents", "MAX_NODES", "MAX_DEPTH", "MAX_BYTES"]
 
 Lines = dict[tuple[object, ...], int]
 
 #: Expanded nodes allowed in one document; a billion-laughs document hits this after a few ms.
 MAX_NODES = 200_000
-MAX_DEPTH = 64
-MAX_BYTES = 16 * 1024 * 1024
+# MAX_DEPTH (100) and MAX_BYTES (4 MiB) are stores.reader's: JSON and YAML share one limit
 
 
 class _Budget(Exception):
@@ -53,9 +54,21 @@ class _Loader(yaml.SafeLoader):
 
 
 def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
+    """One document: its data and ``path -> line``; anything hostile is a ``ValuesError``."""
+    ((data, lines),) = _load(text, file, single=True)
+    return data, lines
+
+
+def load_yaml_documents(text: str | bytes, file: str | None = None) -> list[Any]:
+    """Every document of a stream (``---``-separated, as ``kubectl apply -f`` reads a
+    manifest), each under the same limits as ``load_yaml``; empty documents are ``None``."""
+    return [data for data, _ in _load(text, file, single=False)]
+
+
+def _load(text: str | bytes, file: str | None, single: bool) -> list[tuple[Any, Lines]]:
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
-            raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
+            raise ValuesError([Problem((), f"document is larger than {size_text(MAX_BYTES)}; refused", file)])
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -63,7 +76,7 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
             line = text.count(b"\n", 0, exc.start) + 1
             raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file, line)]) from None
     if len(text) > MAX_BYTES:
-        raise ValuesError([Problem((), f"document is larger than {MAX_BYTES} bytes", file)])
+        raise ValuesError([Problem((), f"document is larger than {size_text(MAX_BYTES)}; refused", file)])
     try:
         # the reader refuses control characters up front, before any mark exists
         loader = _Loader(text)
@@ -71,38 +84,54 @@ def load_yaml(text: str | bytes, file: str | None = None) -> tuple[Any, Lines]:
         line = text.count("\n", 0, exc.position) + 1
         raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
     try:
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-            raise ValuesError([Problem((), f"not valid YAML: {msg}", file, line)]) from None
-        except yaml.reader.ReaderError as exc:
-            line = text.count("\n", 0, exc.position) + 1
-            raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
-        except yaml.YAMLError as exc:
-            raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
-        except _TooDeep as exc:
-            raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels; refused", file, exc.line)]) from None
-        except RecursionError:  # pragma: no cover - _Loader stops long before
-            raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
-        if node is None:
-            # an empty (or comments-only) document: point at its first line, not nowhere
-            return None, {(): 1}
-        walker = _Walker(loader, file)
-        try:
-            data = walker.build(node, (), 0)
-        except _Budget as exc:
-            raise ValuesError([Problem((), str(exc), file, node.start_mark.line + 1)]) from None
-        if walker.problems:
-            raise ValuesError(walker.problems)
-        return data, walker.lines
+        out: list[tuple[Any, Lines]] = []
+        nodes = 0
+        while True:
+            try:
+                if single:
+                    node = loader.get_single_node()
+                elif loader.check_node():
+                    node = loader.get_node()
+                else:
+                    break
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                line = mark.line + 1 if mark else None
+                msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+                raise ValuesError([Problem((), f"not valid YAML: {msg}", file, line)]) from None
+            except yaml.reader.ReaderError as exc:
+                line = text.count("\n", 0, exc.position) + 1
+                raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
+            except yaml.YAMLError as exc:
+                raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
+            except _TooDeep as exc:
+                raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels; refused", file, exc.line)]) from None
+            except RecursionError:  # pragma: no cover - _Loader stops long before
+                raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
+            if node is None:
+                # an empty (or comments-only) document: point at its first line, not nowhere
+                out.append((None, {(): 1}))
+            else:
+                walker = _Walker(loader, file)
+                walker.count = nodes  # one node budget for the whole stream
+                try:
+                    data = walker.build(node, (), 0)
+                except _Budget as exc:
+                    raise ValuesError([Problem((), str(exc), file, node.start_mark.line + 1)]) from None
+                if walker.problems:
+                    raise ValuesError(walker.problems)
+                nodes = walker.count
+                out.append((data, walker.lines))
+            if single:
+                break
+        return out
     finally:
         loader.dispose()
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_MESSAGE = "a lone surrogate escape (\\ud800-\\udfff) is not text; refused"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -164,6 +193,9 @@ class _Walker:
                 except _CONSTRUCT_ERRORS as exc:
                     self.problems.append(Problem(path, f"bad key: {_reason(exc)}", self.file, line))
                     continue
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    self.problems.append(Problem(path, f"bad key: {_SURROGATE_MESSAGE}", self.file, line))
+                    continue
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
                     key = str(key)
                 explicit = id(key_node) in own
@@ -181,7 +213,12 @@ class _Walker:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except _CONSTRUCT_ERRORS as exc:
             self.problems.append(Problem(path, f"bad value: {_reason(exc)}", self.file, node.start_mark.line + 1))
             return None
+        if isinstance(value, str) and _SURROGATE.search(value):
+            # "\ud800" in a double-quoted scalar: not text; printing or sending it would fail later
+            self.problems.append(Problem(path, _SURROGATE_MESSAGE, self.file, node.start_mark.line + 1))
+            return None
+        return value

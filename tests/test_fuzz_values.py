@@ -297,7 +297,10 @@ _VALID = textwrap.dedent("""\
     pytest.param(_VALID + "---\n" + _VALID, "rejected", id="two-documents"),
     pytest.param("connections: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n", "rejected", id="deep-flow"),
     pytest.param(_VALID.replace("name: data", "name: data\n    name: data2"), "rejected", id="duplicate-key"),
-    pytest.param(_VALID.replace("/mnt/data", "/mnt/" + "d" * 1_000_000), "accepted", id="huge-host-path"),
+    # longer than PATH_MAX (4096): no pod can mount it (hardening issue: it used to be accepted)
+    pytest.param(_VALID.replace("/mnt/data", "/mnt/" + "d" * 1_000_000), "rejected", id="huge-host-path"),
+    pytest.param(_VALID.replace("/mnt/data", "/mnt/" + "d" * (4096 - 5)), "accepted", id="host-path-of-path-max"),
+    pytest.param(_VALID.replace("/mnt/data", "/mnt/" + "d" * (4096 - 4)), "rejected", id="host-path-over-path-max"),
     pytest.param(_VALID.replace("/mnt/data", ""), "rejected", id="empty-host-path"),
     pytest.param(_VALID.replace("/mnt/data", "/mnt/données/日本"), "accepted", id="unicode-host-path"),
     pytest.param(_VALID.replace("name: data", "name: dátá"), "rejected", id="unicode-name"),

@@ -68,7 +68,7 @@ def test_import_loads_only_stdlib():
     outside = {m for m in added if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] != "stores"}
     assert outside == set()
     ours = {m for m in added if m.startswith("stores")}
-    assert ours <= {"stores", "stores.errors", "stores.run", "stores.runenv", "stores.runio"}
+    assert ours <= {"stores", "stores.errors", "stores.reader", "stores.run", "stores.runenv", "stores.runio"}
 
 
 def test_import_skips_slow_stdlib_modules():
@@ -154,7 +154,7 @@ def test_run_artifacts_path_variable_wins():
 
 
 @pytest.mark.parametrize("env, fragments", [
-    ({"POLYAXON_RUN_DATA_PATHS": "{not json"}, ["POLYAXON_RUN_DATA_PATHS is not valid JSON", "'{not json'"]),
+    ({"POLYAXON_RUN_DATA_PATHS": "{not json"}, ["POLYAXON_RUN_DATA_PATHS is not valid JSON", "line 1 column 2"]),
     ({"POLYAXON_RUN_DATA_PATHS": '["a"]'}, ["POLYAXON_RUN_DATA_PATHS must be a JSON object", "list"]),
     ({"POLYAXON_RUN_DATA_PATHS": '{"a": 1}'}, ["POLYAXON_RUN_DATA_PATHS must map names", "'a'"]),
     ({"POLYAXON_RUN_DATA_PATHS": '{"a": ""}'}, ["non-empty"]),
@@ -172,6 +172,14 @@ def test_long_malformed_value_is_shortened():
     with pytest.raises(ContractError) as info:
         run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": "x" * 500})
     assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize("raw", ["{not json s3://AKIAEXAMPLE:wJalrXUtn@bucket", '["s3://AKIAEXAMPLE:wJalrXUtn@bucket"]'])
+def test_malformed_data_paths_are_not_echoed(raw):
+    # the variable may hold bucket URLs (and, wrongly, credentials): name it, never quote it
+    with pytest.raises(ContractError, match="POLYAXON_RUN_DATA_PATHS") as info:
+        run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": raw})
+    assert "wJalrXUtn" not in str(info.value) and "AKIAEXAMPLE" not in str(info.value)
 
 
 def test_unknown_data_name_lists_what_the_run_has(tmp_path):
@@ -368,3 +376,143 @@ def test_local_dev_relative_data_paths_become_absolute(monkeypatch, tmp_path):
     assert run.get_data_path("mine") == str(tmp_path / "rel")
     monkeypatch.setenv("STORES_LOCAL_DEV_DATA", json.dumps({"other": "rel"}))
     assert run.get_data_path("other") == str(tmp_path / "rel")
+
+
+# -- a strict contract: what the lookup refuses (hardening issue: bounded inputs) -----------------
+
+
+@pytest.mark.parametrize("paths, fragment", [
+    ({"d": "data/1"}, "entry 'd' is not an absolute path (it is relative)"),
+    ({"d": "/data/../etc"}, "entry 'd' contains '..'"),
+    ({"d": "/"}, "entry 'd' is the root '/'"),
+    ({"d": " "}, "entry 'd' is empty"),
+    ({"d": "/data/\x1b[31m"}, "entry 'd' contains a control character"),
+    ({"d": "/" + "a" * 5000}, "entry 'd' is longer than PATH_MAX (4096 characters)"),
+    ({"d": "file:///data/1"}, "entry 'd' is a file:// URL (give the path itself)"),
+    ({"d": "ftp://host/x"}, "entry 'd' is a ftp:// URL; expected an absolute path or an s3://"),
+    ({"d": "s3://AKIAEXAMPLE:wJalrXUtnSECRET@bucket/x"}, "entry 'd' holds credentials"),
+    ({"d": "gs://user@bucket"}, "entry 'd' holds credentials"),
+    ({"d": "wasbs://c:SECRETKEY@acct.blob.core.windows.net/p"}, "entry 'd' holds credentials"),
+    ({"d": "wasbs://c@acct.blob.core.windows.net/p?sv=1&sig=SECRETSIG"}, "entry 'd' has a query or fragment"),
+    ({"d": "s3://"}, "entry 'd' has no bucket"),
+    ({"d": "s3://bucket/a/../../other"}, "entry 'd' contains '.' or '..' segments"),
+    ({"": "/data/1"}, "has an empty or blank name"),
+    ({"  ": "/data/1"}, "has an empty or blank name"),
+    ({"a\nb": "/data/1"}, "has a name with a control or non-printable character"),
+    ({" d": "/data/1"}, "has a name with leading or trailing blanks"),
+])
+def test_data_paths_garbage_is_refused_without_echo(paths, fragment):
+    with pytest.raises(ContractError) as info:
+        run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": json.dumps(paths)})
+    message = str(info.value)
+    assert message.startswith("POLYAXON_RUN_DATA_PATHS") and fragment in message, message
+    for value in paths.values():
+        if len(value) > 3:
+            assert value not in message
+    assert "SECRET" not in message
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ('{"d": "/data/1", "d": "/etc"}', "has the key 'd' more than once"),
+    ("[" * 100_000, "nests deeper than 100 levels"),
+    ('{"d": ' * 101 + '"/x"' + "}" * 101, "nests deeper than 100 levels"),
+    ('{"d": "\\ud800"}', "lone surrogate"),
+    ('{"d": "/data/\udcff"}', "is not UTF-8 text"),  # a byte that is not UTF-8, as os.environ gives it
+])
+def test_data_paths_hostile_json_is_a_contract_error(raw, fragment):
+    with pytest.raises(ContractError, match="POLYAXON_RUN_DATA_PATHS") as info:
+        run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": raw})
+    assert fragment in str(info.value)
+
+
+def test_data_paths_nesting_up_to_the_limit_is_read_as_json():
+    # depth is counted outside strings: brackets inside a path do not count
+    raw = json.dumps({"d": "/data/" + "[" * 300})
+    assert run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": raw}) == {"d": "/data/" + "[" * 300}
+    # the limit applies to run inputs too, which are arbitrary JSON: 100 levels are fine
+    inputs = json.dumps({"x": json.loads("[" * 99 + "]" * 99)})
+    assert run.get_inputs(environ={"POLYAXON_RUN_UUID": "u", "POLYAXON_RUN_DATA_PATHS": "{}",
+                                   "POLYAXON_RUN_INPUTS": inputs})["x"] == json.loads("[" * 99 + "]" * 99)
+
+
+def test_good_locations_are_kept_or_normalised():
+    paths = {"a": "/data/1/", "b": "/data//2/./x", "s3": "s3://bucket/pre/fix", "gs": "gs://bucket",
+             "az": "wasbs://container@account.blob.core.windows.net/p"}
+    assert run.get_data_paths(environ={"POLYAXON_RUN_DATA_PATHS": json.dumps(paths)}) == {
+        **paths, "a": "/data/1", "b": "/data/2/x"}
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("outputs/rel", "POLYAXON_RUN_OUTPUTS_PATH is not an absolute path"),
+    ("/outputs/../../etc", "POLYAXON_RUN_OUTPUTS_PATH contains '..'"),
+    ("file:///outputs", "POLYAXON_RUN_OUTPUTS_PATH is a file:// URL"),
+    ("s3://KEY:SECRETVALUE@bucket/out", "POLYAXON_RUN_OUTPUTS_PATH holds credentials"),
+    ("/out\x00puts", "POLYAXON_RUN_OUTPUTS_PATH contains a control character"),
+])
+def test_outputs_path_garbage_is_refused(tmp_path, value, fragment):
+    env = contract(tmp_path, POLYAXON_RUN_OUTPUTS_PATH=value)
+    for lookup in (run.get_outputs_path, run.get_run_context):
+        with pytest.raises(ContractError) as info:
+            lookup(environ=env)
+        assert fragment in str(info.value) and "SECRETVALUE" not in str(info.value)
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ({"POLYAXON_CONTEXT_PATH": "/plx/../etc"}, "POLYAXON_CONTEXT_PATH contains '..'"),
+    ({"POLYAXON_RUN_ARTIFACTS_PATH": "rel/u1"}, "POLYAXON_RUN_ARTIFACTS_PATH must be an absolute path"),
+    ({"POLYAXON_RUN_ARTIFACTS_PATH": "/a/\x07"}, "POLYAXON_RUN_ARTIFACTS_PATH contains a control character"),
+    ({"POLYAXON_RUN_UUID": "u\n1", "POLYAXON_RUN_INSTANCE": "a.b.runs.u\n1"}, "not a run uuid"),
+])
+def test_context_paths_garbage_is_refused(tmp_path, extra, fragment):
+    with pytest.raises(ContractError, match=re.escape(fragment)):
+        run.get_run_context(environ=contract(tmp_path, **extra))
+
+
+def test_connections_catalog_and_store_name_are_checked():
+    from stores.runenv import read_artifacts_store_name, read_connections_catalog
+
+    for raw, fragment in [
+        ('{"connections": [{"name": ""}]}', "empty or blank name"),
+        ('{"connections": [{"name": "a\\u0000"}]}', "control or non-printable"),
+        ('{"connections": [], "connections": [{"name": "a"}]}', "has the key 'connections' more than once"),
+        ('{"connections": ' + "[" * 500 + "]" * 500 + "}", "nests deeper than 100 levels"),
+    ]:
+        with pytest.raises(ContractError, match="POLYAXON_CONNECTIONS_CATALOG") as info:
+            read_connections_catalog({"POLYAXON_CONNECTIONS_CATALOG": raw})
+        assert fragment in str(info.value)
+    assert read_artifacts_store_name({"POLYAXON_ARTIFACTS_STORE_NAME": "team-store"}) == "team-store"
+    with pytest.raises(ContractError, match="POLYAXON_ARTIFACTS_STORE_NAME has a name with a control"):
+        read_artifacts_store_name({"POLYAXON_ARTIFACTS_STORE_NAME": "a\tb"})
+
+
+def test_inputs_file_must_be_a_regular_file_of_bounded_size(tmp_path):
+    fifo = tmp_path / "inputs.fifo"
+    os.mkfifo(fifo)
+    # in a child with a timeout: opening a FIFO for reading blocks until a writer comes
+    env = {**os.environ, **contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(fifo))}
+    proc = subprocess.run([sys.executable, "-c", "import stores.run as r\nfrom stores.errors import ContractError\n"
+                           "try:\n r.get_inputs()\nexcept ContractError as e:\n print(e)"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=30)
+    assert re.match(r"POLYAXON_RUN_INPUTS_FILE=.* cannot be read: is a FIFO \(named pipe\)", proc.stdout), proc.stdout + proc.stderr
+    with pytest.raises(ContractError, match="cannot be read: is a character device"):
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS_FILE="/dev/zero"))
+    big = tmp_path / "big.json"
+    big.write_bytes(b'{"x": "' + b"a" * (4 * 1024 * 1024) + b'"}')
+    with pytest.raises(ContractError, match=r"larger than 4 MiB \(4194304 bytes\)"):
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(big)))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(ContractError, match="nests deeper than 100 levels"):
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS_FILE=str(deep)))
+    with pytest.raises(ContractError, match="POLYAXON_RUN_INPUTS has the key 'lr' more than once"):
+        run.get_inputs(environ=contract(tmp_path, POLYAXON_RUN_INPUTS='{"lr": 1, "lr": 2}'))
+
+
+def test_get_data_paths_deep_nesting_in_a_fresh_process():
+    # the reported crash: a raw RecursionError out of get_data_paths()
+    env = {**os.environ, "POLYAXON_RUN_DATA_PATHS": "[" * 100_000}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import stores.run as r\nfrom stores.errors import ContractError\n"
+         "try:\n r.get_data_paths()\nexcept ContractError as e:\n print(type(e).__name__, e)"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert proc.stdout.startswith("ContractError POLYAXON_RUN_DATA_PATHS nests deeper than 100 levels"), proc.stdout + proc.stderr

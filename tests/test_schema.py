@@ -95,6 +95,7 @@ def test_every_schema_mark_is_justified() -> None:
     accepts = sorted(d.path.stem for d in CORPUS if d.schema == "accepts")
     assert accepts == [
         "connection-mounts-clash",  # equality of two values
+        "duplicate-key-json-style",  # gone once parsed: the last one wins
         "duplicate-name-connections-artifacts",  # uniqueness across sections
         "duplicate-name-data-outputs",
         "duplicate-yaml-key",  # gone once parsed: the last one wins
@@ -108,6 +109,7 @@ def test_every_schema_mark_is_justified() -> None:
         "name-trailing-newline",  # Python's `$` matches before a final newline (Go's does not)
         "secret-item-not-env-name",  # depends on mountPath being absent
         "secret-items-same-path",  # an item's path defaults to its key
+        "surrogate-escape-value",  # a lone surrogate is a one-character string to JSON Schema
         "volume-name-not-a-string",  # JSON has no integer keys
     ]
     not_yaml = sorted(d.path.stem for d in CORPUS if d.schema == "not-yaml")

@@ -39,13 +39,12 @@ def json_object_arg(text: str | None, flag: str) -> dict[str, Any] | None:
     """A command-line flag holding a JSON object (``--inputs '{"lr": 0.1}'``); ``None`` if not
     given.  Bad input is a usage-level ``ValuesError`` naming the flag."""
     from ..errors import Problem, ValuesError
+    from ..reader import load_json
 
     if text is None:
         return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ValuesError([Problem((flag,), f"not valid JSON: {exc}")]) from None
+    # stores.reader.load_json: nesting, duplicate keys and lone surrogates are refused too
+    value = load_json(text, what="", error=lambda m: ValuesError([Problem((flag,), m.strip().removeprefix("is "))]))
     if not isinstance(value, dict):
         raise ValuesError([Problem((flag,), f"must be a JSON object, got {type(value).__name__}")])
     return value

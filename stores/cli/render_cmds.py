@@ -29,7 +29,9 @@ def register(sub: Any) -> None:
         "uuid5 of owner/project/name (see k8s.naming.default_run_uuid), so output is reproducible.",
     )
     p.add_argument("values", metavar="VALUES", nargs="?", help="values file (default: the bundled example)")
-    p.add_argument("--data", type=_names, default=None, metavar="A,B", help="data stores to mount (default: all)")
+    # "extend": --data a --data b means a,b (argparse's default "store" kept only the last)
+    p.add_argument("--data", type=_names, action="extend", default=None, metavar="A,B",
+                   help="data stores to mount, comma-separated or repeated (default: all)")
     p.add_argument("--outputs", default=None, metavar="NAME", help="outputs store (default: the first)")
     p.add_argument("--run-uuid", default=None, metavar="UUID")
     p.add_argument("--owner", default="default")
@@ -118,20 +120,16 @@ def _plugin_flags(p: argparse.ArgumentParser) -> None:
 
 def _plugins_doc(args: argparse.Namespace) -> dict[str, Any] | None:
     """The plugins mapping the flags ask for, or ``None`` when no plugin option was given."""
-    import yaml
-
-    from ..errors import RenderError
     from ..plugins import parse_plugins
+    from ..yamlsrc import load_yaml
 
     doc: dict[str, Any] | None = None
     if args.plugins is not None:
         text = args.plugins
         inline = text.lstrip().startswith("{")
         where = "--plugins" if inline else text
-        try:
-            loaded = yaml.safe_load(text if inline else _read(text))
-        except yaml.YAMLError as exc:
-            raise RenderError(f"{where}: not valid YAML/JSON: {exc}") from None
+        # YAML is a superset of JSON: one depth-limited loader (stores.yamlsrc) for both spellings
+        loaded, _ = load_yaml(text if inline else _read(text, "plugins file"), file=where)
         doc = parse_plugins(loaded, file=where).model_dump(by_alias=True, exclude_unset=True)
     for dest, keys in _PLUGIN_FLAGS.items():
         value = getattr(args, dest)
@@ -150,29 +148,28 @@ def _plugins_doc(args: argparse.Namespace) -> dict[str, Any] | None:
     return doc
 
 
-def _read(path: str) -> str:
+def _read(path: str, what: str) -> bytes:
+    """A file given on the command line ('-': stdin), through stores.reader: regular files (or
+    the stdin pipe) only, at most stores.reader.MAX_BYTES."""
     from ..errors import ManifestError
+    from ..reader import read_file, read_stdin
+
+    def error(message: str) -> ManifestError:
+        return ManifestError(f"{'standard input' if path == '-' else path}: {message}")
 
     if path == "-":
-        return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise ManifestError(f"cannot read {path}: {exc.strerror}") from None
+        return read_stdin(what=what, error=error)
+    return read_file(path, what=what, error=error)
 
 
 def _load_manifest(path: str) -> dict[str, Any]:
-    import yaml
-
     from ..errors import ManifestError
+    from ..yamlsrc import load_yaml_documents
 
-    try:
-        docs = [d for d in yaml.safe_load_all(_read(path)) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
+    where = "standard input" if path == "-" else path
+    docs = [d for d in load_yaml_documents(_read(path, "manifest"), file=where) if d is not None]
     if len(docs) != 1 or not isinstance(docs[0], dict):
-        raise ManifestError(f"{path}: expected exactly one manifest (a mapping), found {len(docs)} document(s)")
+        raise ManifestError(f"{where}: expected exactly one manifest (a mapping), found {len(docs)} document(s)")
     return docs[0]
 
 

@@ -33,8 +33,9 @@ def register(sub: Any) -> None:
         "no --outputs: the first outputs store) and print the contract variables.",
     )
     p.add_argument("file", metavar="FILE", help="helm values file")
-    p.add_argument("--data", type=_names, default=None, metavar="A,B",
-                   help="data stores to mount (default: all; '' for none)")
+    # "extend": --data a --data b means a,b (argparse's default "store" kept only the last)
+    p.add_argument("--data", type=_names, action="extend", default=None, metavar="A,B",
+                   help="data stores to mount, comma-separated or repeated (default: all; '' for none)")
     p.add_argument("--outputs", default=None, metavar="NAME", help="outputs store (default: the first)")
     p.add_argument("--run-uuid", required=True, metavar="UUID")
     p.add_argument("--owner", required=True)
