@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from .errors import ContractError
 from .reader import PATH_MAX, load_json
+from .redact import url_secret
 
 __all__ = [
     "ENV_DATA_PATHS",
@@ -335,14 +336,13 @@ def _url_problem(value: str) -> str | tuple[str]:
         hint = " (give the path itself)" if scheme == "file" else ""
         return f"is {shown}{hint}; expected an absolute path or an {', '.join(s + '://' for s in URL_SCHEMES)} URL"
     authority, _, path = rest.partition("/")
-    if "@" in authority:
-        user, _, host = authority.rpartition("@")
-        # wasb(s)://container@account.blob.core.windows.net is Azure's spelling, not a login
-        azure = scheme in ("wasb", "wasbs") and ":" not in user and host.endswith(".blob.core.windows.net")
-        if not azure:
-            return "holds credentials (user info before '@'); pass keys through a Secret, never in the URL"
+    # the project's one rule for secrets in URLs (stores.redact): user-info, a password that
+    # runs past a '/', signed-URL queries; Azure's container@account is not a login
+    secret = url_secret(value)
+    if secret is not None:
+        return f"holds {secret}; pass keys through a Secret, never in the URL"
     if "?" in value or "#" in value:
-        return "has a query or fragment (where a signature or token would go); refused"
+        return "has a query or fragment (where a signature or token would go); pass keys through a Secret, never in the URL"
     if not authority or authority.startswith("@") or authority.endswith("@"):
         return "has no bucket"
     if any(part in (".", "..") for part in path.split("/")):

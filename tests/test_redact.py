@@ -144,7 +144,11 @@ def test_ls_cp_sync_never_echo_a_credentialed_url(form: str, tmp_path: Path, s3_
         assert res.returncode == 1, (argv, res.stderr)
         assert SECRET not in res.stdout + res.stderr, argv
         assert "Traceback" not in res.stderr
-        assert "Kubernetes Secret" in res.stderr and "not shown" in res.stderr, res.stderr
+        if argv[0] == "ls" and argv[1] == "data:":
+            # the in-run contract refuses it first, naming the variable and the entry only
+            assert "POLYAXON_RUN_DATA_PATHS entry 'data'" in res.stderr and "through a Secret" in res.stderr, res.stderr
+        else:
+            assert "Kubernetes Secret" in res.stderr and "not shown" in res.stderr, res.stderr
 
 
 def test_validate_names_the_path_and_where_the_secret_goes(tmp_path: Path) -> None:

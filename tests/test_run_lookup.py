@@ -68,7 +68,7 @@ def test_import_loads_only_stdlib():
     outside = {m for m in added if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] != "stores"}
     assert outside == set()
     ours = {m for m in added if m.startswith("stores")}
-    assert ours <= {"stores", "stores.errors", "stores.reader", "stores.run", "stores.runenv", "stores.runio"}
+    assert ours <= {"stores", "stores.errors", "stores.reader", "stores.redact", "stores.run", "stores.runenv", "stores.runio"}
 
 
 def test_import_skips_slow_stdlib_modules():
@@ -393,7 +393,7 @@ def test_local_dev_relative_data_paths_become_absolute(monkeypatch, tmp_path):
     ({"d": "s3://AKIAEXAMPLE:wJalrXUtnSECRET@bucket/x"}, "entry 'd' holds credentials"),
     ({"d": "gs://user@bucket"}, "entry 'd' holds credentials"),
     ({"d": "wasbs://c:SECRETKEY@acct.blob.core.windows.net/p"}, "entry 'd' holds credentials"),
-    ({"d": "wasbs://c@acct.blob.core.windows.net/p?sv=1&sig=SECRETSIG"}, "entry 'd' has a query or fragment"),
+    ({"d": "wasbs://c@acct.blob.core.windows.net/p?sv=1&sig=SECRETSIG"}, "entry 'd' holds the query of a signed URL or SAS token"),
     ({"d": "s3://"}, "entry 'd' has no bucket"),
     ({"d": "s3://bucket/a/../../other"}, "entry 'd' contains '.' or '..' segments"),
     ({"": "/data/1"}, "has an empty or blank name"),
