@@ -193,6 +193,23 @@ def seed_texts() -> list[tuple[str, str]]:
 _SEEDS: list[tuple[str, str, Any]] | None = None
 
 
+#: seeds nested deeper than this (the deep-nesting corpus documents) are mutated as text only
+_MAX_TREE_DEPTH = 200
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed tree, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > _MAX_TREE_DEPTH:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def seeds() -> list[tuple[str, str, Any]]:
     """``(name, text, data)``; ``data`` is ``None`` for seeds that do not parse."""
     global _SEEDS
@@ -201,8 +218,10 @@ def seeds() -> list[tuple[str, str, Any]]:
         for name, text in seed_texts():
             try:
                 data = yaml.safe_load(text)
-            except yaml.YAMLError:
+            except (yaml.YAMLError, RecursionError):
                 data = None
+            if data is not None and _depth(data) > _MAX_TREE_DEPTH:
+                data = None  # mutated as text only: copying the tree would exhaust the stack
             out.append((name, text, data))
         _SEEDS = out
     return _SEEDS
