@@ -220,3 +220,22 @@ def create_container(server: Server, name: str) -> None:
     from azure.storage.blob import BlobServiceClient
 
     BlobServiceClient.from_connection_string(server.extra["connection_string"]).create_container(name)
+
+
+def bucket_store(request: pytest.FixtureRequest, kind: str, prefix: str = "p", bucket_prefix: str = "b"):
+    """A handle on a new, empty bucket of ``kind`` (``s3``, ``gcs``, ``wasb``) on its emulator,
+    rooted at ``prefix``; the emulator's session fixture is started on first use."""
+    from stores.handles import open_store
+
+    bucket = unique_bucket(bucket_prefix)
+    if kind == "s3":
+        server = request.getfixturevalue("s3_server")
+        create_s3_bucket(server, bucket)
+        return open_store(f"s3://{bucket}/{prefix}", environ=s3_env(server))
+    if kind == "gcs":
+        server = request.getfixturevalue("gcs_server")
+        create_gcs_bucket(server, bucket)
+        return open_store(f"gs://{bucket}/{prefix}", environ=gcs_env(server))
+    server = request.getfixturevalue("azurite_server")
+    create_container(server, bucket)
+    return open_store(f"wasbs://{bucket}@{AZURITE_ACCOUNT}.blob.core.windows.net/{prefix}", environ=azure_env(server))

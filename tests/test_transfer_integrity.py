@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from servers import (
-    AZURITE_ACCOUNT, AZURITE_KEY, azure_env, create_container, create_gcs_bucket, create_s3_bucket, free_port,
-    gcs_env, s3_env, unique_bucket,
+    AZURITE_ACCOUNT, AZURITE_KEY, azure_env, bucket_store, create_container, create_gcs_bucket, free_port, gcs_env,
 )
 from stores.errors import IntegrityError, TransferError
 from stores.handles import open_store
@@ -27,18 +26,7 @@ OPTS = TransferOptions(workers=2, retries=0, backoff=0.01)
 
 
 def _store(request, kind: str):
-    bucket = unique_bucket("int")
-    if kind == "s3":
-        server = request.getfixturevalue("s3_server")
-        create_s3_bucket(server, bucket)
-        return open_store(f"s3://{bucket}/p", environ=s3_env(server))
-    if kind == "gcs":
-        server = request.getfixturevalue("gcs_server")
-        create_gcs_bucket(server, bucket)
-        return open_store(f"gs://{bucket}/p", environ=gcs_env(server))
-    server = request.getfixturevalue("azurite_server")
-    create_container(server, bucket)
-    return open_store(f"wasbs://{bucket}@{AZURITE_ACCOUNT}.blob.core.windows.net/p", environ=azure_env(server))
+    return bucket_store(request, kind, "p", "int")
 
 
 def _blob(store, key: str):

@@ -14,11 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servers import (
-    AZURITE_ACCOUNT, azure_env, create_container, create_gcs_bucket, create_s3_bucket, gcs_env, s3_env, unique_bucket,
-)
+from servers import bucket_store
 from stores.errors import TransferError
-from stores.handles import open_store
 from stores.transfer import TransferOptions, download, upload
 
 LONG = os.environ.get("STORES_LONG") == "1"
@@ -48,18 +45,7 @@ def _write(root: Path, tree: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def _store(request, kind: str):
-    bucket = unique_bucket("prop")
-    if kind == "s3":
-        server = request.getfixturevalue("s3_server")
-        create_s3_bucket(server, bucket)
-        return open_store(f"s3://{bucket}/p", environ=s3_env(server))
-    if kind == "gcs":
-        server = request.getfixturevalue("gcs_server")
-        create_gcs_bucket(server, bucket)
-        return open_store(f"gs://{bucket}/p", environ=gcs_env(server))
-    server = request.getfixturevalue("azurite_server")
-    create_container(server, bucket)
-    return open_store(f"wasbs://{bucket}@{AZURITE_ACCOUNT}.blob.core.windows.net/p", environ=azure_env(server))
+    return bucket_store(request, kind, "p", "prop")
 
 
 def _account(run):
