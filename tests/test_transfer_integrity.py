@@ -226,3 +226,27 @@ def test_killing_the_store_mid_transfer_ends_with_exit_1_within_the_bound(tmp_pa
         if proc.poll() is None:
             proc.kill()
         urllib.request  # noqa: B018 (imported for _wait_http's HTTP errors)
+
+
+def test_a_store_serving_another_objects_bytes_fails_that_file(request, tmp_path):
+    """The GCS emulator conflates `\\é` with `é` (it lists both, serves one): the download must
+    fail the file it cannot read back as listed, keep the other, and exit non-zero, never 0."""
+    store = _store(request, "gcs")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "é").write_bytes(b"")
+    (src / "\\é").write_bytes(b"\x00")
+    # one worker: `\é` is sent first, then `é`, which the emulator then serves for both names
+    upload(src, store, options=TransferOptions(workers=1, retries=0, backoff=0.01), progress=False)
+    store.fs.invalidate_cache()
+    if store.fs.cat(f"{store.root}/\\é") == b"\x00":
+        pytest.skip("this GCS emulator keeps the two names apart")
+    with pytest.raises(TransferError) as info:
+        download(store, "", tmp_path / "back", options=OPTS, progress=False)
+    fates = {r["key"]: r for r in info.value.result.account()}
+    assert set(fates) == {"é", "\\é"}, "every listed object is accounted for"
+    failed = [r for r in fates.values() if r["fate"] == "failed"]
+    assert failed and all("IntegrityError" in r["reason"] for r in failed), fates
+    for key, r in fates.items():
+        local = tmp_path / "back" / key
+        assert local.exists() == (r["fate"] == "sent"), key  # nothing put in place for a failure

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from servers import bucket_store
@@ -59,6 +59,10 @@ def _account(run):
 @settings(max_examples=200 if LONG else 12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(tree=TREE)
 def test_round_trip_accounts_for_every_entry(request, kind, tree):
+    if kind == "gcs":
+        # the GCS emulator serves `a\b` and `ab` as one object (real GCS keeps them apart): what
+        # the engine does then is held by test_a_store_serving_another_objects_bytes_fails_that_file
+        assume(not any("\\" in key for key in tree))
     store = _store(request, kind)
     base = Path(tempfile.mkdtemp(prefix="stores-prop-"))
     try:
