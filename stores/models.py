@@ -48,6 +48,7 @@ __all__ = [
     "OtherConnection",
     "ConnectionName",
     "Connection",
+    "StorageConnection",
     "CONNECTION_MODELS",
     "connection_adapter",
     "Flag",
@@ -539,6 +540,12 @@ assert set(CONNECTION_MODELS) == set(KINDS), "models and the kinds table disagre
 
 Connection = Annotated[
     Union[HostPathConnection, ClaimConnection, S3Connection, GcsConnection, WasbConnection, OtherConnection],
+    Field(discriminator="kind"),
+]
+
+#: what an artifacts store can be: runs write their outputs there, so a volume or a bucket
+StorageConnection = Annotated[
+    Union[HostPathConnection, ClaimConnection, S3Connection, GcsConnection, WasbConnection],
     Field(discriminator="kind"),
 ]
 

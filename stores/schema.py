@@ -13,7 +13,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict
 
 from .legacy import LegacyEntry
-from .models import Connection, ConnectionName as Name
+from .models import Connection, ConnectionName as Name, StorageConnection
 
 __all__ = ["values_schema"]
 
@@ -33,9 +33,9 @@ class _Values(BaseModel):
     # a helm values file holds much more than our sections: leave the rest to the chart
     model_config = ConfigDict(extra="allow", title="Values", populate_by_name=True)
     persistence: Optional[_Persistence] = None
-    artifactsStore: Optional[Connection] = None
+    artifactsStore: Optional[StorageConnection] = None
     # the chart's fallback of an empty artifactsStore (read as one when artifactsStore is empty)
-    defaultArtifactsStore: Optional[Connection] = None
+    defaultArtifactsStore: Optional[StorageConnection] = None
     connections: Optional[list[Connection]] = None
 
 

@@ -226,7 +226,11 @@ class _Parser:
                 )
         if not _empty(store_doc):
             store = self.connection(store_doc, store_path)
-            if store is not None:
+            if store is not None and not store.is_storage:
+                # runs write their outputs there: it must be a volume or a bucket
+                self.add(store_path + ("kind",), f"the artifacts store must be a storage kind ({', '.join(KINDS)}), "
+                         f"got {_short(store.kind)}" + _suggest(store.kind, KINDS, cutoff=0.6))
+            elif store is not None:
                 roles["artifacts_store"] = store
         if "connections" in values:
             conns = values["connections"]
