@@ -7,7 +7,7 @@ carries a secret as a literal value.
   ``configMapKeyRef`` env var per item, named after the item's key;
 - with neither: the whole resource as ``envFrom``;
 - a connection's own ``env`` entries as given;
-- bucket key files: ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``k8s.naming.key_file_env``) with
+- bucket key files: ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``stores.keyfile.key_file_env``) with
   the mounted key file's path, and for GCS ``GOOGLE_APPLICATION_CREDENTIALS`` too
   (``SDK_KEY_FILE_ENV``);
 - the env contract (``stores.contract.contract_env``: data and outputs paths, the run's identity,
@@ -32,10 +32,8 @@ from pydantic import ValidationError
 
 from stores.contract import contract_env
 from stores.errors import RenderError
-from stores.credentials import key_file_path as _key_file_path
+from stores.keyfile import key_file_env, key_file_path as _key_file_path
 from stores.names import check_env_name
-
-from .naming import key_file_env
 
 __all__ = [
     "SDK_KEY_FILE_ENV",
@@ -123,7 +121,7 @@ def connection_env(conn: Any) -> list[Sourced]:
 
 def key_file_path(conn: Any) -> str | None:
     """Where a bucket connection's key file is in the container, or ``None`` (one rule for the
-    renderer and the in-run lookup: ``stores.credentials.key_file_path``)."""
+    renderer and the in-run lookup: ``stores.keyfile.key_file_path``)."""
     return _key_file_path(conn)
 
 

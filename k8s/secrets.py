@@ -27,7 +27,7 @@ from ._client import V1ObjectMeta, V1Secret
 
 from stores.errors import SecretFormatError
 from stores.kinds import KINDS, LEGACY_STORES
-from stores.legacy import KEY_FILE
+from stores.keyfile import KEY_FILE
 from stores.names import check_resource_name, check_secret_key
 from stores.reader import MAX_SECRET_BYTES, load_json, read_file, size_text
 

@@ -7,7 +7,7 @@ the **first** of these sources that has it:
    connection (its only item, else ``key.json``: the renderer's rule); for a
    store known only by name (in-run lookup) the legacy place ``/plx-secrets/<name>/key.json``.
 2. **The env vars the rendered pod carries for this connection**: the key file named by
-   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`key_file_env`), then the connection's own
+   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`stores.keyfile.key_file_env`), then the connection's own
    literal ``env`` entries.
 3. **The standard SDK variables** of the process: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
    ``AWS_SESSION_TOKEN`` / ``AWS_SECURITY_TOKEN``, ``AWS_ENDPOINT_URL``, ``AWS_REGION`` /
@@ -35,12 +35,12 @@ shows setting names and where each came from, and :meth:`Credentials.redact` scr
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from . import redact as _redact
 from .errors import CredentialsError, SecretFormatError
+from .keyfile import KEY_FILE, SECRETS_ROOT, key_file_env, key_file_path
 from .kinds import KINDS
 
 __all__ = [
@@ -56,8 +56,7 @@ __all__ = [
 ]
 
 ENV_SECRETS_ROOT = "STORES_SECRETS_ROOT"
-LEGACY_SECRETS_ROOT = "/plx-secrets"
-KEY_FILE = "key.json"
+LEGACY_SECRETS_ROOT = SECRETS_ROOT
 
 # kind -> setting -> variable names that carry it (key files and environments use the same names)
 _VARS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -98,49 +97,11 @@ assert {name for table in _VARS.values() for setting, names in table.items() if 
         for name in names} <= SECRET_VARIABLES, "a secret setting's variable is missing from stores.redact"
 
 
-def _env_token(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", name.upper())
-
-
-def key_file_env(name: str) -> str:
-    """The variable a rendered pod sets to the key file of connection ``name``:
-    ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``NAME`` upper-cased, other characters as ``_``)."""
-    return f"POLYAXON_CONNECTION_{_env_token(name)}_KEY_FILE"
-
-
 def _reroot(path: str, environ: Mapping[str, str], secrets_root: str | None) -> str:
     root = secrets_root if secrets_root is not None else environ.get(ENV_SECRETS_ROOT)
     if root and os.path.isabs(path):
         return os.path.join(root, path.lstrip("/"))
     return path
-
-
-def key_file_path(connection: Any) -> str | None:
-    """Where a bucket ``connection``'s key file is mounted in the pod (not re-rooted), or ``None``
-    when its secret is not mounted as files.
-
-    The one rule, shared with the renderer: the secret's single item; else the item mounted under
-    the kind's key-file name (``gc-secret.json`` for GCS, as Polyaxon's docs create that secret;
-    ``key.json`` for the others and for the legacy spelling); no items: that name.  Several items
-    and none of those names: no key file (ambiguous).
-    """
-    secret = getattr(connection, "secret", None)
-    if secret is None or not secret.mount_path:
-        return None
-    info = KINDS.get(getattr(connection, "kind", ""))
-    if info is None or not info.is_bucket:
-        return None
-    items = list(secret.items)
-    root = secret.mount_path.rstrip("/")
-    if len(items) == 1:
-        return f"{root}/{items[0].path}"
-    names = (info.key_file, KEY_FILE)
-    if not items:
-        return f"{root}/{info.key_file}"
-    for wanted in names:
-        if any(i.path == wanted for i in items):
-            return f"{root}/{wanted}"
-    return None
 
 
 @dataclass(frozen=True, repr=False)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .keyfile import KEY_FILE
+
 __all__ = [
     "Kind",
     "KindInfo",
@@ -40,7 +42,7 @@ class KindInfo:
     known_keys: tuple[str, ...] = ()
     #: the file name the key is mounted as when the secret's items do not say (Polyaxon's docs
     #: create the GCS secret with ``--from-file=gc-secret.json=...``)
-    key_file: str = "key.json"
+    key_file: str = KEY_FILE
 
 
 KINDS: dict[str, KindInfo] = {
@@ -114,7 +116,7 @@ BUCKET_KINDS = tuple(k for k, i in KINDS.items() if i.is_bucket)
 VOLUME_KINDS = tuple(k for k, i in KINDS.items() if not i.is_bucket)
 
 #: the file name of a bucket's key file when nothing else says (the legacy spelling's ``key.json``)
-DEFAULT_KEY_FILE = "key.json"
+DEFAULT_KEY_FILE = KEY_FILE
 
 #: Polyaxon's other connection kinds (``V1ConnectionKind``, Polyaxon 2.18): no storage of ours,
 #: but a catalog keeps them (validated for their common fields) so that a values file holding

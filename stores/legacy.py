@@ -19,6 +19,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from . import names
+from .keyfile import KEY_FILE, SECRETS_ROOT
 from .kinds import LEGACY_STORES
 from .models import (
     CONNECTION_MODELS,
@@ -45,10 +46,6 @@ __all__ = [
     "DEFAULTS",
     "choose_model",
 ]
-
-#: where a legacy bucket's key file is mounted, one folder per connection
-SECRETS_ROOT = "/plx-secrets"
-KEY_FILE = "key.json"
 
 #: what the old chart used when ``persistence.data`` / ``persistence.outputs`` were empty
 DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
