@@ -58,30 +58,6 @@ __all__ = [
 ENV_SECRETS_ROOT = "STORES_SECRETS_ROOT"
 LEGACY_SECRETS_ROOT = SECRETS_ROOT
 
-# kind -> setting -> variable names that carry it (key files and environments use the same names)
-_VARS: dict[str, dict[str, tuple[str, ...]]] = {
-    "s3": {
-        "access_key": ("AWS_ACCESS_KEY_ID",),
-        "secret_key": ("AWS_SECRET_ACCESS_KEY",),
-        "token": ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
-        "endpoint_url": ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
-        "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
-        "ca_bundle": ("AWS_CA_BUNDLE",),
-        "verify_ssl": ("AWS_VERIFY_SSL",),
-    },
-    "gcs": {
-        "credentials_file": ("GOOGLE_APPLICATION_CREDENTIALS",),
-        "project": ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
-        "endpoint_url": ("STORAGE_EMULATOR_HOST",),
-    },
-    "wasb": {
-        "connection_string": ("AZURE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING"),
-        "account_name": ("AZURE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_NAME"),
-        "account_key": ("AZURE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY"),
-        "sas_token": ("AZURE_SAS_TOKEN", "AZURE_STORAGE_SAS_TOKEN"),
-        "blob_endpoint": ("AZURE_BLOB_ENDPOINT", "AZURE_STORAGE_BLOB_ENDPOINT"),
-    },
-}
 # settings every kind takes from the Polyaxon client context
 _COMMON: dict[str, tuple[str, ...]] = {
     "verify_ssl": ("POLYAXON_VERIFY_SSL",),
@@ -93,7 +69,7 @@ SECRET_SETTINGS = frozenset({"secret_key", "token", "account_key", "connection_s
 #: variables whose values are secret: a pod gets them from a Secret, never as a literal value
 #: (the list, and the rule for other secret-ish names, live in :mod:`stores.redact`)
 SECRET_VARIABLES = _redact.SECRET_VARIABLES
-assert {name for table in _VARS.values() for setting, names in table.items() if setting in SECRET_SETTINGS
+assert {name for entry in KINDS.values() for setting, names in entry.credential_vars if setting in SECRET_SETTINGS
         for name in names} <= SECRET_VARIABLES, "a secret setting's variable is missing from stores.redact"
 
 
@@ -159,7 +135,8 @@ def _fix_private_key(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _settings_from_doc(doc: Mapping[str, Any], kind: str, where: str) -> dict[str, Any]:
-    if kind == "gcs":
+    entry = KINDS[kind]
+    if entry.key_format == "service_account":
         if "type" not in doc:
             raise SecretFormatError(f"{where}: a GCS key file must be a service-account key (no 'type' field)")
         if doc.get("type") == "service_account" and not all(doc.get(k) for k in ("client_email", "private_key")):
@@ -169,13 +146,16 @@ def _settings_from_doc(doc: Mapping[str, Any], kind: str, where: str) -> dict[st
             out["project"] = doc["project_id"]
         return out
     out = _settings_from_vars(doc, kind)
-    if kind == "s3" and ("access_key" in out) != ("secret_key" in out):
-        raise SecretFormatError(f"{where}: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together")
+    pair = entry.paired_settings
+    if pair is not None and (pair[0] in out) != (pair[1] in out):
+        first, second = (entry.credential_table[setting][0] for setting in pair)
+        raise SecretFormatError(f"{where}: {first} and {second} go together")
     return out
 
 
 def _settings_from_vars(values: Mapping[str, Any], kind: str, common: bool = False) -> dict[str, Any]:
-    table = dict(_VARS.get(kind, {}))
+    entry = KINDS.get(kind)
+    table = entry.credential_table if entry is not None else {}
     if common:
         for setting, names in _COMMON.items():
             table[setting] = names + table.get(setting, ())
@@ -223,7 +203,8 @@ def resolve_credentials(
         elif must_exist:
             raise CredentialsError(f"key file {path} does not exist")
 
-    if kind not in _VARS:
+    entry = KINDS.get(kind)
+    if entry is None or not entry.credential_vars:
         return Credentials(kind)
     if key_file:
         from_file(key_file, must_exist=True)
