@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from stores.contract import contract_env
 from stores.errors import RenderError
 from stores.keyfile import key_file_env, key_file_path as _key_file_path
+from stores.kinds import KINDS
 from stores.names import check_env_name
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 
 #: kind -> the env var its SDKs read a key file's path from.  S3 and Azure SDKs read no JSON key
 #: file of this shape; their handles find the file through ``POLYAXON_CONNECTION_<NAME>_KEY_FILE``.
-SDK_KEY_FILE_ENV: dict[str, str] = {"gcs": "GOOGLE_APPLICATION_CREDENTIALS"}
+SDK_KEY_FILE_ENV: dict[str, str] = {k: e.sdk_key_file_env for k, e in KINDS.items() if e.sdk_key_file_env}
 
 Sourced = tuple[Any, str]
 
@@ -151,10 +152,10 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
         if path is None:
             continue
         out.append((V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
-        if conn.kind in SDK_KEY_FILE_ENV:
+        if KINDS[conn.kind].sdk_key_file_env is not None:
             by_kind.setdefault(conn.kind, []).append((conn, path))
     for kind, candidates in by_kind.items():
-        env_name = SDK_KEY_FILE_ENV[kind]
+        env_name = KINDS[kind].sdk_key_file_env
         wanted = sdk_defaults.pop(kind, None)
         if wanted is not None:
             chosen = [c for c in candidates if c[0].name == wanted]

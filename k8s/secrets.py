@@ -34,7 +34,7 @@ from stores.reader import MAX_SECRET_BYTES, load_json, read_file, size_text
 __all__ = ["STRICT_KEYS", "RedactedSecret", "store_kind", "check_key_document", "parse_key_file", "build_secret", "secret_from_file"]
 
 #: kind -> whether keys outside ``known_keys`` are refused
-STRICT_KEYS: dict[str, bool] = {"s3": True, "gcs": False, "wasb": True}
+STRICT_KEYS: dict[str, bool] = {k: e.strict_keys for k, e in KINDS.items() if e.is_bucket}
 
 
 class RedactedSecret(V1Secret):
@@ -73,7 +73,7 @@ def check_key_document(doc: Any, store: str) -> dict[str, Any]:
     missing = [" or ".join(group) for group in info.required_keys if not present.intersection(group)]
     if missing:
         raise SecretFormatError(f"the {store} key file lacks {', '.join(missing)}")
-    if STRICT_KEYS[kind]:
+    if info.strict_keys:
         unknown = sorted(set(doc) - set(info.known_keys))
         if unknown:
             raise SecretFormatError(

@@ -91,11 +91,12 @@ def _key_notes(roles: dict[str, Any]) -> list[str]:
     out = []
     for value in roles.values():
         for conn in value if isinstance(value, tuple) else (value,):
-            if conn.kind == "gcs" and conn.secret is not None and conn.secret.mount_path is None:
+            entry = KINDS.get(conn.kind)
+            why = entry.key_needs_file if entry is not None else None
+            if why is not None and conn.secret is not None and conn.secret.mount_path is None:
                 out.append(
                     f"connection {conn.name!r}: secret {conn.secret.name!r} has no mountPath, so its "
-                    "GCS key reaches the pod as env vars; Google's SDKs read a service-account key "
-                    "only from a file (GOOGLE_APPLICATION_CREDENTIALS), give the secret a mountPath"
+                    f"{why}, give the secret a mountPath"
                 )
     return out
 
