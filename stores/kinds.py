@@ -1,18 +1,19 @@
 """The one table of connection kinds (tier 0: stdlib only).
 
-Everything that differs by kind and is not a model field lives here, so callers dispatch with
-``KINDS[kind]`` instead of scattering ``if kind == ...`` chains.
+Everything that differs by kind and is not a model field lives here, one :class:`KindRow` per
+kind: URL schemes and bucket rules, credential variables and key-file rules, and the code that
+differs (store volume, fsspec backend and options, transfer steps) named as ``"module:function"``
+and imported only when used.  Callers look the row up (``row(kind)``, ``KINDS[kind]``); no other
+module compares a kind with a name (``tests/test_kinds.py`` checks).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from .keyfile import KEY_FILE
 
 __all__ = [
-    "Kind",
     "KindInfo",
     "KindRow",
     "NameRule",
@@ -20,14 +21,9 @@ __all__ = [
     "row",
     "resolve",
     "LEGACY_STORES",
-    "BUCKET_KINDS",
-    "VOLUME_KINDS",
     "OTHER_KINDS",
     "ALL_KINDS",
-    "DEFAULT_KEY_FILE",
 ]
-
-Kind = Literal["host_path", "volume_claim", "s3", "gcs", "wasb"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +49,8 @@ class KindRow:
     legacy_store: str | None = None
     #: the pip extra that brings the backend
     extra: str | None = None
+    #: the article before the kind's name and its canonical scheme in messages ("an s3://")
+    article: str = "a"
     #: modules that must import for a handle of this kind
     modules: tuple[str, ...] = ()
 
@@ -147,6 +145,7 @@ KINDS: dict[str, KindRow] = {
         is_bucket=True,
         legacy_store="s3",
         extra="s3",
+        article="an",
         modules=("s3fs",),
         schemes=("s3",),
         scheme_aliases=("s3a",),
@@ -284,11 +283,7 @@ def resolve(ref: str):  # -> Callable[..., Any]
 LEGACY_STORES: dict[str, str] = {
     r.legacy_store: k for k, r in KINDS.items() if r.legacy_store
 }
-BUCKET_KINDS = tuple(k for k, i in KINDS.items() if i.is_bucket)
-VOLUME_KINDS = tuple(k for k, i in KINDS.items() if not i.is_bucket)
 
-#: the file name of a bucket's key file when nothing else says (the legacy spelling's ``key.json``)
-DEFAULT_KEY_FILE = KEY_FILE
 
 #: Polyaxon's other connection kinds (``V1ConnectionKind``, Polyaxon 2.18): no storage of ours,
 #: but a catalog keeps them (validated for their common fields) so that a values file holding

@@ -262,10 +262,11 @@ def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
         )
     scheme, sep, rest = value.partition("://")
     if not sep or scheme not in schemes:
-        article = "an" if schemes[0] == "s3" else "a"  # "an s3://", but "a gs://", "a wasbs://"
+        article = entry.article  # "an s3://", but "a gs://", "a wasbs://"
         raise ValueError(f"expected {article} {schemes[0]}:// URL for store {label}, got {value!r}")
-    if kind in _ACCOUNT_URL:  # container@account.<host>: Azure's spelling
-        m = _ACCOUNT_URL[kind].fullmatch(value)
+    account_url = _ACCOUNT_URL.get(kind)
+    if account_url is not None:  # container@account.<host>: Azure's spelling
+        m = account_url.fullmatch(value)
         if not m:
             raise ValueError(
                 f"expected a URL like {example} for store {label}, got {value!r}"
