@@ -105,7 +105,7 @@ def render_patch(
     (besides those the catalog was loaded with: ``Catalog.allowed_host_paths``).
     ``sdk_defaults``: ``{"gcs": name}`` when selected GCS connections hold different keys and one
     must be ``GOOGLE_APPLICATION_CREDENTIALS``.  ``plugins``: a ``stores.plugins.Plugins`` or its
-    YAML mapping (seed 002; ``{}`` gives the seed's defaults, ``None`` no plugins at all), applied
+    YAML mapping (``V1Plugins``; ``{}`` gives Polyaxon's defaults, ``None`` no plugins at all), applied
     by ``k8s.plugins.apply_plugins`` with ``settings`` (``stores.settings``; default: the
     defaults, the environment is never read here); it decides whether ``globals.store_path``
     exists.  ``extensions`` then run in order on the patch before the checks; both are in

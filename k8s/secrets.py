@@ -1,7 +1,8 @@
 """Bucket credentials -> the ``V1Secret`` that
 ``kubectl create secret generic NAME --from-file=key.json=PATH`` makes (tier 1).
 
-Key-file formats (seed 004), checked before anything is built:
+Key-file formats (the secrets of Polyaxon docs, "Customize Data and Outputs"), checked before
+anything is built:
 
 - ``s3``: ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``; optional ``AWS_ENDPOINT_URL``,
   ``AWS_SECURITY_TOKEN``, ``AWS_REGION`` (and the other keys of ``KINDS["s3"].known_keys``);

@@ -13,8 +13,8 @@ the **first** of these sources that has it:
    ``AWS_SESSION_TOKEN`` / ``AWS_SECURITY_TOKEN``, ``AWS_ENDPOINT_URL``, ``AWS_REGION`` /
    ``AWS_DEFAULT_REGION``, ``AWS_CA_BUNDLE``; ``GOOGLE_APPLICATION_CREDENTIALS``,
    ``GOOGLE_CLOUD_PROJECT``, ``STORAGE_EMULATOR_HOST``; ``AZURE_STORAGE_CONNECTION_STRING``,
-   ``AZURE_STORAGE_ACCOUNT_NAME`` / ``_KEY`` / ``_SAS_TOKEN`` (and the seed's ``AZURE_ACCOUNT_NAME``,
-   ``AZURE_ACCOUNT_KEY``, ``AZURE_CONNECTION_STRING``, ``AZURE_SAS_TOKEN`` spellings).
+   ``AZURE_STORAGE_ACCOUNT_NAME`` / ``_KEY`` / ``_SAS_TOKEN`` (and the ``AZURE_ACCOUNT_NAME``,
+   ``AZURE_ACCOUNT_KEY``, ``AZURE_CONNECTION_STRING``, ``AZURE_SAS_TOKEN`` spellings of Polyaxon's key files).
 4. **The SDK's own default chain** (AWS profiles and instance metadata, ``google.auth.default``,
    ``DefaultAzureCredential``): whatever is still unset is left to the SDK.
 

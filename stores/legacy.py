@@ -1,5 +1,6 @@
 """The legacy helm spelling: ``persistence.data/outputs.<name>`` and the single-volume
-``persistence.logs/repos/upload`` of seed 004 and the old chart (tier 1).
+``persistence.logs/repos/upload`` of the old chart (Polyaxon docs, "Customize Data and Outputs";
+https://docs.polyaxon.com/customization/customize_outputs_and_data/), tier 1.
 
 Each entry is one of five shapes, told apart by which key it has::
 
