@@ -19,7 +19,7 @@ Modules, one job each:
 ``k8s.secrets``     key file -> checked ``V1Secret`` (``stores secret``)
 ``k8s.podpatch``    ``PodPatch``: items with their sources, extension points, ``to_dict()``
 ``k8s.render``      ``render_patch``: catalog + selection + run (+ plugins) -> checked ``PodPatch``
-``k8s.plugins``     seed 002 plugins (table ``PLUGINS``), bucket downloads (``download_data``),
+``k8s.plugins``     Polyaxon's ``V1Plugins`` (table ``PLUGINS``), bucket downloads (``download_data``),
                     the hardened toolkit containers; settings in ``stores.settings``
 ``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
 ``k8s.serialize``   client models -> manifest dicts; templates in containers
@@ -62,7 +62,7 @@ Extension points (plugins, init containers, sidecars)
     uses ``patch.add_volume/add_mount/add_env/add_env_from/add_annotation/add_init_container/
     add_sidecar/allow_host_path`` and reads ``patch.context`` (catalog, selection, run, inputs).
     The run context volume must be named ``k8s.checks.CONTEXT_VOLUME`` to mount at
-    ``/plx-context``.  ``render_patch(..., plugins=..., settings=...)`` applies the seed 002
+    ``/plx-context``.  ``render_patch(..., plugins=..., settings=...)`` applies Polyaxon's ``V1Plugins``
     plugins first (``k8s.plugins``); ``download_data([...])`` is such an extension.
 """
 

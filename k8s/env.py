@@ -7,7 +7,7 @@ carries a secret as a literal value.
   ``configMapKeyRef`` env var per item, named after the item's key;
 - with neither: the whole resource as ``envFrom``;
 - a connection's own ``env`` entries as given;
-- bucket key files: ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``k8s.naming.key_file_env``) with
+- bucket key files: ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``stores.keyfile.key_file_env``) with
   the mounted key file's path, and for GCS ``GOOGLE_APPLICATION_CREDENTIALS`` too
   (``SDK_KEY_FILE_ENV``);
 - the env contract (``stores.contract.contract_env``: data and outputs paths, the run's identity,
@@ -32,10 +32,9 @@ from pydantic import ValidationError
 
 from stores.contract import contract_env
 from stores.errors import RenderError
-from stores.credentials import key_file_path as _key_file_path
+from stores.keyfile import key_file_env, key_file_path as _key_file_path
+from stores.kinds import KINDS
 from stores.names import check_env_name
-
-from .naming import key_file_env
 
 __all__ = [
     "SDK_KEY_FILE_ENV",
@@ -48,7 +47,7 @@ __all__ = [
 
 #: kind -> the env var its SDKs read a key file's path from.  S3 and Azure SDKs read no JSON key
 #: file of this shape; their handles find the file through ``POLYAXON_CONNECTION_<NAME>_KEY_FILE``.
-SDK_KEY_FILE_ENV: dict[str, str] = {"gcs": "GOOGLE_APPLICATION_CREDENTIALS"}
+SDK_KEY_FILE_ENV: dict[str, str] = {k: e.sdk_key_file_env for k, e in KINDS.items() if e.sdk_key_file_env}
 
 Sourced = tuple[Any, str]
 
@@ -123,7 +122,7 @@ def connection_env(conn: Any) -> list[Sourced]:
 
 def key_file_path(conn: Any) -> str | None:
     """Where a bucket connection's key file is in the container, or ``None`` (one rule for the
-    renderer and the in-run lookup: ``stores.credentials.key_file_path``)."""
+    renderer and the in-run lookup: ``stores.keyfile.key_file_path``)."""
     return _key_file_path(conn)
 
 
@@ -153,10 +152,10 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
         if path is None:
             continue
         out.append((V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
-        if conn.kind in SDK_KEY_FILE_ENV:
+        if KINDS[conn.kind].sdk_key_file_env is not None:
             by_kind.setdefault(conn.kind, []).append((conn, path))
     for kind, candidates in by_kind.items():
-        env_name = SDK_KEY_FILE_ENV[kind]
+        env_name = KINDS[kind].sdk_key_file_env
         wanted = sdk_defaults.pop(kind, None)
         if wanted is not None:
             chosen = [c for c in candidates if c[0].name == wanted]

@@ -1,7 +1,7 @@
 """Names the renderer derives: volume names and per-connection env var names (tier 0: stdlib).
 
-Kept free of pydantic and of the Kubernetes client so in-run code (the credentials lookup) can
-import the key-file convention without the renderer's weight.
+Kept free of pydantic and of the Kubernetes client.  The key-file variable's rule lives in
+``stores.keyfile`` (shared with the in-run lookup) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+
+from stores.keyfile import KEY_FILE_ENV_PREFIX, KEY_FILE_ENV_SUFFIX, key_file_env
 
 __all__ = [
     "MAX_LABEL",
@@ -79,19 +81,6 @@ class VolumeNamer:
         self._by_key[key] = chosen
         self._taken.add(chosen)
         return chosen
-
-
-KEY_FILE_ENV_PREFIX = "POLYAXON_CONNECTION_"
-KEY_FILE_ENV_SUFFIX = "_KEY_FILE"
-
-
-def key_file_env(connection: str) -> str:
-    """``POLYAXON_CONNECTION_<NAME>_KEY_FILE``: the env var holding a bucket connection's key-file
-    path in the container.  ``<NAME>`` is the connection name upper-cased, every other character
-    as ``_`` (the in-run lookup's rule, ``stores.credentials.key_file_env``).  Two names that fold
-    alike (``test-s3``, ``test_s3``) would share the variable: the renderer's env check refuses
-    such a pod rather than let one win."""
-    return f"{KEY_FILE_ENV_PREFIX}{re.sub(r'[^A-Z0-9]', '_', connection.upper())}{KEY_FILE_ENV_SUFFIX}"
 
 
 #: uuid5 namespace of the default run uuids (a uuid5 of the URL namespace, fixed forever)

@@ -1,6 +1,6 @@
-"""Run plugins (seed 002) -> what each adds to the pod-spec patch (tier 1, pure functions).
+"""Run plugins (Polyaxon docs, Specification > Plugins) -> what each adds to the pod-spec patch (tier 1, pure functions).
 
-``PLUGINS`` maps each plugin key (the seed's spelling) to ``fn(patch, plugins, settings)``;
+``PLUGINS`` maps each plugin key (the docs' spelling) to ``fn(patch, plugins, settings)``;
 ``apply_plugins`` calls them in the table's order, which fixes the order of the init containers
 (context, resume, then the caller's extensions such as ``download_data``) and puts the sidecar
 last.  What each one adds:
@@ -143,7 +143,7 @@ def _src(plugin: str) -> str:
 
 
 def run_paths(patch: PodPatch) -> dict[str, str]:
-    """The run's local directories (seed 003) and its folder in a store."""
+    """The run's local directories (``globals.*``) and its folder in a store."""
     run = patch.context["run"]
     artifacts = CONTEXT_MOUNT
     run_artifacts = posixpath.join(artifacts, run.uuid)
@@ -403,7 +403,7 @@ def _sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
         patch.add_sidecar(container, source)
 
 
-#: plugin key (the seed's spelling) -> what it adds; applied in this order
+#: plugin key (the docs' spelling) -> what it adds; applied in this order
 PLUGINS: dict[str, PluginFn] = {
     "shm": _shm,
     "docker": _docker,

@@ -18,7 +18,7 @@ from .naming import CONTEXT_VOLUME_NAMES
 from .plugins import apply_plugins, init_copies
 from .podpatch import DEFAULT_CONTAINER, Extension, PodPatch
 from .templates import globals_resolver
-from .volumes import STORE_VOLUMES, connection_volumes, store_key
+from .volumes import connection_volumes, has_store_volume, store_key
 
 __all__ = ["render_patch", "resolve_selection", "add_connection", "outputs_on_main", "reserve_volume_names"]
 
@@ -63,7 +63,7 @@ def reserve_volume_names(patch: PodPatch, catalog: Catalog) -> None:
     for key, name in CONTEXT_VOLUME_NAMES.items():
         patch.namer.reserve(("context", key), name)
     for _, conn in catalog.entries():
-        if STORE_VOLUMES.get(conn.kind) is not None:
+        if has_store_volume(conn):
             patch.namer.reserve(store_key(conn), conn.name)
 
 
@@ -105,7 +105,7 @@ def render_patch(
     (besides those the catalog was loaded with: ``Catalog.allowed_host_paths``).
     ``sdk_defaults``: ``{"gcs": name}`` when selected GCS connections hold different keys and one
     must be ``GOOGLE_APPLICATION_CREDENTIALS``.  ``plugins``: a ``stores.plugins.Plugins`` or its
-    YAML mapping (seed 002; ``{}`` gives the seed's defaults, ``None`` no plugins at all), applied
+    YAML mapping (``V1Plugins``; ``{}`` gives Polyaxon's defaults, ``None`` no plugins at all), applied
     by ``k8s.plugins.apply_plugins`` with ``settings`` (``stores.settings``; default: the
     defaults, the environment is never read here); it decides whether ``globals.store_path``
     exists.  ``extensions`` then run in order on the patch before the checks; both are in

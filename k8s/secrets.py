@@ -1,7 +1,8 @@
 """Bucket credentials -> the ``V1Secret`` that
 ``kubectl create secret generic NAME --from-file=key.json=PATH`` makes (tier 1).
 
-Key-file formats (seed 004), checked before anything is built:
+Key-file formats (the secrets of Polyaxon docs, "Customize Data and Outputs"), checked before
+anything is built:
 
 - ``s3``: ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``; optional ``AWS_ENDPOINT_URL``,
   ``AWS_SECURITY_TOKEN``, ``AWS_REGION`` (and the other keys of ``KINDS["s3"].known_keys``);
@@ -27,14 +28,14 @@ from ._client import V1ObjectMeta, V1Secret
 
 from stores.errors import SecretFormatError
 from stores.kinds import KINDS, LEGACY_STORES
-from stores.legacy import KEY_FILE
+from stores.keyfile import KEY_FILE
 from stores.names import check_resource_name, check_secret_key
 from stores.reader import MAX_SECRET_BYTES, load_json, read_file, size_text
 
 __all__ = ["STRICT_KEYS", "RedactedSecret", "store_kind", "check_key_document", "parse_key_file", "build_secret", "secret_from_file"]
 
 #: kind -> whether keys outside ``known_keys`` are refused
-STRICT_KEYS: dict[str, bool] = {"s3": True, "gcs": False, "wasb": True}
+STRICT_KEYS: dict[str, bool] = {k: e.strict_keys for k, e in KINDS.items() if e.is_bucket}
 
 
 class RedactedSecret(V1Secret):
@@ -73,7 +74,7 @@ def check_key_document(doc: Any, store: str) -> dict[str, Any]:
     missing = [" or ".join(group) for group in info.required_keys if not present.intersection(group)]
     if missing:
         raise SecretFormatError(f"the {store} key file lacks {', '.join(missing)}")
-    if STRICT_KEYS[kind]:
+    if info.strict_keys:
         unknown = sorted(set(doc) - set(info.known_keys))
         if unknown:
             raise SecretFormatError(

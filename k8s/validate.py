@@ -19,7 +19,7 @@ from stores.errors import RenderError
 
 from .serialize import dump
 
-__all__ = ["DEFAULT_VERSION", "TEST_VERSIONS", "validate_manifest", "validate_all", "wrap_patch"]
+__all__ = ["DEFAULT_VERSION", "TEST_VERSIONS", "validate_manifest", "wrap_patch"]
 
 DEFAULT_VERSION = "1.37"
 #: the versions the tests hold every rendered object to
@@ -41,25 +41,21 @@ def validate_manifest(obj: Any, version: str = DEFAULT_VERSION, *, strict: bool 
     data = dump(obj)
     if not isinstance(data, Mapping):
         raise RenderError(f"expected a manifest mapping, got {type(data).__name__}")
-    kind = data.get("kind", "?")
+    manifest_kind = data.get("kind", "?")
     name = (data.get("metadata") or {}).get("name", "?")
-    what = f"{kind} {name!r}"
+    what = f"{manifest_kind} {name!r}"
     if "apiVersion" not in data or "kind" not in data:
         raise RenderError(f"{what}: a manifest needs apiVersion and kind to be validated")
     try:
         return kubernetes_validate.validate(dict(data), version, strict=strict)
     except utils.ValidationError as exc:
-        detail = f"fails {exc.validator!r}" if kind == "Secret" else exc.message
+        detail = f"fails {exc.validator!r}" if manifest_kind == "Secret" else exc.message
         raise RenderError(
             f"{what} is not valid for Kubernetes {exc.version} ({'strict' if strict else 'lax'}): "
             f"at {_where(exc.absolute_path)}: {detail}"
         ) from None
     except (utils.SchemaNotFoundError, utils.VersionNotSupportedError, utils.InvalidSchemaError) as exc:
         raise RenderError(f"{what}: {exc.message}") from None
-
-
-def validate_all(obj: Any, versions: Iterable[str] = TEST_VERSIONS, *, strict: bool = True) -> list[str]:
-    return [validate_manifest(obj, v, strict=strict) for v in versions]
 
 
 def wrap_patch(patch: Any, kind: str = "Pod", name: str = "render-check") -> dict[str, Any]:

@@ -32,6 +32,7 @@ from .naming import VolumeNamer
 
 __all__ = [
     "STORE_VOLUMES",
+    "has_store_volume",
     "store_volume",
     "resource_volumes",
     "connection_volumes",
@@ -77,19 +78,20 @@ def _claim(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
     return volume, mount
 
 
-#: kind -> how its store volume is made; ``None``: the kind has no volume (buckets).
-STORE_VOLUMES: dict[str, Callable[[Any, VolumeNamer], VolumeAndMount] | None] = {
-    "host_path": _host_path,
-    "volume_claim": _claim,
-    "s3": None,
-    "gcs": None,
-    "wasb": None,
-}
-assert set(STORE_VOLUMES) == set(KINDS), "store volume table and the kinds table disagree"
+#: kind -> how its store volume is made (``"module:function"``, the kinds table's ``volume``);
+#: ``None``: the kind has no volume (buckets).
+STORE_VOLUMES: dict[str, str | None] = {kind: entry.volume for kind, entry in KINDS.items()}
+
+
+def has_store_volume(conn: Any) -> bool:
+    """Whether the connection brings a store volume (Polyaxon's other kinds have none)."""
+    entry = KINDS.get(conn.kind)
+    return entry is not None and entry.volume is not None
 
 
 def store_volume(conn: Any, namer: VolumeNamer | None = None) -> VolumeAndMount | None:
-    make = STORE_VOLUMES.get(conn.kind)  # Polyaxon's other kinds have no store volume
+    entry = KINDS.get(conn.kind)  # Polyaxon's other kinds have no store volume
+    make = entry.code("volume") if entry is not None else None
     return make(conn, namer or VolumeNamer()) if make is not None else None
 
 

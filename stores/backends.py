@@ -12,7 +12,7 @@ from .errors import MissingExtraError
 from .kinds import KINDS
 
 __all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs", "fs_options",
-           "azure_container_client", "DEFAULT_TIMEOUT"]
+           "s3_options", "gcs_options", "azure_options", "azure_container_client", "DEFAULT_TIMEOUT"]
 
 #: connect and read timeout (seconds) of every bucket SDK unless the credentials set one
 #: (``POLYAXON_TIMEOUT``): a dead store must fail a request, not hold it for minutes
@@ -44,64 +44,76 @@ def _timeout(creds: Credentials) -> float:
 
 def fs_options(creds: Credentials, account: str | None = None) -> dict[str, Any]:
     """The keyword arguments of the kind's fsspec filesystem (values may be secret)."""
-    kind = creds.kind
     timeout = _timeout(creds)
     # a transfer tool must see what is there now, not a listing cached a minute ago
     opts: dict[str, Any] = {"use_listings_cache": False}
-    if kind == "s3":
-        for ours, theirs in (("access_key", "key"), ("secret_key", "secret"), ("token", "token"),
-                             ("endpoint_url", "endpoint_url")):
-            if creds.get(ours):
-                opts[theirs] = creds.get(ours)
-        client: dict[str, Any] = {}
-        region = creds.get("region")
-        # us-east-1 is the default; naming it makes s3fs send an invalid LocationConstraint
-        if region and region != "us-east-1":
-            client["region_name"] = region
-        if creds.get("verify_ssl") is not None and not _truthy(creds.get("verify_ssl")):
-            client["verify"] = False
-        elif creds.get("ca_bundle"):
-            client["verify"] = creds.get("ca_bundle")
-        if client:
-            opts["client_kwargs"] = client
-        # whole files are retried by stores.transfer; SDK-level retries on top of that multiply
-        config: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
-        if timeout:
-            config.update(connect_timeout=timeout, read_timeout=timeout)
-        opts["config_kwargs"] = config
-    elif kind == "gcs":
-        if creds.get("service_account"):
-            opts["token"] = dict(creds.get("service_account"))
-        elif creds.get("endpoint_url"):
-            opts["token"] = "anon"  # an emulator takes no credentials
-        if creds.get("endpoint_url"):
-            opts["endpoint_url"] = creds.get("endpoint_url")
-        if creds.get("project"):
-            opts["project"] = creds.get("project")
-        if timeout:
-            opts["requests_timeout"] = timeout
-    elif kind == "wasb":
-        conn = creds.get("connection_string")
-        name = creds.get("account_name") or account
-        endpoint = creds.get("blob_endpoint")
-        if not conn and endpoint and (creds.get("account_key") or creds.get("sas_token")):
-            # adlfs only builds https://<account>.blob.core.windows.net URLs itself
-            secret = (f"AccountKey={creds.get('account_key')}" if creds.get("account_key")
-                      else f"SharedAccessSignature={creds.get('sas_token').lstrip('?')}")
-            conn = f"BlobEndpoint={endpoint};AccountName={name};{secret}"
-        if conn:
-            opts["connection_string"] = conn
-        else:
-            opts["account_name"] = name
-            if creds.get("account_key"):
-                opts["account_key"] = creds.get("account_key")
-            elif creds.get("sas_token"):
-                opts["sas_token"] = creds.get("sas_token")
-            else:
-                opts["anon"] = False  # DefaultAzureCredential
-        if timeout:
-            opts.update(timeout=int(timeout), connection_timeout=int(timeout), read_timeout=int(timeout))
+    entry = KINDS.get(creds.kind)
+    add = entry.code("fs_options") if entry is not None else None
+    if add is not None:
+        add(creds, opts, timeout, account)
     return opts
+
+
+def s3_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
+    """The options of an ``s3fs.S3FileSystem`` (the kinds table's ``fs_options`` of S3)."""
+    for ours, theirs in (("access_key", "key"), ("secret_key", "secret"), ("token", "token"),
+                         ("endpoint_url", "endpoint_url")):
+        if creds.get(ours):
+            opts[theirs] = creds.get(ours)
+    client: dict[str, Any] = {}
+    region = creds.get("region")
+    # us-east-1 is the default; naming it makes s3fs send an invalid LocationConstraint
+    if region and region != "us-east-1":
+        client["region_name"] = region
+    if creds.get("verify_ssl") is not None and not _truthy(creds.get("verify_ssl")):
+        client["verify"] = False
+    elif creds.get("ca_bundle"):
+        client["verify"] = creds.get("ca_bundle")
+    if client:
+        opts["client_kwargs"] = client
+    # whole files are retried by stores.transfer; SDK-level retries on top of that multiply
+    config: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
+    if timeout:
+        config.update(connect_timeout=timeout, read_timeout=timeout)
+    opts["config_kwargs"] = config
+
+
+def gcs_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
+    """The options of a ``gcsfs.GCSFileSystem`` (the kinds table's ``fs_options`` of GCS)."""
+    if creds.get("service_account"):
+        opts["token"] = dict(creds.get("service_account"))
+    elif creds.get("endpoint_url"):
+        opts["token"] = "anon"  # an emulator takes no credentials
+    if creds.get("endpoint_url"):
+        opts["endpoint_url"] = creds.get("endpoint_url")
+    if creds.get("project"):
+        opts["project"] = creds.get("project")
+    if timeout:
+        opts["requests_timeout"] = timeout
+
+
+def azure_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
+    """The options of an ``adlfs.AzureBlobFileSystem`` (the kinds table's ``fs_options`` of Azure)."""
+    conn = creds.get("connection_string")
+    name = creds.get("account_name") or account
+    endpoint = creds.get("blob_endpoint")
+    if not conn and endpoint and (creds.get("account_key") or creds.get("sas_token")):
+        # adlfs only builds https://<account>.blob.core.windows.net URLs itself
+        secret = (f"AccountKey={creds.get('account_key')}" if creds.get("account_key")
+                  else f"SharedAccessSignature={creds.get('sas_token').lstrip('?')}")
+        conn = f"BlobEndpoint={endpoint};AccountName={name};{secret}"
+    if conn:
+        opts["connection_string"] = conn
+    else:
+        opts["account_name"] = name
+        if creds.get("account_key"):
+            opts["account_key"] = creds.get("account_key")
+        elif creds.get("sas_token"):
+            opts["sas_token"] = creds.get("sas_token")
+        else:
+            opts["anon"] = False  # DefaultAzureCredential
+    if timeout:
+        opts.update(timeout=int(timeout), connection_timeout=int(timeout), read_timeout=int(timeout))
 
 
 def local_fs(creds: Credentials, account: str | None = None) -> Any:

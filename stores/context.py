@@ -1,4 +1,6 @@
-"""The client/run context (seed 000), tier 0: stdlib only (it is imported inside runs).
+"""The client/run context (Polyaxon docs, Python library > Instantiation:
+https://polyaxon.com/docs/core/python-library/instantiation/), tier 0: stdlib only (it is
+imported inside runs).
 
 Each field is taken from the first source that has it, in this order:
 
@@ -17,7 +19,7 @@ Each field is taken from the first source that has it, in this order:
 The JSON files hold any of the field names: ``host, token, verify_ssl, ssl_ca_cert, cert_file,
 key_file, debug, timeout, log_level, owner, project, run_uuid``.
 
-Switching context as in seed 000: ``project="owner/project"`` or ``owner=`` plus ``project=``;
+Switching context as in those docs: ``project="owner/project"`` or ``owner=`` plus ``project=``;
 a project alone keeps the owner of a lower source; ``run_uuid=`` alone keeps the project.  When a
 source sets the owner or project, a run uuid from a lower source is dropped: it belongs to
 another project.

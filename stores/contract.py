@@ -1,4 +1,5 @@
-"""The env contract a run receives (seed 004), computed from a selection (tier 1).
+"""The env contract a run receives (Polyaxon docs, "Customize Data and Outputs":
+POLYAXON_RUN_DATA_PATHS, POLYAXON_RUN_OUTPUTS_PATH), computed from a selection (tier 1).
 
 ``POLYAXON_RUN_DATA_PATHS``: compact JSON ``{name: path}`` with sorted keys, where path is the
 mountPath of host paths and claims and the bucket URL of buckets.

@@ -7,14 +7,14 @@ the **first** of these sources that has it:
    connection (its only item, else ``key.json``: the renderer's rule); for a
    store known only by name (in-run lookup) the legacy place ``/plx-secrets/<name>/key.json``.
 2. **The env vars the rendered pod carries for this connection**: the key file named by
-   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`key_file_env`), then the connection's own
+   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`stores.keyfile.key_file_env`), then the connection's own
    literal ``env`` entries.
 3. **The standard SDK variables** of the process: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
    ``AWS_SESSION_TOKEN`` / ``AWS_SECURITY_TOKEN``, ``AWS_ENDPOINT_URL``, ``AWS_REGION`` /
    ``AWS_DEFAULT_REGION``, ``AWS_CA_BUNDLE``; ``GOOGLE_APPLICATION_CREDENTIALS``,
    ``GOOGLE_CLOUD_PROJECT``, ``STORAGE_EMULATOR_HOST``; ``AZURE_STORAGE_CONNECTION_STRING``,
-   ``AZURE_STORAGE_ACCOUNT_NAME`` / ``_KEY`` / ``_SAS_TOKEN`` (and the seed's ``AZURE_ACCOUNT_NAME``,
-   ``AZURE_ACCOUNT_KEY``, ``AZURE_CONNECTION_STRING``, ``AZURE_SAS_TOKEN`` spellings).
+   ``AZURE_STORAGE_ACCOUNT_NAME`` / ``_KEY`` / ``_SAS_TOKEN`` (and the ``AZURE_ACCOUNT_NAME``,
+   ``AZURE_ACCOUNT_KEY``, ``AZURE_CONNECTION_STRING``, ``AZURE_SAS_TOKEN`` spellings of Polyaxon's key files).
 4. **The SDK's own default chain** (AWS profiles and instance metadata, ``google.auth.default``,
    ``DefaultAzureCredential``): whatever is still unset is left to the SDK.
 
@@ -35,12 +35,12 @@ shows setting names and where each came from, and :meth:`Credentials.redact` scr
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from . import redact as _redact
 from .errors import CredentialsError, SecretFormatError
+from .keyfile import KEY_FILE, SECRETS_ROOT, key_file_env, key_file_path
 from .kinds import KINDS
 
 __all__ = [
@@ -56,33 +56,8 @@ __all__ = [
 ]
 
 ENV_SECRETS_ROOT = "STORES_SECRETS_ROOT"
-LEGACY_SECRETS_ROOT = "/plx-secrets"
-KEY_FILE = "key.json"
+LEGACY_SECRETS_ROOT = SECRETS_ROOT
 
-# kind -> setting -> variable names that carry it (key files and environments use the same names)
-_VARS: dict[str, dict[str, tuple[str, ...]]] = {
-    "s3": {
-        "access_key": ("AWS_ACCESS_KEY_ID",),
-        "secret_key": ("AWS_SECRET_ACCESS_KEY",),
-        "token": ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
-        "endpoint_url": ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
-        "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
-        "ca_bundle": ("AWS_CA_BUNDLE",),
-        "verify_ssl": ("AWS_VERIFY_SSL",),
-    },
-    "gcs": {
-        "credentials_file": ("GOOGLE_APPLICATION_CREDENTIALS",),
-        "project": ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
-        "endpoint_url": ("STORAGE_EMULATOR_HOST",),
-    },
-    "wasb": {
-        "connection_string": ("AZURE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING"),
-        "account_name": ("AZURE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_NAME"),
-        "account_key": ("AZURE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY"),
-        "sas_token": ("AZURE_SAS_TOKEN", "AZURE_STORAGE_SAS_TOKEN"),
-        "blob_endpoint": ("AZURE_BLOB_ENDPOINT", "AZURE_STORAGE_BLOB_ENDPOINT"),
-    },
-}
 # settings every kind takes from the Polyaxon client context
 _COMMON: dict[str, tuple[str, ...]] = {
     "verify_ssl": ("POLYAXON_VERIFY_SSL",),
@@ -94,18 +69,8 @@ SECRET_SETTINGS = frozenset({"secret_key", "token", "account_key", "connection_s
 #: variables whose values are secret: a pod gets them from a Secret, never as a literal value
 #: (the list, and the rule for other secret-ish names, live in :mod:`stores.redact`)
 SECRET_VARIABLES = _redact.SECRET_VARIABLES
-assert {name for table in _VARS.values() for setting, names in table.items() if setting in SECRET_SETTINGS
+assert {name for entry in KINDS.values() for setting, names in entry.credential_vars if setting in SECRET_SETTINGS
         for name in names} <= SECRET_VARIABLES, "a secret setting's variable is missing from stores.redact"
-
-
-def _env_token(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", name.upper())
-
-
-def key_file_env(name: str) -> str:
-    """The variable a rendered pod sets to the key file of connection ``name``:
-    ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (``NAME`` upper-cased, other characters as ``_``)."""
-    return f"POLYAXON_CONNECTION_{_env_token(name)}_KEY_FILE"
 
 
 def _reroot(path: str, environ: Mapping[str, str], secrets_root: str | None) -> str:
@@ -113,34 +78,6 @@ def _reroot(path: str, environ: Mapping[str, str], secrets_root: str | None) -> 
     if root and os.path.isabs(path):
         return os.path.join(root, path.lstrip("/"))
     return path
-
-
-def key_file_path(connection: Any) -> str | None:
-    """Where a bucket ``connection``'s key file is mounted in the pod (not re-rooted), or ``None``
-    when its secret is not mounted as files.
-
-    The one rule, shared with the renderer: the secret's single item; else the item mounted under
-    the kind's key-file name (``gc-secret.json`` for GCS, as Polyaxon's docs create that secret;
-    ``key.json`` for the others and for the legacy spelling); no items: that name.  Several items
-    and none of those names: no key file (ambiguous).
-    """
-    secret = getattr(connection, "secret", None)
-    if secret is None or not secret.mount_path:
-        return None
-    info = KINDS.get(getattr(connection, "kind", ""))
-    if info is None or not info.is_bucket:
-        return None
-    items = list(secret.items)
-    root = secret.mount_path.rstrip("/")
-    if len(items) == 1:
-        return f"{root}/{items[0].path}"
-    names = (info.key_file, KEY_FILE)
-    if not items:
-        return f"{root}/{info.key_file}"
-    for wanted in names:
-        if any(i.path == wanted for i in items):
-            return f"{root}/{wanted}"
-    return None
 
 
 @dataclass(frozen=True, repr=False)
@@ -198,7 +135,8 @@ def _fix_private_key(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _settings_from_doc(doc: Mapping[str, Any], kind: str, where: str) -> dict[str, Any]:
-    if kind == "gcs":
+    entry = KINDS[kind]
+    if entry.key_format == "service_account":
         if "type" not in doc:
             raise SecretFormatError(f"{where}: a GCS key file must be a service-account key (no 'type' field)")
         if doc.get("type") == "service_account" and not all(doc.get(k) for k in ("client_email", "private_key")):
@@ -208,13 +146,16 @@ def _settings_from_doc(doc: Mapping[str, Any], kind: str, where: str) -> dict[st
             out["project"] = doc["project_id"]
         return out
     out = _settings_from_vars(doc, kind)
-    if kind == "s3" and ("access_key" in out) != ("secret_key" in out):
-        raise SecretFormatError(f"{where}: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together")
+    pair = entry.paired_settings
+    if pair is not None and (pair[0] in out) != (pair[1] in out):
+        first, second = (entry.credential_table[setting][0] for setting in pair)
+        raise SecretFormatError(f"{where}: {first} and {second} go together")
     return out
 
 
 def _settings_from_vars(values: Mapping[str, Any], kind: str, common: bool = False) -> dict[str, Any]:
-    table = dict(_VARS.get(kind, {}))
+    entry = KINDS.get(kind)
+    table = entry.credential_table if entry is not None else {}
     if common:
         for setting, names in _COMMON.items():
             table[setting] = names + table.get(setting, ())
@@ -262,7 +203,8 @@ def resolve_credentials(
         elif must_exist:
             raise CredentialsError(f"key file {path} does not exist")
 
-    if kind not in _VARS:
+    entry = KINDS.get(kind)
+    if entry is None or not entry.credential_vars:
         return Credentials(kind)
     if key_file:
         from_file(key_file, must_exist=True)

@@ -15,7 +15,6 @@ root; absolute keys and ``..`` segments are refused, so a handle never reaches o
 
 from __future__ import annotations
 
-import importlib
 import os
 import posixpath
 from dataclasses import dataclass, field
@@ -23,20 +22,16 @@ from typing import Any, Callable, Mapping
 
 from .credentials import Credentials, resolve_credentials
 from .errors import ContractError, SelectionError, StoresError
-from .kinds import KINDS
+from .kinds import KINDS, resolve
 
 __all__ = ["BACKENDS", "StoreHandle", "register_backend", "open_store", "clean_key", "local_store"]
 
-#: kind -> ``"module:factory"`` or a callable ``(credentials, account) -> filesystem``
-BACKENDS: dict[str, str | Callable[..., Any]] = {
-    "host_path": "stores.backends:local_fs",
-    "volume_claim": "stores.backends:local_fs",
-    "s3": "stores.backends:s3_fs",
-    "gcs": "stores.backends:gcs_fs",
-    "wasb": "stores.backends:azure_fs",
-}
+#: kind -> ``"module:factory"`` or a callable ``(credentials, account) -> filesystem``; the
+#: kinds table's ``backend`` until :func:`register_backend` says otherwise
+BACKENDS: dict[str, str | Callable[..., Any]] = {kind: entry.backend for kind, entry in KINDS.items()}
 
-_SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "wasb": "wasb", "wasbs": "wasb", "file": "host_path"}
+#: URL scheme -> kind (a kind's schemes and their aliases)
+_SCHEMES = {scheme: kind for kind, entry in KINDS.items() for scheme in (*entry.schemes, *entry.scheme_aliases)}
 
 
 def register_backend(kind: str, factory: str | Callable[..., Any]) -> None:
@@ -156,10 +151,7 @@ class StoreHandle:
 
 def _factory(kind: str) -> Callable[..., Any]:
     target = BACKENDS[kind]
-    if callable(target):
-        return target
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return target if callable(target) else resolve(target)
 
 
 def _build(kind: str, url: str, root: str, name: str | None, creds: Credentials, account: str | None = None) -> StoreHandle:
@@ -228,9 +220,10 @@ def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection
     kind = _SCHEMES.get(scheme)
     if kind is None:
         raise StoresError(f"unsupported store URL {url!r}; use s3://, gs://, wasbs:// or a local path")
-    if kind == "host_path":
-        return local_store(url.partition("://")[2], name)
-    normal = {"s3a": "s3", "gcs": "gs"}.get(scheme, scheme)
+    entry = KINDS[kind]
+    if not entry.is_bucket:  # file://
+        return local_store(url.partition("://")[2], name, kind)
+    normal = entry.schemes[0] if scheme in entry.scheme_aliases else scheme
     try:
         bucket = parse_bucket(kind, normal + url[len(scheme):])
     except ValueError as exc:

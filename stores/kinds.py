@@ -1,57 +1,167 @@
 """The one table of connection kinds (tier 0: stdlib only).
 
-Everything that differs by kind and is not a model field lives here, so callers dispatch with
-``KINDS[kind]`` instead of scattering ``if kind == ...`` chains.
+Everything that differs by kind and is not a model field lives here, one :class:`KindRow` per
+kind: URL schemes and bucket rules, credential variables and key-file rules, and the code that
+differs (store volume, fsspec backend and options, transfer steps) named as ``"module:function"``
+and imported only when used.  Callers look the row up (``row(kind)``, ``KINDS[kind]``); no other
+module compares a kind with a name (``tests/test_kinds.py`` checks).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+
+from .keyfile import KEY_FILE
 
 __all__ = [
-    "Kind",
     "KindInfo",
+    "KindRow",
+    "NameRule",
     "KINDS",
+    "row",
+    "resolve",
     "LEGACY_STORES",
-    "BUCKET_KINDS",
-    "VOLUME_KINDS",
     "OTHER_KINDS",
     "ALL_KINDS",
-    "DEFAULT_KEY_FILE",
 ]
-
-Kind = Literal["host_path", "volume_claim", "s3", "gcs", "wasb"]
 
 
 @dataclass(frozen=True)
-class KindInfo:
+class NameRule:
+    """A key a store cannot hold (or read) exactly: ``pattern`` found in it refuses the entry with
+    ``message``.  When several rules of the two sides of a transfer match, the lowest ``order``
+    speaks."""
+
+    order: int
+    pattern: str
+    message: str
+
+
+@dataclass(frozen=True)
+class KindRow:
+    """Everything that differs by kind and is not a model field.  Code is named as
+    ``"module:function"`` and imported only when used (:func:`resolve`): this module loads only
+    the stdlib."""
+
     kind: str
     is_bucket: bool
     #: the legacy ``persistence.*.store`` value for buckets
     legacy_store: str | None = None
     #: the pip extra that brings the backend
     extra: str | None = None
+    #: the article before the kind's name and its canonical scheme in messages ("an s3://")
+    article: str = "a"
     #: modules that must import for a handle of this kind
     modules: tuple[str, ...] = ()
-    #: the key file's required keys (credentials of seed 004); any one of each tuple suffices
+
+    # -- URLs ----------------------------------------------------------------------------------
+    #: the URL schemes a document may use; the first is the canonical one
+    schemes: tuple[str, ...] = ()
+    #: schemes ``open_store`` also takes, read as the canonical one (``s3a://`` is ``s3://``)
+    scheme_aliases: tuple[str, ...] = ()
+    #: what a bucket URL looks like, for messages
+    example: str | None = None
+    #: a bucket (container) name
+    bucket_name: str | None = None
+    #: the storage account name, for kinds whose URLs name one (``container@account.<host>``)
+    account_name: str | None = None
+    #: the whole URL of such a kind: groups scheme, container, account, prefix
+    account_url: str | None = None
+    #: the bucket URL as a JSON-schema pattern (RE2: no look-ahead), and patterns it must match too
+    bucket_pattern: str | None = None
+    bucket_extra_patterns: tuple[str, ...] = ()
+
+    # -- credentials ---------------------------------------------------------------------------
+    #: setting -> the variables (in key files and environments) that carry it, first one wins
+    credential_vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: ``"variables"``: a key file maps those variables to values; ``"service_account"``: it is
+    #: a service-account key
+    key_format: str = "variables"
+    #: two settings a key file gives both or neither of
+    paired_settings: tuple[str, str] | None = None
+    #: the key file's required keys (Polyaxon docs, "Customize Data and Outputs": the secrets
+    #: of s3, gcs and azure stores); any one of each tuple suffices
     required_keys: tuple[tuple[str, ...], ...] = ()
     #: every key the key file may carry
     known_keys: tuple[str, ...] = ()
+    #: whether keys outside ``known_keys`` are refused (a typo would silently lose a credential)
+    strict_keys: bool = True
     #: the file name the key is mounted as when the secret's items do not say (Polyaxon's docs
     #: create the GCS secret with ``--from-file=gc-secret.json=...``)
-    key_file: str = "key.json"
+    key_file: str = KEY_FILE
+    #: the variable the kind's SDKs read a key file's path from
+    sdk_key_file_env: str | None = None
+    #: why a key given as env vars (a secret without a mountPath) will not work, when it will not
+    key_needs_file: str | None = None
+
+    # -- code, as "module:function" ------------------------------------------------------------
+    #: ``(connection, namer) -> (volume, mount)``: the store volume (None: buckets have none)
+    volume: str | None = None
+    #: ``(credentials, account) -> filesystem``: the fsspec filesystem of a handle
+    backend: str = "stores.backends:local_fs"
+    #: ``(credentials, options, timeout, account) -> None``: the kind's filesystem options
+    fs_options: str | None = None
+    #: ``(handle) -> {key: info}``: every object under the root, when ``fs.find`` will not do
+    lister: str | None = None
+    #: uploads a file to a store of this kind in its own way (else one streamed write)
+    uploader: str | None = None
+    #: ``(handle, key, md5 digest)``: what follows a streamed write
+    after_write: str | None = None
+    #: ``(handle, key)``: deletes exactly one object
+    deleter: str | None = None
+    #: keys a store of this kind cannot store, or cannot read, exactly
+    write_rules: tuple[NameRule, ...] = ()
+    read_rules: tuple[NameRule, ...] = ()
+
+    @property
+    def credential_table(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.credential_vars)
+
+    def code(self, attr: str):  # -> Callable[..., Any] | None
+        """The function named by field ``attr``, imported now; ``None`` when the field is."""
+        ref = getattr(self, attr)
+        return resolve(ref) if ref is not None else None
 
 
-KINDS: dict[str, KindInfo] = {
-    "host_path": KindInfo("host_path", is_bucket=False),
-    "volume_claim": KindInfo("volume_claim", is_bucket=False),
-    "s3": KindInfo(
+#: compatibility name of the row type
+KindInfo = KindRow
+
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+KINDS: dict[str, KindRow] = {
+    "host_path": KindRow(
+        "host_path",
+        is_bucket=False,
+        schemes=("file",),
+        volume="k8s.volumes:_host_path",
+    ),
+    "volume_claim": KindRow(
+        "volume_claim",
+        is_bucket=False,
+        volume="k8s.volumes:_claim",
+    ),
+    "s3": KindRow(
         "s3",
         is_bucket=True,
         legacy_store="s3",
         extra="s3",
+        article="an",
         modules=("s3fs",),
+        schemes=("s3",),
+        scheme_aliases=("s3a",),
+        example="s3://bucket[/prefix]",
+        bucket_name=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$",
+        bucket_pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
+        credential_vars=(
+            ("access_key", ("AWS_ACCESS_KEY_ID",)),
+            ("secret_key", ("AWS_SECRET_ACCESS_KEY",)),
+            ("token", ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")),
+            ("endpoint_url", ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")),
+            ("region", ("AWS_REGION", "AWS_DEFAULT_REGION")),
+            ("ca_bundle", ("AWS_CA_BUNDLE",)),
+            ("verify_ssl", ("AWS_VERIFY_SSL",)),
+        ),
+        paired_settings=("access_key", "secret_key"),
         required_keys=(("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
         known_keys=(
             "AWS_ENDPOINT_URL",
@@ -64,13 +174,28 @@ KINDS: dict[str, KindInfo] = {
             "AWS_CA_BUNDLE",
             "AWS_VERIFY_SSL",
         ),
+        backend="stores.backends:s3_fs",
+        fs_options="stores.backends:s3_options",
+        uploader="stores.transfer:_s3_upload",
+        deleter="stores.transfer:_rm_s3",
     ),
-    "gcs": KindInfo(
+    "gcs": KindRow(
         "gcs",
         is_bucket=True,
         legacy_store="gcs",
         extra="gcs",
         modules=("gcsfs",),
+        schemes=("gs",),
+        scheme_aliases=("gcs",),
+        example="gs://bucket[/prefix]",
+        bucket_name=r"^[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]$",
+        bucket_pattern=r"^gs://[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9](/.*)?$",
+        credential_vars=(
+            ("credentials_file", ("GOOGLE_APPLICATION_CREDENTIALS",)),
+            ("project", ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT")),
+            ("endpoint_url", ("STORAGE_EMULATOR_HOST",)),
+        ),
+        key_format="service_account",
         required_keys=(("type",), ("client_email",), ("private_key",)),
         key_file="gc-secret.json",
         known_keys=(
@@ -86,13 +211,39 @@ KINDS: dict[str, KindInfo] = {
             "client_x509_cert_url",
             "universe_domain",
         ),
+        # a GCS key may carry fields Google adds later
+        strict_keys=False,
+        sdk_key_file_env="GOOGLE_APPLICATION_CREDENTIALS",
+        key_needs_file=(
+            "GCS key reaches the pod as env vars; Google's SDKs read a service-account key "
+            "only from a file (GOOGLE_APPLICATION_CREDENTIALS)"
+        ),
+        backend="stores.backends:gcs_fs",
+        fs_options="stores.backends:gcs_options",
+        write_rules=(NameRule(3, r"[\r\n]", "GCS object names cannot hold CR or LF"),),
     ),
-    "wasb": KindInfo(
+    "wasb": KindRow(
         "wasb",
         is_bucket=True,
         legacy_store="azure",
         extra="azure",
         modules=("adlfs",),
+        schemes=("wasbs", "wasb"),
+        example="wasbs://container@account.blob.core.windows.net/[prefix]",
+        bucket_name=r"^(\$root|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$",
+        account_name=r"^[a-z0-9]{3,24}$",
+        account_url=r"^(wasbs?)://([^@/]+)@([^./]+)\.blob\.core\.windows\.net(?:/(.*))?$",
+        # the container's "no '--'" rule, spelt without the look-ahead of bucket_name (RE2 has
+        # none); RE2 cannot bound the container's length inside it either: a second pattern does
+        bucket_pattern=r"^wasbs?://(\$root|[a-z0-9](-?[a-z0-9])+)@[a-z0-9]{3,24}\.blob\.core\.windows\.net(/.*)?$",
+        bucket_extra_patterns=(r"^wasbs?://[^@/]{3,63}@",),
+        credential_vars=(
+            ("connection_string", ("AZURE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING")),
+            ("account_name", ("AZURE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_NAME")),
+            ("account_key", ("AZURE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY")),
+            ("sas_token", ("AZURE_SAS_TOKEN", "AZURE_STORAGE_SAS_TOKEN")),
+            ("blob_endpoint", ("AZURE_BLOB_ENDPOINT", "AZURE_STORAGE_BLOB_ENDPOINT")),
+        ),
         required_keys=(
             ("AZURE_ACCOUNT_NAME", "AZURE_CONNECTION_STRING"),
             ("AZURE_ACCOUNT_KEY", "AZURE_CONNECTION_STRING", "AZURE_SAS_TOKEN"),
@@ -103,18 +254,36 @@ KINDS: dict[str, KindInfo] = {
             "AZURE_CONNECTION_STRING",
             "AZURE_SAS_TOKEN",
         ),
+        backend="stores.backends:azure_fs",
+        fs_options="stores.backends:azure_options",
+        lister="stores.transfer:_list_azure",
+        after_write="stores.transfer:_azure_set_md5",
+        deleter="stores.transfer:_rm_azure",
+        write_rules=(NameRule(1, r"[\x00-\x1f\x7f\\]", "Azure Blob Storage cannot store this name exactly "
+                              "(it drops control characters and turns '\\' into '/')"),),
+        read_rules=(NameRule(2, _CONTROL, "a blob name with control characters cannot be read exactly through adlfs"),),
     ),
 }
 
+
+def row(kind: str) -> KindRow:
+    """The row of a storage ``kind`` (``KeyError`` for any other)."""
+    return KINDS[kind]
+
+
+def resolve(ref: str):  # -> Callable[..., Any]
+    """The function a ``"module:function"`` string names, imported now."""
+    import importlib
+
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 #: legacy ``store:`` value -> kind
 LEGACY_STORES: dict[str, str] = {
-    info.legacy_store: k for k, info in KINDS.items() if info.legacy_store
+    r.legacy_store: k for k, r in KINDS.items() if r.legacy_store
 }
-BUCKET_KINDS = tuple(k for k, i in KINDS.items() if i.is_bucket)
-VOLUME_KINDS = tuple(k for k, i in KINDS.items() if not i.is_bucket)
 
-#: the file name of a bucket's key file when nothing else says (the legacy spelling's ``key.json``)
-DEFAULT_KEY_FILE = "key.json"
 
 #: Polyaxon's other connection kinds (``V1ConnectionKind``, Polyaxon 2.18): no storage of ours,
 #: but a catalog keeps them (validated for their common fields) so that a values file holding

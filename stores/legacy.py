@@ -1,5 +1,6 @@
 """The legacy helm spelling: ``persistence.data/outputs.<name>`` and the single-volume
-``persistence.logs/repos/upload`` of seed 004 and the old chart (tier 1).
+``persistence.logs/repos/upload`` of the old chart (Polyaxon docs, "Customize Data and Outputs";
+https://docs.polyaxon.com/customization/customize_outputs_and_data/), tier 1.
 
 Each entry is one of five shapes, told apart by which key it has::
 
@@ -19,6 +20,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from . import names
+from .keyfile import KEY_FILE, SECRETS_ROOT
 from .kinds import LEGACY_STORES
 from .models import (
     CONNECTION_MODELS,
@@ -45,10 +47,6 @@ __all__ = [
     "DEFAULTS",
     "choose_model",
 ]
-
-#: where a legacy bucket's key file is mounted, one folder per connection
-SECRETS_ROOT = "/plx-secrets"
-KEY_FILE = "key.json"
 
 #: what the old chart used when ``persistence.data`` / ``persistence.outputs`` were empty
 DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {

@@ -364,26 +364,18 @@ def _bucket_checker(kind: str):
     return check
 
 
-_BUCKET_PATTERNS = {
-    "s3": r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
-    "gcs": r"^gs://[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9](/.*)?$",
-    # the container's "no '--'" rule, spelt without the look-ahead names.py uses (RE2 has none)
-    "wasb": r"^wasbs?://(\$root|[a-z0-9](-?[a-z0-9])+)@[a-z0-9]{3,24}\.blob\.core\.windows\.net(/.*)?$",
-}
 #: a prefix with a '.' or '..' segment, or an empty segment inside it (parse_bucket refuses them)
 _BAD_PREFIX = r"^[a-z0-9]+://[^/]*/((.*/)?\.\.?(/|$)|.*[^/]//+[^/])"
-#: RE2 cannot bound the container's length inside the pattern above: a second pattern does
-_BUCKET_EXTRA: dict[str, dict[str, Any]] = {
-    "wasb": {"allOf": [{"pattern": r"^wasbs?://[^@/]{3,63}@"}]},
-}
 
 
 def bucket_keywords(kind: str) -> dict[str, Any]:
     """The JSON-schema keywords of a bucket URL of ``kind`` (shared with the legacy spelling):
     the patterns never match user-info credentials; a signed-URL / SAS query is refused apart
     (stores.redact's policy, as parse_bucket applies it)."""
+    entry = KINDS[kind]
     bad = {"anyOf": [{"pattern": _BAD_PREFIX}, {"pattern": redact.SIGNED_QUERY_PATTERN}]}
-    return {"pattern": _BUCKET_PATTERNS[kind], "not": bad, **_BUCKET_EXTRA.get(kind, {})}
+    extra = {"allOf": [{"pattern": p} for p in entry.bucket_extra_patterns]} if entry.bucket_extra_patterns else {}
+    return {"pattern": entry.bucket_pattern, "not": bad, **extra}
 
 
 def _bucket_type(kind: str) -> Any:

@@ -10,6 +10,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from .kinds import KINDS
 from .redact import WHERE_SECRETS_GO, url_secret
 
 __all__ = [
@@ -224,18 +225,10 @@ class BucketURL:
         return f"{self.bucket}/{self.path}".rstrip("/") if self.path else self.bucket
 
 
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]$")
-_AZ_CONTAINER = re.compile(r"^(\$root|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$")
-_AZ_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-_WASB = re.compile(r"^(wasbs?)://([^@/]+)@([^./]+)\.blob\.core\.windows\.net(?:/(.*))?$")
-
-# kind -> (schemes accepted, example) ; the store label is what the message calls the kind.
-_SCHEMES = {
-    "s3": (("s3",), "s3://bucket[/prefix]"),
-    "gcs": (("gs",), "gs://bucket[/prefix]"),
-    "wasb": (("wasbs", "wasb"), "wasbs://container@account.blob.core.windows.net/[prefix]"),
-}
+#: the bucket-name rules of the kinds table, compiled once
+_BUCKET_NAME = {k: re.compile(r.bucket_name) for k, r in KINDS.items() if r.bucket_name}
+_ACCOUNT_NAME = {k: re.compile(r.account_name) for k, r in KINDS.items() if r.account_name}
+_ACCOUNT_URL = {k: re.compile(r.account_url) for k, r in KINDS.items() if r.account_url}
 
 
 def _clean_prefix(path: str, original: str) -> str:
@@ -254,7 +247,8 @@ def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
     """Parse a bucket URL for ``kind`` (``s3``, ``gcs``, ``wasb``); ``label`` is the store name
     the message uses (the legacy spelling says ``azure`` where the current one says ``wasb``)."""
     label = label or kind
-    schemes, example = _SCHEMES[kind]
+    entry = KINDS[kind]
+    schemes, example = entry.schemes, entry.example
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a bucket URL like {example} for store {label}, got {value!r}")
     secret = url_secret(value)
@@ -268,22 +262,22 @@ def parse_bucket(kind: str, value: str, label: str | None = None) -> BucketURL:
         )
     scheme, sep, rest = value.partition("://")
     if not sep or scheme not in schemes:
-        article = "an" if schemes[0] == "s3" else "a"  # "an s3://", but "a gs://", "a wasbs://"
+        article = entry.article  # "an s3://", but "a gs://", "a wasbs://"
         raise ValueError(f"expected {article} {schemes[0]}:// URL for store {label}, got {value!r}")
-    if kind == "wasb":
-        m = _WASB.fullmatch(value)
+    account_url = _ACCOUNT_URL.get(kind)
+    if account_url is not None:  # container@account.<host>: Azure's spelling
+        m = account_url.fullmatch(value)
         if not m:
             raise ValueError(
                 f"expected a URL like {example} for store {label}, got {value!r}"
             )
         container, account = m.group(2), m.group(3)
-        if not _AZ_CONTAINER.fullmatch(container):
+        if not _BUCKET_NAME[kind].fullmatch(container):
             raise ValueError(f"not a valid Azure container name {container!r} in {value!r}")
-        if not _AZ_ACCOUNT.fullmatch(account):
+        if not _ACCOUNT_NAME[kind].fullmatch(account):
             raise ValueError(f"not a valid Azure storage account name {account!r} in {value!r}")
         return BucketURL(scheme, container, _clean_prefix(m.group(4) or "", value), account)
     bucket, _, path = rest.partition("/")
-    pattern = _S3_BUCKET if kind == "s3" else _GCS_BUCKET
-    if not pattern.fullmatch(bucket):
+    if not _BUCKET_NAME[kind].fullmatch(bucket):
         raise ValueError(f"not a valid {label} bucket name {bucket!r} in {value!r}")
     return BucketURL(scheme, bucket, _clean_prefix(path, value))

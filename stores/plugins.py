@@ -1,9 +1,11 @@
-"""Run plugins (seed 002), in the seed's YAML spelling or in Python (tier 1).
+"""Run plugins (Polyaxon docs, Specification > Plugins, ``V1Plugins``:
+https://polyaxon.com/docs/core/specification/plugins/), in the docs' YAML spelling or in Python
+(tier 1).
 
-Defaults are seed 002's: auth on, docker off, shm on, mountArtifactsStore off (the seed's field
+Defaults are the docs': auth on, docker off, shm on, mountArtifactsStore off (the docs' field
 text says "disabled by default"; its argument list says otherwise — we follow the field text,
 which is also what Polyaxon does), collectArtifacts / collectLogs / collectResources / autoResume
-on, externalHost off, logLevel unset, sidecar unset.  A key given as ``null`` (the seed's YAML
+on, externalHost off, logLevel unset, sidecar unset.  A key given as ``null`` (the docs' YAML
 usage lists them bare) means "the default".  Unknown keys are errors.
 """
 
@@ -106,7 +108,7 @@ class Plugins(_Model):
 
 
 def parse_plugins(doc: Any, *, file: str | None = None) -> Plugins:
-    """From the seed's YAML spelling (``{plugins: {...}}`` or the inner mapping); every problem
+    """From the docs' YAML spelling (``{plugins: {...}}`` or the inner mapping); every problem
     is reported as a ``ValuesError`` naming ``plugins.<key>``."""
     from pydantic import ValidationError
 
@@ -132,7 +134,7 @@ def parse_plugins(doc: Any, *, file: str | None = None) -> Plugins:
 
 
 def as_plugins(value: Any) -> Plugins | None:
-    """A ``Plugins`` as is, a mapping in the seed's spelling parsed, ``None`` kept (no plugins)."""
+    """A ``Plugins`` as is, a mapping in the docs' spelling parsed, ``None`` kept (no plugins)."""
     if value is None or isinstance(value, Plugins):
         return value
     return parse_plugins(value)

@@ -82,10 +82,10 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
-def _refuse_kind(kind: str, what: str) -> str:
-    if kind == "a directory":
+def _refuse_kind(special: str, what: str) -> str:
+    if special == "a directory":
         return f"is a directory, not a {what}"
-    return f"is {kind}, not a regular file; refused"
+    return f"is {special}, not a regular file; refused"
 
 
 def _too_large(what: str, limit: int) -> str:

@@ -184,7 +184,8 @@ def get_run_context(*, environ: Mapping[str, str] | None = None) -> RunContext |
 
 
 def get_inputs(*, environ: Mapping[str, str] | None = None) -> dict[str, object]:
-    """The run's resolved inputs (seed 001); ``{}`` when it has none."""
+    """The run's resolved inputs (Polyaxon docs, "Passing params with the Python library");
+    ``{}`` when it has none."""
     env = _env(environ)
     m = runenv.mode(env)
     return {} if m == "noop" else runio.read_inputs(env, m)

@@ -1,4 +1,5 @@
-"""The ``globals.*`` context of a run (seed 003), tier 0: stdlib only.
+"""The ``globals.*`` context of a run (Polyaxon docs, Context > globals:
+https://polyaxon.com/docs/core/context/globals/), tier 0: stdlib only.
 
 Always set (a value may be ``None`` when the run does not have it, e.g. an unnamed run):
 ``owner_name, project_name, project_unique_name, project_uuid, run_info, name, uuid, namespace,
@@ -17,7 +18,7 @@ Set only when their condition holds; otherwise asking for them is an error that 
 - ``replica_role``, ``replica_index``, ``replica_name``, ``connections``, ``init``: one replica of
   a distributed job (``replica_globals``).
 
-Paths follow ``stores.names.CONTEXT_PATH`` (``/plx-context``; the seed's ``/plx_context`` is the
+Paths follow ``stores.names.CONTEXT_PATH`` (``/plx-context``; the docs' ``/plx_context`` is the
 same directory under its older spelling): ``artifacts_path = <context>/artifacts``,
 ``run_artifacts_path = <artifacts_path>/<uuid>``, ``run_outputs_path = <run_artifacts_path>/outputs``.
 """

@@ -1,4 +1,5 @@
-"""A run's inputs and outputs without an API server (seed 001), tier 0: stdlib only.
+"""A run's inputs and outputs without an API server (Polyaxon docs, "Passing params with the
+Python library": a run's resolved inputs and outputs), tier 0: stdlib only.
 
 Inputs come from the renderer: ``POLYAXON_RUN_INPUTS`` (a JSON object) or, when that is unset,
 the JSON file named by ``POLYAXON_RUN_INPUTS_FILE``; neither set means the run has no inputs.

@@ -1,4 +1,5 @@
-"""Which stores one run gets (seed 004), tier 1.
+"""Which stores one run gets (Polyaxon docs, "Customize Data and Outputs", Scheduling:
+https://docs.polyaxon.com/customization/customize_outputs_and_data/), tier 1.
 
 - data: none named -> **all** data stores; names given -> exactly those (unknown name: error
   listing the known names).

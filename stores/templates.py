@@ -1,4 +1,4 @@
-"""Resolving ``{{ globals.x }}`` in strings and ``globals.x`` in params (seed 003), tier 0.
+"""Resolving ``{{ globals.x }}`` in strings and ``globals.x`` in params (Polyaxon docs, Context > globals), tier 0.
 
 Strings: every ``{{ globals.name }}`` (any whitespace inside the braces) is replaced by the
 value, in one pass: a substituted value is never expanded again.  Other ``{{ ... }}``

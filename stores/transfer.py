@@ -63,6 +63,7 @@ from typing import Any, Callable
 
 from .errors import IntegrityError, StoresError, TransferError
 from .handles import StoreHandle, clean_key, local_store
+from .kinds import KINDS
 from .progress import Progress
 
 __all__ = [
@@ -487,8 +488,9 @@ def _list(handle: StoreHandle, strict: bool = True) -> _Listing:
     if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
         out.files[""] = _entry(info)
         return out
-    if handle.kind == "wasb":
-        found = _list_azure(handle)
+    lister = KINDS[handle.kind].code("lister")
+    if lister is not None:
+        found = lister(handle)
     else:
         root = handle.root.rstrip("/") + "/"
         found = {p[len(root):]: i for p, i in fs.find(handle.root, detail=True).items()
@@ -524,18 +526,10 @@ def _key_problem(key: str, src: StoreHandle, dst: StoreHandle) -> str | None:
         longest = max(len(p.encode("utf-8")) for p in parts)
         if longest > _NAME_MAX:
             return f"a segment is {longest} bytes, past the {_NAME_MAX}-byte limit of a local file name"
-    controls = _CONTROL.search(key)
-    if dst.kind == "wasb" and (controls or "\\" in key):
-        return ("Azure Blob Storage cannot store this name exactly (it drops control characters "
-                "and turns '\\' into '/')")
-    if src.kind == "wasb" and controls:
-        return "a blob name with control characters cannot be read exactly through adlfs"
-    if dst.kind == "gcs" and ("\r" in key or "\n" in key):
-        return "GCS object names cannot hold CR or LF"
-    return None
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+    # what each side's kind cannot store / read exactly; the lowest order speaks
+    rules = (*KINDS[dst.kind].write_rules, *KINDS[src.kind].read_rules)
+    hit = min((r for r in rules if re.search(r.pattern, key)), key=lambda r: r.order, default=None)
+    return hit.message if hit is not None else None
 
 
 # ---- one file ---------------------------------------------------------------------------------
@@ -657,18 +651,9 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
                 _TEMPS.discard(tmp)
         else:
             part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
-            if dst.kind == "s3" and sentry.size > part and src.is_local:
-                return _s3_multipart_local(dst, dpath, spath, reader, sentry, part, opts, progress)
-            if dst.kind == "s3" and sentry.size <= part:
-                return _s3_put(dst, dkey, dpath, spath, reader, sentry, opts, progress, deferred)
-            if dst.kind == "s3" and sentry.size > part:
-                sent = _s3_multipart(dst, dpath, reader, sentry, part, opts, progress, md5)
-                if deferred is not None:
-                    deferred[dkey] = (sent, md5.hexdigest())
-                elif opts.verify:
-                    arrived = _entry(dst.fs.info(dpath))
-                    _check(sent, md5.hexdigest(), sentry, arrived.size, arrived.md5, dpath, opts)
-                return sent
+            upload = KINDS[dst.kind].code("uploader")
+            if upload is not None:
+                return upload(src, dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
             writer = dst.fs.open(dpath, "wb", block_size=part)
             try:
                 for block in _blocks(reader, sentry.size, opts.chunk_size):
@@ -685,8 +670,9 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
                     exc.add_note(f"discarding the partial upload also failed: {type(cleanup).__name__}: {cleanup}")
                 raise
             writer.close()
-            if dst.kind == "wasb":
-                _azure_set_md5(dst, dkey, md5.digest())
+            after_write = KINDS[dst.kind].code("after_write")
+            if after_write is not None:
+                after_write(dst, dkey, md5.digest())
             if deferred is not None:  # checked later against one listing of the destination
                 deferred[dkey] = (sent, md5.hexdigest())
             elif opts.verify:
@@ -702,6 +688,27 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
 
 def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
+
+
+def _s3_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, sentry: _Entry,
+               part: int, opts: TransferOptions, progress: Progress, md5: Any,
+               deferred: dict[str, tuple[int, str]] | None) -> int:
+    """A file to S3 (the kinds table's ``uploader``): one PUT, or a multipart upload."""
+    if sentry.size > part and src.is_local:
+        return _s3_multipart_local(dst, dpath, spath, reader, sentry, part, opts, progress)
+    if sentry.size <= part:
+        return _s3_put(dst, dkey, dpath, spath, reader, sentry, opts, progress, deferred)
+    sent = _s3_multipart(dst, dpath, reader, sentry, part, opts, progress, md5)
+    try:
+        if deferred is not None:
+            deferred[dkey] = (sent, md5.hexdigest())
+        elif opts.verify:
+            arrived = _entry(dst.fs.info(dpath))
+            _check(sent, md5.hexdigest(), sentry, arrived.size, arrived.md5, dpath, opts)
+    except BaseException:
+        progress.rewind(sent)  # what the caller would have taken back had the bytes been its own
+        raise
+    return sent
 
 
 def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, sentry: _Entry,
@@ -1256,16 +1263,22 @@ def _rm_exact(handle: StoreHandle, key: str) -> None:
         os.unlink(_join(handle, key))
         return
     full = f"{handle.root.rstrip('/')}/{key}"
-    if handle.kind == "s3":
-        bucket, _, prefix = handle.root.partition("/")
-        handle.fs.call_s3("delete_object", Bucket=bucket, Key=f"{prefix.rstrip('/')}/{key}" if prefix else key)
-        return
-    if handle.kind == "wasb":
-        _azure_container(handle).delete_blob(_azure_name(handle, key))
+    delete = KINDS[handle.kind].code("deleter")
+    if delete is not None:
+        delete(handle, key)
         return
     if _key_problem(key, handle, handle) is not None or handle.fs._strip_protocol(full) != full:
         raise StoresError(f"cannot delete {escape_key(key)!r} exactly through this store's client: left in place")
     handle.fs.rm_file(full)
+
+
+def _rm_s3(handle: StoreHandle, key: str) -> None:
+    bucket, _, prefix = handle.root.partition("/")
+    handle.fs.call_s3("delete_object", Bucket=bucket, Key=f"{prefix.rstrip('/')}/{key}" if prefix else key)
+
+
+def _rm_azure(handle: StoreHandle, key: str) -> None:
+    _azure_container(handle).delete_blob(_azure_name(handle, key))
 
 
 def _listed(fn: Callable[[], Any], handle: StoreHandle, opts: TransferOptions) -> Any:

@@ -91,11 +91,12 @@ def _key_notes(roles: dict[str, Any]) -> list[str]:
     out = []
     for value in roles.values():
         for conn in value if isinstance(value, tuple) else (value,):
-            if conn.kind == "gcs" and conn.secret is not None and conn.secret.mount_path is None:
+            entry = KINDS.get(conn.kind)
+            why = entry.key_needs_file if entry is not None else None
+            if why is not None and conn.secret is not None and conn.secret.mount_path is None:
                 out.append(
                     f"connection {conn.name!r}: secret {conn.secret.name!r} has no mountPath, so its "
-                    "GCS key reaches the pod as env vars; Google's SDKs read a service-account key "
-                    "only from a file (GOOGLE_APPLICATION_CREDENTIALS), give the secret a mountPath"
+                    f"{why}, give the secret a mountPath"
                 )
     return out
 
@@ -141,8 +142,8 @@ class _Parser:
     def add_validation(self, exc: ValidationError, prefix: tuple[object, ...], strip_tag: bool = False) -> None:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            kind = err["type"]
-            if kind == "union_tag_invalid":
+            error_type = err["type"]
+            if error_type == "union_tag_invalid":
                 given = err["input"].get("kind") if isinstance(err["input"], dict) else err["input"]
                 self.add(
                     prefix + ("kind",),
@@ -150,7 +151,7 @@ class _Parser:
                     f"Polyaxon's connection kinds ({', '.join(OTHER_KINDS[:4])}, ...)" + _suggest(given, ALL_KINDS, 0.6),
                 )
                 continue
-            if kind == "union_tag_not_found":
+            if error_type == "union_tag_not_found":
                 self.add(prefix + ("kind",), f"required key missing; expected one of {', '.join(KINDS)}")
                 continue
             tag = None
@@ -159,33 +160,34 @@ class _Parser:
             # pydantic points at the wrapping type for Annotated / tuple items; keep only document keys
             loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in ("tagged-union", "str", "is-instance[KeyToPath]", "[key]"))))
             message = self._message(err, loc)
-            if kind == "extra_forbidden" and loc and loc[-1] in _KNOWN_KEYS:
-                article = "an" if tag == "s3" else "a"
+            if error_type == "extra_forbidden" and loc and loc[-1] in _KNOWN_KEYS:
+                entry = KINDS.get(tag) if isinstance(tag, str) else None
+                article = entry.article if entry is not None else "a"
                 owner = f"{article} {tag} connection's {loc[-2]}" if tag and len(loc) > 1 else (f"{article} {tag} connection" if tag else "this entry")
                 message = f"key {loc[-1]!r} does not belong in {owner}"
             self.add(prefix + loc, message)
 
     @staticmethod
     def _message(err: dict[str, Any], loc: tuple[object, ...]) -> str:
-        kind, msg, value = err["type"], err["msg"], err.get("input")
-        if kind == "missing":
+        error_type, msg, value = err["type"], err["msg"], err.get("input")
+        if error_type == "missing":
             return "required key missing"
-        if kind == "extra_forbidden":
+        if error_type == "extra_forbidden":
             return f"unknown key {_short(loc[-1] if loc else value)}" + _suggest(loc[-1] if loc else None, _KNOWN_KEYS)
-        if kind == "value_error":
+        if error_type == "value_error":
             return msg.removeprefix("Value error, ")
-        if kind in ("string_type", "bool_type", "bool_parsing", "int_type", "int_parsing", "dict_type",
+        if error_type in ("string_type", "bool_type", "bool_parsing", "int_type", "int_parsing", "dict_type",
                     "model_type", "tuple_type", "list_type", "model_attributes_type"):
             want = {
                 "string_type": "a string", "bool_type": "true or false", "bool_parsing": "true or false",
                 "int_type": "an integer", "int_parsing": "an integer", "dict_type": "a mapping",
                 "model_type": "a mapping", "model_attributes_type": "a mapping",
                 "tuple_type": "a list", "list_type": "a list",
-            }[kind]
+            }[error_type]
             return f"expected {want}, got {_short(value)}"
-        if kind == "string_pattern_mismatch":
+        if error_type == "string_pattern_mismatch":
             return f"does not match the required pattern, got {_short(value)}"
-        if kind == "literal_error":
+        if error_type == "literal_error":
             return f"{msg[0].lower()}{msg[1:]}, got {_short(value)}"
         return f"{msg[0].lower()}{msg[1:]}, got {_short(value)}"
 

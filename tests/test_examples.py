@@ -87,9 +87,9 @@ def test_render_job_patches_the_users_job(tmp_path: Path) -> None:
     res = _run([sys.executable, "examples/python-mounts/render_job.py"], work)
     assert res.returncode == 0, res.stderr
     job = yaml.safe_load(res.stdout)
-    from k8s.validate import validate_all
+    from k8s_support import assert_valid
 
-    validate_all(job)
+    assert_valid(job)
     spec = job["spec"]["template"]["spec"]
     trainer = next(c for c in spec["containers"] if c["name"] == "trainer")
     env = {v["name"]: v.get("value") for v in trainer["env"]}
@@ -154,10 +154,10 @@ def test_sidecar_runs_locally_and_syncs_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_sidecar_rendered_pod_is_valid_and_has_the_sidecar() -> None:
-    from k8s.validate import validate_all
+    from k8s_support import assert_valid
 
     pod = yaml.safe_load((EXAMPLES / "sync-sidecar/rendered-pod.yaml").read_text())
-    validate_all(pod)
+    assert_valid(pod)
     sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "polyaxon-sidecar")
     assert sidecar["command"][:2] == ["stores", "sync"] and "--watch" in sidecar["command"]
 
