@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
         "paths",
         help="print this run's data paths and outputs path",
         description="Read POLYAXON_RUN_DATA_PATHS and POLYAXON_RUN_OUTPUTS_PATH (the env contract) "
-        "and print them. Honours POLYAXON_NO_OP and STORES_LOCAL_DEV like stores.run does.",
+        "and print them. Honours POLYAXON_NO_OP and STORES_LOCAL_DEV as the in-run Python API does.",
     )
     add_output_flag(p)
     p.set_defaults(func=cmd_paths)

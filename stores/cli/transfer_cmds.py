@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("sync", help="make DST hold every file of SRC, sending only what changed",
                        description="Incremental copy: a file is skipped when DST has it with the same size "
-                       "and a matching modification time (see stores.transfer). With --watch, syncs every "
+                       "and a matching modification time (or MD5 with --checksum). With --watch, syncs every "
                        "--interval seconds until SIGTERM/SIGINT, then syncs once more and exits 0.")
     _src_dst(p)
     p.add_argument("--watch", action="store_true", help="keep syncing until SIGTERM/SIGINT (sidecar mode)")
