@@ -49,7 +49,7 @@ __all__ = [
 
 def format_path(path: Iterable[object]) -> str:
     """``("persistence", "data", "d1", "bucket")`` -> ``persistence.data.d1.bucket``; list
-    indexes are written ``connections[2].schema``."""
+    indexes are written ``connections[2].schema``; the empty path is ``the document``."""
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -57,7 +57,7 @@ def format_path(path: Iterable[object]) -> str:
         else:
             out += ("." if out else "") + str(part)
     # a document key can be anything, a credentialed URL too
-    return _scrub(out) or "<root>"
+    return _scrub(out) or "the document"
 
 
 def _scrub(text: str) -> str:

@@ -124,6 +124,8 @@ class _Parser:
         self.lines = lines
         self.allow_host_paths = allow_host_paths
         self.problems: list[Problem] = []
+        #: defaults that applied (a default store added), for Catalog.notes
+        self.notes: list[str] = []
         #: (path of the name, connection) of every connection read, for the uniqueness check
         self.named: list[tuple[tuple[object, ...], Any]] = []
 
@@ -210,6 +212,7 @@ class _Parser:
         notes: list[str] = []
         if "persistence" in values:
             roles.update(self.persistence(values["persistence"]))
+            notes.extend(self.notes)
         store_doc, store_path = values.get("artifactsStore"), ("artifactsStore",)
         if _empty(store_doc) and "persistence" not in values:
             # the chart's own fallback: an empty artifactsStore means defaultArtifactsStore, and
@@ -271,6 +274,11 @@ class _Parser:
                 # the old chart's documented defaults: default-data on /data, default-outputs on /outputs
                 if entries is None or entries == {}:
                     entries = DEFAULTS[role]
+                    (name, entry), = entries.items()
+                    self.notes.append(
+                        f"persistence.{role} is not set: the old chart's default {role} store is added "
+                        f"({name!r}, host path {entry['hostPath']} on {entry['mountPath']})"
+                    )
             if not isinstance(entries, dict):
                 self.add(path + (role,), f"expected a mapping of name -> volume, got {type(entries).__name__}")
                 continue

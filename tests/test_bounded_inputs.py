@@ -70,10 +70,10 @@ def test_a_fifo_is_refused_not_waited_on(fifo: str, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["validate", "/dev/zero"], "/dev/zero: <root>: is a character device, not a regular file; refused"),
+    (["validate", "/dev/zero"], "/dev/zero: the document: is a character device, not a regular file; refused"),
     (["secret", "s", "--store", "s3", "--from-file", "/dev/zero"], "is a character device"),
     (["render", VALUES, "--into", "/dev/zero"], "is a character device"),
-    (["validate", "/tmp"], "/tmp: <root>: is a directory, not a values file"),
+    (["validate", "/tmp"], "/tmp: the document: is a directory, not a values file"),
     (["secret", "s", "--store", "s3", "--from-file", "/tmp"], "is a directory"),
 ])
 def test_devices_and_directories_are_refused(args: list[str], fragment: str) -> None:

@@ -143,7 +143,10 @@ def test_file_dict_and_python_give_equal_catalogs(case: str) -> None:
     from_text = Catalog.from_yaml(path.read_bytes())
     from_dict = Catalog.from_values(yaml.safe_load(path.read_text()))
     from_python = build()
-    assert from_file == from_text == from_dict == from_python
+    assert from_file == from_text == from_dict
+    # a values file says which defaults applied (a store added); a catalog built in Python has
+    # nothing to say
+    assert from_file.model_copy(update={"notes": ()}) == from_python
     assert from_file.names() == from_python.names()
 
 
@@ -162,7 +165,16 @@ def test_equality_is_not_vacuous() -> None:
     {"persistence": {"data": None, "outputs": {}}},
 ])
 def test_legacy_defaults_from_any_empty_spelling(values: dict) -> None:
-    assert Catalog.from_values(values) == defaults_in_python()
+    catalog = Catalog.from_values(values)
+    assert catalog.model_copy(update={"notes": ()}) == defaults_in_python()
+    # every store added by default is said so (the CLI prints these notes on stderr)
+    assert [n.split(":")[0] for n in catalog.notes] == ["persistence.data is not set", "persistence.outputs is not set"]
+    assert "'default-outputs', host path /outputs on /outputs" in catalog.notes[1]
+
+
+def test_a_declared_role_gets_no_default_note() -> None:
+    catalog = Catalog.from_values({"persistence": {"data": {"d1": {"hostPath": "/a", "mountPath": "/d1"}}}})
+    assert len(catalog.notes) == 1 and catalog.notes[0].startswith("persistence.outputs is not set")
 
 
 def test_defaults_fill_only_the_empty_role() -> None:

@@ -46,7 +46,13 @@ def test_validate_ok() -> None:
     assert f"{SEED}: ok (12 connections)" in proc.stdout
     assert f"{CURRENT}: ok (6 connections)" in proc.stdout
     assert f"{DEFAULTS}: ok (2 connections)" in proc.stdout
-    assert proc.stderr == ""
+    # both connections of DEFAULTS are the old chart's defaults: said on stderr, nothing else is
+    assert proc.stderr.splitlines() == [
+        f"{DEFAULTS}: note: persistence.data is not set: the old chart's default data store is added "
+        "('default-data', host path /data on /data)",
+        f"{DEFAULTS}: note: persistence.outputs is not set: the old chart's default outputs store is added "
+        "('default-outputs', host path /outputs on /outputs)",
+    ]
 
 
 def test_validate_invalid_reports_file_and_line_on_stderr() -> None:
@@ -70,7 +76,7 @@ def test_validate_hostile_or_broken_input_is_exit_1(name: str) -> None:
 def test_validate_missing_file() -> None:
     proc = stores("validate", ROOT / "no-such-values.yaml")
     assert proc.returncode == 1
-    assert "no-such-values.yaml: <root>: no such file" in proc.stderr
+    assert "no-such-values.yaml: the document: no such file" in proc.stderr
 
 
 def test_validate_json() -> None:
@@ -144,7 +150,8 @@ def test_help_exits_0(command: list[str]) -> None:
     [],
     ["bogus"],
     ["validate"],
-    ["validate", "--output", "yaml", str(SEED)],
+    ["validate", "--output", "xml", str(SEED)],
+    ["validate", str(SEED), "-f", str(CURRENT)],
     ["list", "--output", "xml"],
     ["schema", "extra-argument"],
 ])

@@ -96,11 +96,17 @@ def test_env_bad_identity_and_missing_file(capsys, tmp_path, seed_values_path):
     assert code == 1 and "none.yaml" in err
 
 
-def test_env_requires_identity(capsys, seed_values_path):
-    with pytest.raises(SystemExit) as info:
-        main(["env", str(seed_values_path)])
-    assert info.value.code == 2
-    assert "--run-uuid" in capsys.readouterr().err
+def test_env_defaults_the_run_as_render_does(capsys, seed_values_path):
+    """No --run-uuid/--owner/--project: the run `stores render` would render, same uuid."""
+    assert main(["env", str(seed_values_path), "-o", "json"]) == 0
+    env = json.loads(capsys.readouterr().out)
+    assert main(["render", str(seed_values_path), "-o", "json"]) == 0
+    patch = json.loads(capsys.readouterr().out)
+    rendered = {e["name"]: e.get("value") for e in patch["spec"]["containers"][0]["env"]}
+    assert env["POLYAXON_RUN_OWNER"] == env["POLYAXON_RUN_PROJECT"] == "default"
+    for key in ("POLYAXON_RUN_UUID", "POLYAXON_RUN_OUTPUTS_PATH", "POLYAXON_RUN_DATA_PATHS"):
+        assert env[key] == rendered[key], key
+    assert len(env["POLYAXON_RUN_UUID"]) == 32
 
 
 # -- stores paths -------------------------------------------------------------------------------

@@ -58,7 +58,10 @@ EXAMPLES = ROOT / "examples"
 BIN = Path(os.environ.get("STORES_DOCS_BIN") or Path(sys.executable).parent)
 
 #: blocks marked ``<!-- no-run: ... -->`` over docs/ and examples/**/README.md; change it on purpose
-NO_RUN_EXPECTED = {"docs": 5, "examples": 0}
+NO_RUN_EXPECTED = {"docs": 5, "examples": 0, "readme": 3}
+#: the repository's README: its "CLI at a glance" runs as written from the clone root (the
+#: page's directory holds a copy of examples/, as the clone does)
+README = ROOT / "README.md"
 
 _MARKER = re.compile(r"^<!--\s*(file|excerpt|write|values|plugins|no-run)\s*(?::\s*(.*?))?\s*-->$")
 _FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)\s*$")
@@ -375,6 +378,13 @@ def test_pages_run_something() -> None:
 
 def count_no_run(paths: list[Path]) -> int:
     return sum(1 for p in paths for b in parse_blocks(p) if b.marker and b.marker[0] == "no-run")
+
+
+def test_readme_snippets(tmp_path: Path) -> None:
+    report = check_page(README, tmp_path)
+    assert not report.failures, "\n\n".join(report.failures)
+    assert report.commands >= 5  # the CLI block runs; a marker added by mistake would show here
+    assert report.no_run == NO_RUN_EXPECTED["readme"]
 
 
 def test_no_run_blocks_are_counted() -> None:

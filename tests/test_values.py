@@ -25,7 +25,7 @@ import pytest
 from stores import Catalog, ValuesError
 
 BAD_DIR = Path(__file__).resolve().parent / "data" / "bad"
-_EXPECT = re.compile(r"^# expect: (\d+): (\S+): (.+)$")
+_EXPECT = re.compile(r"^# expect: (\d+): (the document|\S+): (.+)$")
 _SCHEMA = re.compile(r"^# schema: (accepts|not-yaml)\b")
 _SECRET = re.compile(r"^# secret: (\S+)$")
 
@@ -324,7 +324,7 @@ def test_non_utf8_text_names_its_line(raw: bytes, line: int) -> None:
     with pytest.raises(ValuesError) as info:
         Catalog.from_yaml(raw, file="v.yaml")
     (problem,) = info.value.problems
-    assert problem.line == line and str(problem).startswith(f"v.yaml:{line}: <root>: not UTF-8 text")
+    assert problem.line == line and str(problem).startswith(f"v.yaml:{line}: the document: not UTF-8 text")
 
 
 @pytest.mark.parametrize("key, meant", [("existingClam", "existingClaim"), ("hostpath", "hostPath"),

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .output import add_output_flag, print_json, print_table
+from .output import add_output_flag, print_data, print_table
+from .values_input import add_values_flags
 
 __all__ = ["register"]
 
@@ -16,55 +17,65 @@ def register(sub: Any) -> None:
                        description="Validate helm values files (legacy `persistence:` and current "
                        "`artifactsStore:`/`connections:`), with every check `stores render` makes of "
                        "a connection on its own (hostPath deny list, valueFrom, items, templates). "
-                       "Exit 1 if any file is invalid.")
-    p.add_argument("files", nargs="+", metavar="FILE")
+                       "Each FILE is checked on its own; -f files and --set values are merged into one "
+                       "document first, as helm merges them. Exit 1 if any document is invalid.")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="a values file to check on its own ('-': standard input)")
+    add_values_flags(p)
     p.add_argument("--allow-host-path", action="append", default=[], metavar="PATH",
                    help="let this exact hostPath past the deny list, as `stores render --allow-host-path` does (repeatable)")
-    add_output_flag(p, ("text", "json"), "text")
-    p.set_defaults(func=cmd_validate)
+    add_output_flag(p, "text")
+    p.set_defaults(func=cmd_validate, parser=p)
 
     p = sub.add_parser("list", help="list the connections a values file declares",
                        description="List connections: name, kind, role, where it mounts or which bucket, which secret.")
-    p.add_argument("file", metavar="FILE", nargs="?", help="values file (default: the bundled example)")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="values file, merged first when -f is given too ('-': standard input; "
+                   "default: the bundled example, with a note on stderr)")
+    add_values_flags(p)
     add_output_flag(p)
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("schema", help="print values.schema.json (JSON Schema draft 7) for helm",
                        description="Print a JSON Schema (draft 7) for the persistence, artifactsStore "
                        "and connections sections, usable as a chart's values.schema.json.")
+    add_output_flag(p, "json")
     p.set_defaults(func=cmd_schema)
 
 
-def _load(path: str | None) -> Any:
-    from ..catalog import Catalog
-    from ..examples import default_values_path
-
-    return Catalog.from_file(path or default_values_path())
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ..catalog import Catalog
     from ..errors import ValuesError
+    from .values_input import catalog_of, source_name, values_sources
 
+    merged = bool(args.values_files or args.set_values)
+    if args.files and merged:
+        args.parser.error("give values files either as arguments (each checked on its own) or with "
+                          "-f/--set (merged into one document), not both")
+    if not args.files and not merged:
+        args.parser.error("nothing to check: give a values file (FILE, -f FILE or '-' for standard input)")
+    # one document per argument, or the one merged document of -f and --set
+    jobs = [([f], []) for f in values_sources(args, args.files)] if args.files else \
+        [(values_sources(args), list(args.set_values))]
     report: list[dict[str, Any]] = []
     failed = False
-    for path in args.files:
+    for files, sets in jobs:
+        name = source_name(files, sets)
         try:
-            catalog = Catalog.from_file(path, allow_host_paths=args.allow_host_path)
+            catalog = catalog_of(files, sets, allow_host_paths=args.allow_host_path)
         except ValuesError as exc:
             failed = True
-            report.append({"file": path, "valid": False, "problems": [p.as_dict() for p in exc.problems]})
+            report.append({"file": name, "valid": False, "problems": [p.as_dict() for p in exc.problems]})
             if args.output == "text":
                 for problem in exc.problems:
                     print(problem, file=sys.stderr)
             continue
-        report.append({"file": path, "valid": True, "connections": len(catalog), "notes": list(catalog.notes)})
+        report.append({"file": name, "valid": True, "connections": len(catalog), "notes": list(catalog.notes)})
         if args.output == "text":
-            print(f"{path}: ok ({len(catalog)} connections)")
+            print(f"{name}: ok ({len(catalog)} connections)")
             for note in catalog.notes:
-                print(f"{path}: note: {note}", file=sys.stderr)
-    if args.output == "json":
-        print_json(report)
+                print(f"{name}: note: {note}", file=sys.stderr)
+    if args.output != "text":
+        print_data(report, args.output)
     return 1 if failed else 0
 
 
@@ -88,14 +99,16 @@ def _where(conn: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    catalog = _load(args.file)
+    from .values_input import load_catalog
+
+    catalog = load_catalog(args, [args.file] if args.file else [])
     rows = []
     for role, conn in catalog.entries():
         secret = conn.secret.name if conn.secret else None
         rows.append({"name": conn.name, "kind": conn.kind, "role": role, "where": _where(conn),
                      "secret": secret, "configMap": conn.config_map.name if conn.config_map else None})
-    if args.output == "json":
-        print_json(rows)
+    if args.output != "table":
+        print_data(rows, args.output)
     else:
         print_table(["name", "kind", "role", "where", "secret"],
                     [[r["name"], r["kind"], r["role"], r["where"], r["secret"] or "-"] for r in rows])
@@ -105,5 +118,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from ..schema import values_schema
 
-    print_json(values_schema())
+    print_data(values_schema(), args.output)
     return 0

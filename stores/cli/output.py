@@ -6,14 +6,27 @@ import json
 import sys
 from typing import Any, Sequence
 
-__all__ = ["print_table", "print_json", "print_yaml", "add_output_flag", "json_object_arg"]
+__all__ = ["print_table", "print_json", "print_yaml", "print_data", "add_output_flag", "json_object_arg"]
+
+#: what a person reads first, by command: the machine formats (json, yaml) are always there too
+_HUMAN = {"table": "a table", "text": "one line per file", "env": "shell assignments", "yaml": "YAML",
+          "json": "JSON"}
 
 
-def add_output_flag(parser: Any, choices: Sequence[str] = ("table", "json"), default: str = "table") -> None:
+def add_output_flag(parser: Any, first: str = "table", *, default: str | None = None) -> None:
+    """``-o/--output``: ``first`` (the command's own format) plus json and yaml, on every
+    command that prints data."""
+    choices = list(dict.fromkeys([first, "json", "yaml"]))
+    default = default or first
     parser.add_argument(
-        "-o", "--output", choices=list(choices), default=default,
-        help=f"output format (default: {default})",
+        "-o", "--output", choices=choices, default=default, metavar="|".join(choices),
+        help=f"output format: {', '.join(f'{c} ({_HUMAN[c]})' for c in choices)}; default {default}",
     )
+
+
+def print_data(data: Any, fmt: str, file: Any = None) -> None:
+    """``data`` as JSON or YAML (``fmt``: ``json`` or ``yaml``)."""
+    (print_json if fmt == "json" else print_yaml)(data, file)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], file: Any = None) -> None:

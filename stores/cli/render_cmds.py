@@ -10,13 +10,10 @@ import argparse
 import sys
 from typing import Any
 
-from .output import add_output_flag, json_object_arg, print_json, print_yaml
+from .output import add_output_flag, json_object_arg, print_data
+from .values_input import add_run_flags, add_values_flags, load_catalog, run_uuid
 
 __all__ = ["register"]
-
-
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def register(sub: Any) -> None:
@@ -26,20 +23,15 @@ def register(sub: Any) -> None:
         description="Render volumes, mounts, env and envFrom for a run's selected stores, plus the "
         "env contract, as a pod-template patch; with --into, apply it to a Pod, Job, Deployment, "
         "StatefulSet, DaemonSet, ReplicaSet or CronJob manifest. Without --run-uuid the uuid is "
-        "uuid5 of owner/project/name (see k8s.naming.default_run_uuid), so output is reproducible.",
+        "derived from owner, project and name, so the output is the same every time.",
     )
-    p.add_argument("values", metavar="VALUES", nargs="?", help="values file (default: the bundled example)")
-    # "extend": --data a --data b means a,b (argparse's default "store" kept only the last)
-    p.add_argument("--data", type=_names, action="extend", default=None, metavar="A,B",
-                   help="data stores to mount, comma-separated or repeated (default: all)")
-    p.add_argument("--outputs", default=None, metavar="NAME", help="outputs store (default: the first)")
-    p.add_argument("--run-uuid", default=None, metavar="UUID")
-    p.add_argument("--owner", default="default")
-    p.add_argument("--project", default="default")
-    p.add_argument("--name", default=None)
+    p.add_argument("values", metavar="VALUES", nargs="?",
+                   help="values file, merged first when -f is given too ('-': standard input; "
+                   "default: the bundled example, with a note on stderr)")
+    add_values_flags(p)
+    add_run_flags(p)
     p.add_argument("--namespace", default=None, help="the run's namespace (globals.namespace)")
-    p.add_argument("--inputs", default=None, metavar="JSON", help="the run's resolved inputs, a JSON object")
-    p.add_argument("--into", default=None, metavar="MANIFEST", help="a manifest file to patch ('-': stdin)")
+    p.add_argument("--into", default=None, metavar="MANIFEST", help="a manifest file to patch ('-': standard input)")
     p.add_argument("--container", default=None, help="main container of --into (default: the first)")
     p.add_argument("--allow-host-path", action="append", default=[], metavar="PATH",
                    help="let this exact hostPath past the deny list (repeatable)")
@@ -48,7 +40,7 @@ def register(sub: Any) -> None:
     p.add_argument("--validate", default=None, metavar="VERSION",
                    help="validate the output strictly against this Kubernetes version (e.g. 1.30)")
     _plugin_flags(p)
-    add_output_flag(p, ("yaml", "json"), "yaml")
+    add_output_flag(p, "yaml")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
@@ -59,12 +51,13 @@ def register(sub: Any) -> None:
         "AZURE_CONNECTION_STRING) and print the Secret that `kubectl create secret generic NAME "
         "--from-file=key.json=PATH` makes.",
     )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--store", required=True, choices=["s3", "gcs", "azure", "wasb"])
+    p.add_argument("name", metavar="NAME", help="the Secret's name")
+    p.add_argument("--store", required=True, choices=["s3", "gcs", "azure", "wasb"],
+                   help="the kind of bucket the key file is for")
     p.add_argument("--from-file", required=True, metavar="[KEY=]PATH",
                    help="the key file; stored under KEY (default: key.json)")
-    p.add_argument("--namespace", "-n", default=None)
-    add_output_flag(p, ("yaml", "json"), "yaml")
+    p.add_argument("--namespace", "-n", default=None, help="the Secret's namespace (default: none, kubectl's current one)")
+    add_output_flag(p, "yaml")
     p.set_defaults(func=cmd_secret)
 
 
@@ -86,12 +79,13 @@ _SETTING_FLAGS = ("toolkit_image", "sidecar_mode", "api_host", "external_api_hos
 
 def _plugin_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group(
-        "plugins (seed 002)",
-        "Without any of these the patch has no plugins; with any, the seed's defaults apply and "
-        "the flags override them (--plugins first, then the other flags).",
+        "plugins (the utilities a run gets besides its stores: /dev/shm, auth, artifacts collection, ...)",
+        "Without any of these the patch has no plugins; with any, the plugin defaults apply (see "
+        "the plugins reference) and the flags override them (--plugins first, then the other flags).",
     )
     g.add_argument("--plugins", default=None, metavar="FILE|JSON",
-                   help="plugins in the seed's YAML spelling: a file ('-': stdin) or inline JSON/YAML")
+                   help="a `plugins:` section as written in a polyaxonfile: a file ('-': standard input) "
+                   "or inline JSON/YAML")
     onoff = argparse.BooleanOptionalAction
     g.add_argument("--shm", action=onoff, default=None, help="/dev/shm as a memory emptyDir (default on)")
     g.add_argument("--shm-size", default=None, metavar="QTY", help="sizeLimit of /dev/shm, e.g. 2Gi")
@@ -101,21 +95,35 @@ def _plugin_flags(p: argparse.ArgumentParser) -> None:
                    help="mount the artifacts store on the main container (default off)")
     g.add_argument("--collect", action=onoff, default=None,
                    help="collectArtifacts and collectLogs: context volume, init container, sidecar (default on)")
-    g.add_argument("--collect-resources", action=onoff, default=None)
-    g.add_argument("--auto-resume", action=onoff, default=None)
+    g.add_argument("--collect-resources", action=onoff, default=None,
+                   help="POLYAXON_COLLECT_RESOURCES: the run reports its resource usage (default on)")
+    g.add_argument("--auto-resume", action=onoff, default=None,
+                   help="with --collect: an init container restores what an earlier attempt synced (default on)")
     g.add_argument("--external-host", action=onoff, default=None, help="give the run the external API host")
     g.add_argument("--log-level", default=None, metavar="LEVEL", help="POLYAXON_LOG_LEVEL of every container")
     g.add_argument("--sync-interval", type=int, default=None, metavar="N", help="seconds between sidecar syncs")
     g.add_argument("--download-data", action="append", default=[], metavar="NAME[:PREFIX][=PATH]",
                    help="copy a selected bucket data store (or a prefix) to /plx-context/data/NAME (or PATH) "
                    "in an init container (repeatable)")
-    s = p.add_argument_group("settings (stores.settings: flag > STORES_* variable > default)")
+    s = p.add_argument_group("settings (a flag wins over its STORES_* environment variable, which wins over the default)")
     s.add_argument("--toolkit-image", default=None, metavar="IMAGE", help="image of the init and sidecar containers")
     s.add_argument("--sidecar-mode", default=None, choices=["container", "native"],
                    help="native: an init container with restartPolicy Always (Kubernetes 1.29+)")
-    s.add_argument("--api-host", default=None, metavar="URL")
-    s.add_argument("--external-api-host", default=None, metavar="URL")
-    s.add_argument("--auth-secret", default=None, metavar="NAME")
+    s.add_argument("--api-host", default=None, metavar="URL", help="the API the run's containers talk to")
+    s.add_argument("--external-api-host", default=None, metavar="URL",
+                   help="the API host given to the run with --external-host")
+    s.add_argument("--auth-secret", default=None, metavar="NAME",
+                   help="the Secret holding the run's auth token (--auth)")
+
+
+def _one_stdin(args: argparse.Namespace) -> None:
+    """Standard input can be read once: by one of VALUES/-f, --into and --plugins."""
+    from ..errors import StoresError
+
+    readers = [flag for flag, given in (("-f", "-" in [args.values, *args.values_files]), ("--into", args.into == "-"),
+                                        ("--plugins", args.plugins == "-")) if given]
+    if len(readers) > 1:
+        raise StoresError(f"standard input ('-') can be read once; {' and '.join(readers)} both ask for it")
 
 
 def _plugins_doc(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -175,21 +183,19 @@ def _load_manifest(path: str) -> dict[str, Any]:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from k8s.apply import apply_patch
-    from k8s.naming import default_run_uuid
     from k8s.render import render_patch
     from k8s.validate import validate_manifest, wrap_patch
 
-    from ..catalog import Catalog
     from ..errors import RenderError
-    from ..examples import default_values_path
     from ..runinfo import RunInfo
     from ..selection import RunRequest
 
     inputs = json_object_arg(args.inputs, "--inputs")
-    catalog = Catalog.from_file(args.values or default_values_path(), allow_host_paths=args.allow_host_path)
+    _one_stdin(args)
+    catalog = load_catalog(args, [args.values] if args.values else [], allow_host_paths=args.allow_host_path)
     try:
         run = RunInfo(
-            uuid=args.run_uuid or default_run_uuid(args.owner, args.project, args.name),
+            uuid=run_uuid(args),
             owner=args.owner,
             project=args.project,
             name=args.name,
@@ -229,7 +235,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         checked = wrap_patch(out)
     if args.validate:
         validate_manifest(checked, args.validate)
-    (print_json if args.output == "json" else print_yaml)(out)
+    print_data(out, args.output)
     return 0
 
 
@@ -243,5 +249,5 @@ def cmd_secret(args: argparse.Namespace) -> int:
     if not sep:
         key, path = KEY_FILE, args.from_file
     secret = secret_from_file(args.name, args.store, path, namespace=args.namespace, key=key)
-    (print_json if args.output == "json" else print_yaml)(dump(secret))
+    print_data(dump(secret), args.output)
     return 0

@@ -7,13 +7,10 @@ import os
 import shlex
 from typing import Any
 
-from .output import add_output_flag, json_object_arg, print_json, print_table
+from .output import add_output_flag, json_object_arg, print_data, print_table
+from .values_input import add_run_flags, add_values_flags, load_catalog, run_uuid
 
 __all__ = ["register"]
-
-
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def register(sub: Any) -> None:
@@ -21,7 +18,7 @@ def register(sub: Any) -> None:
         "paths",
         help="print this run's data paths and outputs path",
         description="Read POLYAXON_RUN_DATA_PATHS and POLYAXON_RUN_OUTPUTS_PATH (the env contract) "
-        "and print them. Honours POLYAXON_NO_OP and STORES_LOCAL_DEV like stores.run does.",
+        "and print them. Honours POLYAXON_NO_OP and STORES_LOCAL_DEV as the in-run Python API does.",
     )
     add_output_flag(p)
     p.set_defaults(func=cmd_paths)
@@ -30,22 +27,18 @@ def register(sub: Any) -> None:
         "env",
         help="print the env contract a run with this selection would get",
         description="Select stores from a values file as a run would (no --data: all data stores; "
-        "no --outputs: the first outputs store) and print the contract variables.",
+        "no --outputs: the first outputs store) and print the contract variables. The run flags "
+        "and their defaults are those of `stores render`.",
     )
-    p.add_argument("file", metavar="FILE", help="helm values file")
-    # "extend": --data a --data b means a,b (argparse's default "store" kept only the last)
-    p.add_argument("--data", type=_names, action="extend", default=None, metavar="A,B",
-                   help="data stores to mount, comma-separated or repeated (default: all; '' for none)")
-    p.add_argument("--outputs", default=None, metavar="NAME", help="outputs store (default: the first)")
-    p.add_argument("--run-uuid", required=True, metavar="UUID")
-    p.add_argument("--owner", required=True)
-    p.add_argument("--project", required=True)
-    p.add_argument("--name", default=None)
-    p.add_argument("--inputs", default=None, metavar="JSON", help="the run's resolved inputs, a JSON object")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="values file, merged first when -f is given too ('-': standard input; "
+                   "default: the bundled example, with a note on stderr)")
+    add_values_flags(p)
+    add_run_flags(p)
     p.add_argument("--template", default=None, metavar="TEMPLATE",
                    help="outputs sub-path template over {owner} {project} {uuid} {name} "
                    "(default: {owner}/{project}/{uuid})")
-    add_output_flag(p, ("env", "json"), "env")
+    add_output_flag(p, "env")
     p.set_defaults(func=cmd_env)
 
 
@@ -57,8 +50,8 @@ def cmd_paths(args: argparse.Namespace) -> int:
     # a run without an outputs store is a valid run: show it as such, not as an error
     no_outputs = mode(os.environ) == "run" and os.environ.get(ENV_OUTPUTS_PATH) is None
     outputs = None if no_outputs else run.get_outputs_path()
-    if args.output == "json":
-        print_json({"data": data, "outputs": outputs})
+    if args.output != "table":
+        print_data({"data": data, "outputs": outputs}, args.output)
     else:
         rows = [["data", name, path] for name, path in data.items()]
         rows.append(["outputs", "", outputs or "-"])
@@ -67,7 +60,6 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from ..catalog import Catalog
     from ..contract import contract_env
     from ..errors import ContractError, SelectionError
     from ..runinfo import OUTPUTS_SUBPATH_TEMPLATE, RunInfo
@@ -75,10 +67,10 @@ def cmd_env(args: argparse.Namespace) -> int:
 
     inputs = json_object_arg(args.inputs, "--inputs")
     try:
-        run_info = RunInfo(uuid=args.run_uuid, owner=args.owner, project=args.project, name=args.name)
+        run_info = RunInfo(uuid=run_uuid(args), owner=args.owner, project=args.project, name=args.name)
     except ValueError as exc:
         raise SelectionError(str(exc)) from None
-    catalog = Catalog.from_file(args.file)
+    catalog = load_catalog(args, [args.file] if args.file else [])
     selection = select(catalog, args.data, args.outputs)
     try:
         env = contract_env(selection, run_info, args.template or OUTPUTS_SUBPATH_TEMPLATE, inputs=inputs)
@@ -86,8 +78,8 @@ def cmd_env(args: argparse.Namespace) -> int:
         if isinstance(exc, ContractError):
             raise
         raise ContractError(str(exc)) from None
-    if args.output == "json":
-        print_json(env)
+    if args.output != "env":
+        print_data(env, args.output)
     else:
         for key, value in env.items():
             print(f"{key}={shlex.quote(value)}")

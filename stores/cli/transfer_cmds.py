@@ -1,6 +1,6 @@
 """``stores ls``, ``stores cp``, ``stores sync``: move data between stores and local paths.
 
-A STORE argument is, in this order: ``NAME[:PATH]`` where NAME is a connection of ``--values``
+A STORE argument is, in this order: ``NAME[:PATH]`` where NAME is a connection of ``-f/--values``
 or a data store of the run (``POLYAXON_RUN_DATA_PATHS``; ``outputs`` is the run's
 ``POLYAXON_RUN_OUTPUTS_PATH``), a bucket URL (``s3://``, ``gs://``, ``wasbs://``), or a local
 path.  A trailing ``/`` on the destination means "into this folder".
@@ -16,7 +16,8 @@ import sys
 import threading
 from typing import Any
 
-from .output import add_output_flag, print_json, print_table
+from .output import add_output_flag, print_data, print_table
+from .values_input import add_values_flags
 
 __all__ = ["register", "resolve_spec"]
 
@@ -24,8 +25,8 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--values", metavar="FILE", help="helm values file whose connections can be named")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    add_values_flags(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary and no notes")
 
 
 def _transfer_flags(p: argparse.ArgumentParser) -> None:
@@ -39,10 +40,16 @@ def _transfer_flags(p: argparse.ArgumentParser) -> None:
                    help="fail when nothing moves for S seconds (default 60): the bound on a dead store")
 
 
+def _src_dst(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", metavar="SRC", help="what to copy: STORE[:PATH] (as for `stores ls`), a bucket URL or a local path")
+    p.add_argument("dst", metavar="DST", help="where to copy it; a trailing '/' means into this folder")
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("ls", help="list a store or a folder in it",
                        description="List STORE[:PATH]: size, modification time and key of each entry.")
-    p.add_argument("target", metavar="STORE[:PATH]")
+    p.add_argument("target", metavar="STORE[:PATH]",
+                   help="a connection of -f/--values or a data store of the run (NAME[:PATH]), a bucket URL or a local path")
     p.add_argument("-r", "--recursive", action="store_true", help="every file under the path")
     _common(p)
     add_output_flag(p)
@@ -50,18 +57,17 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("cp", help="copy a file or a folder between stores and local paths",
                        description="Copy SRC to DST (a folder is copied with everything in it). Always sends.")
-    p.add_argument("src", metavar="SRC")
-    p.add_argument("dst", metavar="DST")
+    _src_dst(p)
     _common(p)
     _transfer_flags(p)
+    add_output_flag(p, "text")
     p.set_defaults(func=cmd_cp)
 
     p = sub.add_parser("sync", help="make DST hold every file of SRC, sending only what changed",
                        description="Incremental copy: a file is skipped when DST has it with the same size "
-                       "and a matching modification time (see stores.transfer). With --watch, syncs every "
+                       "and a matching modification time (or MD5 with --checksum). With --watch, syncs every "
                        "--interval seconds until SIGTERM/SIGINT, then syncs once more and exits 0.")
-    p.add_argument("src", metavar="SRC")
-    p.add_argument("dst", metavar="DST")
+    _src_dst(p)
     p.add_argument("--watch", action="store_true", help="keep syncing until SIGTERM/SIGINT (sidecar mode)")
     p.add_argument("--interval", type=float, default=10.0, metavar="N", help="seconds between syncs (default 10)")
     p.add_argument("--delete", action="store_true", help="remove files from DST that SRC does not have")
@@ -70,11 +76,13 @@ def register(sub: Any) -> None:
                    help="a SRC folder that does not exist (yet) is nothing to sync; a missing store still fails")
     _common(p)
     _transfer_flags(p)
+    add_output_flag(p, "text")
     p.set_defaults(func=cmd_sync)
 
 
-def resolve_spec(spec: str, values: str | None = None, environ: Any = None) -> tuple[Any, str]:
-    """``STORE[:PATH]`` -> ``(StoreHandle, key)``."""
+def resolve_spec(spec: str, values: Any = None, environ: Any = None) -> tuple[Any, str]:
+    """``STORE[:PATH]`` -> ``(StoreHandle, key)``; ``values``: the catalog whose connections
+    can be named (a ``Catalog`` or the path of a values file), or ``None``."""
     from ..handles import local_store, open_store
     from ..run import ENV_DATA_PATHS, get_data_paths, get_outputs_path
 
@@ -83,10 +91,12 @@ def resolve_spec(spec: str, values: str | None = None, environ: Any = None) -> t
     name, sep, key = spec.partition(":")
     handle = None
     if "://" not in spec and _NAME.fullmatch(name):
-        if values:
+        catalog = values
+        if isinstance(values, (str, os.PathLike)):
             from ..catalog import Catalog
 
             catalog = Catalog.from_file(values)
+        if catalog is not None:
             if name in catalog.names():
                 handle = open_store(catalog.get(name), environ=env)
         if handle is None and env.get(ENV_DATA_PATHS) and name in get_data_paths(environ=env):
@@ -96,16 +106,30 @@ def resolve_spec(spec: str, values: str | None = None, environ: Any = None) -> t
         if handle is None and sep and not os.path.exists(spec):
             from ..errors import SelectionError
 
-            known = []
-            if values:
-                known.append(f"--values {values}")
-            raise SelectionError(f"no store named {name!r} (looked in {', '.join(known + [ENV_DATA_PATHS, 'outputs'])})")
+            places = ["the connections of the values files"] if catalog is not None else []
+            places += [f"the run's data stores ({ENV_DATA_PATHS})", "outputs"]
+            if catalog is None:
+                hint = "; to name a connection of a values file, pass the file with -f/--values FILE"
+            else:
+                import difflib
+
+                close = difflib.get_close_matches(name, catalog.names(), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the values files name {', '.join(catalog.names()) or 'none'}"
+            raise SelectionError(f"no store named {name!r} (looked in {', '.join(places)}){hint}")
     if handle is None:
         key = ""
         handle = open_store(spec, environ=env) if "://" in spec else local_store(spec)
     if slash and not key and not handle.url.endswith("/"):
         handle.url += "/"  # "into this folder"
     return handle, key + ("/" if slash and key and not key.endswith("/") else "")
+
+
+def _catalog(args: argparse.Namespace) -> Any:
+    """The catalog of -f/--values and --set, or ``None`` when none is given (no bundled example
+    here: its names would not be the user's stores)."""
+    from .values_input import load_catalog
+
+    return load_catalog(args, default_example=False, notes=not args.quiet)
 
 
 def _options(args: argparse.Namespace, **extra: Any) -> Any:
@@ -125,7 +149,11 @@ def _progress(args: argparse.Namespace) -> Any:
 def _report(args: argparse.Namespace, result: Any) -> None:
     from ..transfer import escape_key
 
-    if getattr(args, "dry_run", False):
+    fmt = getattr(args, "output", "text")
+    if fmt != "text":  # the account, as --report writes it, on stdout
+        print_data({"ok": not result.failed, "dry_run": bool(getattr(args, "dry_run", False)),
+                    "entries": result.account()}, fmt)
+    elif getattr(args, "dry_run", False):
         for row in result.account():  # the plan, on stdout: one line per entry, deletions included
             reason = f" ({escape_key(row['reason'])})" if row["reason"] else ""
             print(f"{row['fate']:<13} {escape_key(row['key'])}{reason}")
@@ -178,7 +206,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from ..errors import StoresError, TransferError
     from ..transfer import escape_key
 
-    handle, key = resolve_spec(args.target, args.values)
+    handle, key = resolve_spec(args.target, _catalog(args))
     try:
         entries = _entries(handle, key, args.recursive)
     except StoresError:
@@ -190,8 +218,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         # error, and scrubbed of secrets like every transfer error
         detail = handle.credentials.redact(f"{type(exc).__name__}: {exc}")
         raise TransferError(f"cannot list {args.target}: {detail}") from None
-    if args.output == "json":
-        print_json(entries)
+    if args.output != "table":
+        print_data(entries, args.output)
         return 0
     rows = []
     for e in entries:
@@ -229,8 +257,9 @@ def _fields(info: dict[str, Any]) -> dict[str, Any]:
 def cmd_cp(args: argparse.Namespace) -> int:
     from ..transfer import copy
 
-    src, skey = resolve_spec(args.src, args.values)
-    dst, dkey = resolve_spec(args.dst, args.values)
+    catalog = _catalog(args)
+    src, skey = resolve_spec(args.src, catalog)
+    dst, dkey = resolve_spec(args.dst, catalog)
     options = _options(args)
     result = _transfer(args, lambda: copy(src, dst, src_key=skey, dst_key=dkey, options=options, progress=_progress(args)))
     _report(args, result)
@@ -260,8 +289,9 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
     from ..errors import StoresError
     from ..transfer import sync
 
-    src, skey = resolve_spec(args.src, args.values)
-    dst, dkey = resolve_spec(args.dst, args.values)
+    catalog = _catalog(args)
+    src, skey = resolve_spec(args.src, catalog)
+    dst, dkey = resolve_spec(args.dst, catalog)
     # a sidecar may start before the run has written anything: --watch implies --missing-ok
     options = _options(args, delete=args.delete, checksum=args.checksum, missing_ok=args.missing_ok or args.watch)
     if args.missing_ok and skey and src.exists("") and not src.exists(skey):
