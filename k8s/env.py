@@ -114,7 +114,7 @@ def connection_env(conn: Any) -> list[Sourced]:
         try:
             value_from = V1EnvVarSource.model_validate(var.value_from.to_dict()) if var.value_from is not None else None
         except ValidationError as exc:
-            fields = ", ".join(".".join(map(str, e["loc"])) or "<root>" for e in exc.errors(include_url=False))
+            fields = ", ".join(".".join(map(str, e["loc"])) or "the entry" for e in exc.errors(include_url=False))
             raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({fields})") from None
         out.append((V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
     return out

@@ -69,7 +69,7 @@ def check_key_document(doc: Any, store: str) -> dict[str, Any]:
     kind = store_kind(store)
     info = KINDS[kind]
     if not isinstance(doc, dict):
-        raise SecretFormatError(f"a {store} key file must be a JSON object, got {type(doc).__name__}")
+        raise SecretFormatError(f"{info.article} {store} key file must be a JSON object, got {type(doc).__name__}")
     present = {k for k, v in doc.items() if isinstance(v, str) and v.strip()}
     missing = [" or ".join(group) for group in info.required_keys if not present.intersection(group)]
     if missing:

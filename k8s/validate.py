@@ -30,7 +30,7 @@ def _where(path: Iterable[Any]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or "<root>"
+    return out or "the document"
 
 
 def validate_manifest(obj: Any, version: str = DEFAULT_VERSION, *, strict: bool = True) -> str:

@@ -28,7 +28,7 @@ def require(kind: str) -> None:
         except ImportError as exc:
             fix = f"pip install 'plx-stores[{info.extra}]'" if info.extra else "pip install fsspec"
             raise MissingExtraError(
-                f"a {kind} store needs the Python package {module!r}, which is not installed "
+                f"{info.article} {kind} store needs the Python package {module!r}, which is not installed "
                 f"({exc.name or module}): {fix}"
             ) from None
 
