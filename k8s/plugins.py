@@ -74,6 +74,7 @@ from ._client import (
 from stores.errors import RenderError
 from stores.plugins import DataDownload, Plugins, artifacts_store, as_plugins
 from stores.contract import connections_catalog
+from stores.contract.names import CONTEXT_PATH, artifacts_path, run_artifacts_path, run_logs_path, run_outputs_path
 from stores.runenv import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG, ENV_DATA_PATHS
 from stores.runinfo import RUN_FOLDER_TEMPLATE
 from stores.settings import Settings, check_resources
@@ -145,13 +146,12 @@ def _src(plugin: str) -> str:
 def run_paths(patch: PodPatch) -> dict[str, str]:
     """The run's local directories (``globals.*``) and its folder in a store."""
     run = patch.context["run"]
-    artifacts = CONTEXT_MOUNT
-    run_artifacts = posixpath.join(artifacts, run.uuid)
+    run_artifacts = run_artifacts_path(CONTEXT_PATH, run.uuid)
     return {
-        "artifacts": artifacts,
+        "artifacts": artifacts_path(CONTEXT_PATH),
         "run_artifacts": run_artifacts,
-        "outputs": posixpath.join(run_artifacts, "outputs"),
-        "logs": posixpath.join(run_artifacts, "logs"),
+        "outputs": run_outputs_path(run_artifacts),
+        "logs": run_logs_path(run_artifacts),
         "store_folder": run.outputs_subpath(RUN_FOLDER_TEMPLATE),
     }
 
@@ -386,7 +386,7 @@ def _sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
     paths = run_paths(patch)
     local, remote = paths["run_artifacts"], paths["store_folder"]
     if not plugins.collect_artifacts:
-        local, remote = paths["logs"], posixpath.join(remote, "logs")
+        local, remote = paths["logs"], run_logs_path(remote)
     config = plugins.sidecar
     command = ["stores", "sync", local, f"{store.name}:{remote}", "--watch", "--interval", str(config.sync_interval)]
     container = toolkit_container(

@@ -26,13 +26,13 @@ _LAZY = {
     "select": "stores.selection",
     "RunRequest": "stores.selection",
     "Selection": "stores.selection",
-    "RunInfo": "stores.runinfo",
-    "contract_env": "stores.contract",
-    "inputs_env": "stores.contract",
-    "Globals": "stores.runglobals",
-    "compute_globals": "stores.runglobals",
-    "resolve_context": "stores.context",
-    "ClientContext": "stores.context",
+    "RunInfo": "stores.contract.runinfo",
+    "contract_env": "stores.contract.write",
+    "inputs_env": "stores.contract.write",
+    "Globals": "stores.contract.globals",
+    "compute_globals": "stores.contract.globals",
+    "resolve_context": "stores.contract.context",
+    "ClientContext": "stores.contract.context",
 }
 
 __all__ = ["__version__", *_error_names, *_LAZY]

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from .credentials import Credentials
-from .errors import MissingExtraError
+from .errors import CredentialsError, MissingExtraError
 from .kinds import KINDS
 
 __all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs", "fs_options",
@@ -33,8 +33,14 @@ def require(kind: str) -> None:
             ) from None
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+def _verify_ssl(creds: Credentials) -> bool:
+    """``verify_ssl`` through the project's one flag parser (``stores.contract.read.parse_bool``):
+    unset or blank verifies, anything but a recognised yes/no is an error naming its source."""
+    from .contract.read import parse_bool
+
+    where = creds.sources.get("verify_ssl")
+    return parse_bool(f"verify_ssl ({where})" if where else "verify_ssl", creds.get("verify_ssl"), True,
+                      error=CredentialsError)
 
 
 def _timeout(creds: Credentials) -> float:
@@ -65,7 +71,7 @@ def s3_options(creds: Credentials, opts: dict[str, Any], timeout: float, account
     # us-east-1 is the default; naming it makes s3fs send an invalid LocationConstraint
     if region and region != "us-east-1":
         client["region_name"] = region
-    if creds.get("verify_ssl") is not None and not _truthy(creds.get("verify_ssl")):
+    if not _verify_ssl(creds):
         client["verify"] = False
     elif creds.get("ca_bundle"):
         client["verify"] = creds.get("ca_bundle")

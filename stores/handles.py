@@ -182,7 +182,7 @@ def _catalog_connections(environ: Mapping[str, str]) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from .models import parse_connection
-    from .runenv import read_connections_catalog
+    from .contract.read import read_connections_catalog
 
     out: dict[str, Any] = {}
     for name, doc in read_connections_catalog(environ).items():
@@ -269,7 +269,7 @@ def open_store(
     if target.startswith("/") or target.startswith("."):
         return local_store(target)
     from .run import ENV_DATA_PATHS, get_data_paths
-    from .runenv import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
+    from .contract.names import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
 
     in_catalog = _catalog_connections(env)
     if target == "outputs" and "outputs" not in in_catalog and env.get(ENV_ARTIFACTS_STORE_NAME) in in_catalog:

@@ -10,6 +10,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from .contract.names import CONTEXT_PATH  # the run layout lives there
 from .kinds import KINDS
 from .redact import WHERE_SECRETS_GO, url_secret
 
@@ -52,7 +53,6 @@ _ENV_NAME = re.compile(ENV_NAME)
 ANNOTATION_NAME = r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
 _ANNOTATION_NAME = re.compile(ANNOTATION_NAME)
 
-CONTEXT_PATH = "/plx-context"
 
 #: A connection name: Polyaxon takes any string (``test_s3``, ``data.v1``); we take letters,
 #: digits, ``_``, ``.`` and ``-``, starting and ending with a letter or digit, so that every name

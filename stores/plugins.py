@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .names import CONTEXT_PATH, check_connection_name, check_mount_path, check_relative_path
+from .contract.names import CONTEXT_MOUNT
+from .names import check_connection_name, check_mount_path, check_relative_path
 
 __all__ = [
     "Plugins",
@@ -34,7 +35,7 @@ DEFAULT_SYNC_INTERVAL = 10  # seconds between two syncs of the artifacts sidecar
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: where copies into the pod go by default: ``<DATA_DIR>/<connection name>`` (Polyaxon's init
 #: copies land in the artifacts context, ``/plx-context/artifacts/<connection name>``)
-DATA_DIR = CONTEXT_PATH + "/artifacts"
+DATA_DIR = CONTEXT_MOUNT
 
 
 class _Model(BaseModel):

@@ -21,7 +21,8 @@ import posixpath
 import re
 from typing import Any, Iterable, Mapping
 
-from .names import CONTEXT_PATH, check_env_name
+from .contract.names import CONTEXT_MOUNT  # where the run's artifacts context is mounted
+from .names import check_env_name
 
 __all__ = [
     "DENIED_HOST_PATHS",
@@ -42,9 +43,6 @@ __all__ = [
 #: current distributions.
 DENIED_HOST_PATHS: tuple[str, ...] = ("/", "/var/run/docker.sock", "/run/docker.sock")
 DENIED_HOST_TREES: tuple[str, ...] = ("/proc", "/sys", "/etc")
-
-#: where the run's artifacts context is mounted (only the plugins' context volume goes there)
-CONTEXT_MOUNT = CONTEXT_PATH + "/artifacts"
 
 #: the API server refuses a pod whose annotations (keys and values) total more than this
 MAX_ANNOTATIONS_BYTES = 256 * 1024
@@ -105,7 +103,7 @@ def template_problem(text: str) -> str | None:
     ``globals`` expression that is not a plain name, or a name no run has."""
     import difflib
 
-    from .runglobals import KNOWN_NAMES
+    from .contract.globals import KNOWN_NAMES
 
     for match in _EXPR.finditer(text):
         inner = match.group(1)

@@ -7,7 +7,7 @@ Code inside the pod imports this module; it loads nothing outside the standard l
     train(get_data_path("data1"), out=get_outputs_path())
     log_outputs(loss=0.12)
 
-The renderer (``stores.contract.contract_env``) sets these variables on the main container:
+The renderer (``stores.contract.write.contract_env``) sets these variables on the main container:
 
 ==============================  ===============================================================
 ``POLYAXON_RUN_DATA_PATHS``     JSON ``{store name: mountPath or bucket URL}``
@@ -29,7 +29,7 @@ Precedence, decided on every call (first match wins):
 2. The contract: if any of ``POLYAXON_RUN_DATA_PATHS``, ``POLYAXON_RUN_OUTPUTS_PATH``,
    ``POLYAXON_RUN_UUID``, ``POLYAXON_RUN_INSTANCE`` is set, the process is in a rendered run and
    the variables are read strictly: a missing or malformed one raises ``ContractError`` naming
-   the variable and what is wrong, never its value (see ``stores.runenv.check_location``: data
+   the variable and what is wrong, never its value (see ``stores.contract.read.check_location``: data
    and outputs locations are absolute paths without ``..`` or bucket URLs without credentials;
    JSON goes through ``stores.reader.load_json``: at most 100 levels, no key twice).
 3. Local development, when ``STORES_LOCAL_DEV`` is true or ``local_dev()`` was called: data
@@ -51,8 +51,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from . import runenv, runio
-from .runenv import (
+from .contract import io as runio
+from .contract import read as runenv
+from .contract.names import OUTPUTS_FILE
+from .contract.read import (
     ENV_CONTEXT_PATH,
     ENV_DATA_PATHS,
     ENV_LOCAL_DEV,
@@ -72,7 +74,6 @@ from .runenv import (
     disable_local_dev,
     local_dev,
 )
-from .runio import OUTPUTS_FILE
 
 __all__ = [
     "ENV_DATA_PATHS",
@@ -111,6 +112,14 @@ def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
 
 
+def _live(environ: Mapping[str, str] | None) -> tuple[Mapping[str, str], str | None]:
+    """The one no-op guard: ``(env, mode)``, mode ``None`` under ``POLYAXON_NO_OP`` (the caller
+    then returns its empty value and writes nothing), else ``"run"`` or ``"local"``."""
+    env = _env(environ)
+    m = runenv.mode(env)
+    return env, (None if m == "noop" else m)
+
+
 def is_no_op(*, environ: Mapping[str, str] | None = None) -> bool:
     """``POLYAXON_NO_OP`` is true."""
     return runenv.parse_bool(ENV_NO_OP, _env(environ).get(ENV_NO_OP))
@@ -118,16 +127,14 @@ def is_no_op(*, environ: Mapping[str, str] | None = None) -> bool:
 
 def get_data_paths(*, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{store name: path or bucket URL}`` for every data store this run mounted."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    return {} if m == "noop" else runenv.read_data_paths(env, m)
+    env, m = _live(environ)
+    return {} if m is None else runenv.read_data_paths(env, m)
 
 
 def get_data_path(name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
     """The path (or bucket URL) of one data store; ``ContractError`` names the ones there are."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    return None if m == "noop" else runenv.read_data_path(env, m, name)
+    env, m = _live(environ)
+    return None if m is None else runenv.read_data_path(env, m, name)
 
 
 def get_outputs_path(
@@ -140,9 +147,8 @@ def get_outputs_path(
     """Where this run's outputs go: ``POLYAXON_RUN_OUTPUTS_PATH``; with ``rel_path``, that file
     (or folder, ``is_dir``) in it, as Polyaxon's ``get_outputs_path("model.pt")``; on a local
     path that file's folder is created unless ``ensure_path=False``."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    if m == "noop":
+    env, m = _live(environ)
+    if m is None:
         return None
     return _under(runenv.read_outputs_path(env, m), rel_path, ensure_path, is_dir)
 
@@ -156,9 +162,8 @@ def get_artifacts_path(
 ) -> str | None:
     """The run's artifacts folder in the context (``globals.run_artifacts_path``), or
     ``rel_path`` in it; Polyaxon's ``get_artifacts_path``."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    if m == "noop":
+    env, m = _live(environ)
+    if m is None:
         return None
     return _under(runenv.read_context(env, m).run_artifacts_path, rel_path, ensure_path, is_dir)
 
@@ -178,36 +183,31 @@ def _under(base: str, rel_path: str | None, ensure_path: bool, is_dir: bool) -> 
 
 def get_run_context(*, environ: Mapping[str, str] | None = None) -> RunContext | None:
     """uuid, owner, project, name and the run's artifacts/outputs paths."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    return None if m == "noop" else runenv.read_context(env, m)
+    env, m = _live(environ)
+    return None if m is None else runenv.read_context(env, m)
 
 
 def get_inputs(*, environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """The run's resolved inputs (Polyaxon docs, "Passing params with the Python library");
     ``{}`` when it has none."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    return {} if m == "noop" else runio.read_inputs(env, m)
+    env, m = _live(environ)
+    return {} if m is None else runio.read_inputs(env, m)
 
 
 def get_outputs(*, environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Every output logged so far by this run."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    return {} if m == "noop" else runio.read_outputs(env, m)
+    env, m = _live(environ)
+    return {} if m is None else runio.read_outputs(env, m)
 
 
 def log_outputs(environ: Mapping[str, str] | None = None, /, **outputs: object) -> dict[str, object] | None:
     """Add or update outputs (JSON values); returns all outputs after the update."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    return None if m == "noop" else runio.write_outputs(env, m, outputs, merge=True)
+    env, m = _live(environ)
+    return None if m is None else runio.write_outputs(env, m, outputs, merge=True)
 
 
 def reset_outputs(*, environ: Mapping[str, str] | None = None) -> None:
     """Forget every output logged so far."""
-    env = _env(environ)
-    m = runenv.mode(env)
-    if m != "noop":
+    env, m = _live(environ)
+    if m is not None:
         runio.write_outputs(env, m, {}, merge=False)

@@ -27,8 +27,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from .errors import TemplateError
-from .runglobals import Globals, compute_globals
-from .runinfo import RunInfo
+from .contract.globals import Globals, compute_globals
+from .contract.runinfo import RunInfo
 
 __all__ = ["render", "resolve", "resolve_param", "resolve_params", "format_value", "reference_globals"]
 

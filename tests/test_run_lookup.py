@@ -58,7 +58,7 @@ def _loaded(code: str) -> set[str]:
 
 def test_importtime_shows_no_heavy_module():
     shown = _importtime("import stores.run")
-    assert "stores.run" in shown and "stores.runenv" in shown
+    assert "stores.run" in shown and "stores.contract.read" in shown
     assert not {m for m in shown if m.split(".")[0] in HEAVY}
 
 
@@ -68,7 +68,8 @@ def test_import_loads_only_stdlib():
     outside = {m for m in added if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] != "stores"}
     assert outside == set()
     ours = {m for m in added if m.startswith("stores")}
-    assert ours <= {"stores", "stores.errors", "stores.reader", "stores.redact", "stores.run", "stores.runenv", "stores.runio"}
+    assert ours <= {"stores", "stores.errors", "stores.reader", "stores.redact", "stores.run", "stores.contract",
+                    "stores.contract.names", "stores.contract.read", "stores.contract.io"}
 
 
 def test_import_skips_slow_stdlib_modules():

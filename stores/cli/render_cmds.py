@@ -187,7 +187,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from k8s.validate import validate_manifest, wrap_patch
 
     from ..errors import RenderError
-    from ..runinfo import RunInfo
+    from ..contract.runinfo import RunInfo
     from ..selection import RunRequest
 
     inputs = json_object_arg(args.inputs, "--inputs")

@@ -44,7 +44,8 @@ def register(sub: Any) -> None:
 
 def cmd_paths(args: argparse.Namespace) -> int:
     from .. import run
-    from ..runenv import ENV_OUTPUTS_PATH, mode
+    from ..contract.names import ENV_OUTPUTS_PATH
+    from ..contract.read import mode
 
     data = run.get_data_paths()
     # a run without an outputs store is a valid run: show it as such, not as an error
@@ -60,9 +61,10 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from ..contract import contract_env
+    from ..contract.write import contract_env
     from ..errors import ContractError, SelectionError
-    from ..runinfo import OUTPUTS_SUBPATH_TEMPLATE, RunInfo
+    from ..contract.names import OUTPUTS_SUBPATH_TEMPLATE
+    from ..contract.runinfo import RunInfo
     from ..selection import select
 
     inputs = json_object_arg(args.inputs, "--inputs")

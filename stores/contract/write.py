@@ -4,7 +4,7 @@ POLYAXON_RUN_DATA_PATHS, POLYAXON_RUN_OUTPUTS_PATH), computed from a selection (
 ``POLYAXON_RUN_DATA_PATHS``: compact JSON ``{name: path}`` with sorted keys, where path is the
 mountPath of host paths and claims and the bucket URL of buckets.
 ``POLYAXON_RUN_OUTPUTS_PATH``: the outputs store's path joined with the run's sub-path
-(``stores.runinfo.OUTPUTS_SUBPATH_TEMPLATE``, fields owner, project, uuid, name).
+(``stores.contract.names.OUTPUTS_SUBPATH_TEMPLATE``, fields owner, project, uuid, name).
 Then the run's identity and local paths, which ``stores.run`` reads back (see its docstring for
 the full table), and, when given, its inputs.  Same inputs, byte-identical values, in a fixed
 order.
@@ -16,9 +16,10 @@ import json
 import posixpath
 from typing import Any, Callable, Mapping
 
-from .errors import ContractError
-from .names import CONTEXT_PATH
-from .runenv import (
+from ..errors import ContractError
+from ..selection import Selection
+from .names import (
+    CONTEXT_PATH,
     ENV_CONTEXT_PATH,
     ENV_DATA_PATHS,
     ENV_OUTPUTS_PATH,
@@ -29,9 +30,12 @@ from .runenv import (
     ENV_RUN_OWNER,
     ENV_RUN_PROJECT,
     ENV_RUN_UUID,
+    OUTPUTS_SUBPATH_TEMPLATE,
+    run_artifacts_path,
+    run_instance,
+    run_outputs_path,
 )
-from .runinfo import OUTPUTS_SUBPATH_TEMPLATE, RunInfo
-from .selection import Selection
+from .runinfo import RunInfo
 
 __all__ = [
     "data_paths",
@@ -111,17 +115,17 @@ def contract_env(
     if outputs_on_main or selection.outputs is None:
         out = outputs_path(selection, run, template)
     else:
-        out = posixpath.join(context_path, "artifacts", run.uuid, "outputs")
+        out = run_outputs_path(run_artifacts_path(context_path, run.uuid))
     if out is not None:
         env[ENV_OUTPUTS_PATH] = out
     env[ENV_RUN_UUID] = run.uuid
     if run.name:
         env[ENV_RUN_NAME] = run.name
-    env[ENV_RUN_INSTANCE] = f"{run.owner}.{run.project}.runs.{run.uuid}"
+    env[ENV_RUN_INSTANCE] = run_instance(run.owner, run.project, run.uuid)
     env[ENV_RUN_OWNER] = run.owner
     env[ENV_RUN_PROJECT] = run.project
     env[ENV_CONTEXT_PATH] = context_path
-    env[ENV_RUN_ARTIFACTS_PATH] = posixpath.join(context_path, "artifacts", run.uuid)
+    env[ENV_RUN_ARTIFACTS_PATH] = run_artifacts_path(context_path, run.uuid)
     if inputs is not None:
         env.update(inputs_env(inputs))
     return env
