@@ -18,6 +18,7 @@ Modules, one job each:
 ``k8s.env``         connection / run -> env vars and envFrom; key-file and SDK variables
 ``k8s.secrets``     key file -> checked ``V1Secret`` (``stores secret``)
 ``k8s.podpatch``    ``PodPatch``: items with their sources, extension points, ``to_dict()``
+``k8s.connection``  ``add_connection``: one connection's volumes, mounts, env, annotations on a patch
 ``k8s.render``      ``render_patch``: catalog + selection + run (+ plugins) -> checked ``PodPatch``
 ``k8s.plugins``     Polyaxon's ``V1Plugins`` (table ``PLUGINS``), bucket downloads (``download_data``),
                     the hardened toolkit containers; settings in ``stores.settings``

@@ -79,6 +79,7 @@ from stores.runinfo import RUN_FOLDER_TEMPLATE
 from stores.settings import Settings, check_resources
 
 from .checks import CONTEXT_MOUNT, CONTEXT_VOLUME
+from .connection import add_connection
 from .env import connection_env, credential_env, resource_env
 from .naming import CONTEXT_VOLUME_NAMES
 from .podpatch import Extension, PodPatch
@@ -325,8 +326,6 @@ def _mount_artifacts_store(patch: PodPatch, plugins: Plugins, settings: Settings
             return
     else:
         return
-    from .render import add_connection  # k8s.render imports this module
-
     if store.name in patch.context.get("main_connections", {}):
         return  # selected by the run: already on the main container with its credentials
     add_connection(patch, store)
