@@ -23,10 +23,10 @@ Modules, one job each:
 ``k8s.plugins``     Polyaxon's ``V1Plugins`` (table ``PLUGINS``), bucket downloads (``download_data``),
                     the hardened toolkit containers; settings in ``stores.settings``
 ``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
-``k8s.serialize``   client models -> manifest dicts; templates in containers
+``k8s.serialize``   client models -> manifest dicts
 ``k8s.checks``      clash checks and the hostPath deny list
 ``k8s.validate``    strict validation against the Kubernetes schemas (``kubernetes-validate``)
-``k8s.templates``   the hook resolving ``{{ globals.x }}``
+``k8s.templates``   ``{{ globals.x }}``: the run's resolver, and where it applies in containers
 ==================  ==========================================================================
 
 Conventions

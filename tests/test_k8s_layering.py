@@ -73,3 +73,18 @@ def test_module_imports_alone(module: str) -> None:
     code = f"import k8s.{module}"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_template_resolution_lives_in_k8s_templates() -> None:
+    """``{{ globals.x }}`` is resolved by one module: only ``k8s.templates`` imports the template
+    engine or names the env vars never resolved as a whole."""
+    others = [m for m in MODULES if m != "templates"]
+    for module in others:
+        text = (PACKAGE / f"{module}.py").read_text()
+        tree = ast.parse(text)
+        engines = {
+            n.module for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module in ("stores.templates", "stores.runglobals")
+        }
+        assert not engines, f"k8s.{module} imports {engines}: resolve through k8s.templates"
+        assert "PRE_RESOLVED_ENV" not in text, f"k8s.{module} names PRE_RESOLVED_ENV: k8s.templates owns that rule"
