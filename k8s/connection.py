@@ -29,9 +29,9 @@ def add_connection(patch: PodPatch, conn: Any) -> None:
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)
     env, env_from = resource_env(conn)
-    for var, var_source in (*env, *connection_env(conn)):
-        patch.add_env(var, var_source)
-    for item, item_source in env_from:
-        patch.add_env_from(item, item_source)
+    for var in (*env, *connection_env(conn)):
+        patch.add_env(var.item, var.source)
+    for env_source in env_from:
+        patch.add_env_from(env_source.item, env_source.source)
     for key, value in conn.annotations.items():
         patch.add_annotation(key, value, source)

@@ -36,6 +36,8 @@ from stores.keyfile import key_file_env, key_file_path as _key_file_path
 from stores.kinds import KINDS
 from stores.names import check_env_name
 
+from .podpatch import Sourced
+
 __all__ = [
     "SDK_KEY_FILE_ENV",
     "resource_env",
@@ -48,8 +50,6 @@ __all__ = [
 #: kind -> the env var its SDKs read a key file's path from.  S3 and Azure SDKs read no JSON key
 #: file of this shape; their handles find the file through ``POLYAXON_CONNECTION_<NAME>_KEY_FILE``.
 SDK_KEY_FILE_ENV: dict[str, str] = {k: e.sdk_key_file_env for k, e in KINDS.items() if e.sdk_key_file_env}
-
-Sourced = tuple[Any, str]
 
 
 def _secret_ref(resource: Any, key: str) -> V1EnvVarSource:
@@ -75,13 +75,13 @@ RESOURCE_ENV: tuple[tuple[str, str, Callable[[Any, str], V1EnvVarSource], Callab
 )
 
 
-def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
+def resource_env(conn: Any) -> tuple[list[Sourced[V1EnvVar]], list[Sourced[V1EnvFromSource]]]:
     """``(env, env_from)`` of the connection's secret / config map, as Polyaxon gives them: a
     resource with neither ``items`` nor ``mountPath`` as ``envFrom``; its items as env vars when
     it has no ``mountPath`` (a config map's items even when it has one: Polyaxon's converter
     exposes them both ways)."""
-    env: list[Sourced] = []
-    env_from: list[Sourced] = []
+    env: list[Sourced[V1EnvVar]] = []
+    env_from: list[Sourced[V1EnvFromSource]] = []
     for attr, label, item_ref, whole in RESOURCE_ENV:
         resource = getattr(conn, attr)
         if resource is None:
@@ -90,7 +90,7 @@ def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
         if resource.mount_path is not None and not (attr == "config_map" and resource.items):
             continue
         if not resource.items:
-            env_from.append((whole(resource), source))
+            env_from.append(Sourced(whole(resource), source))
             continue
         for item in resource.items:
             try:
@@ -102,13 +102,13 @@ def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
                     f"connection {conn.name!r}: {label} {resource.name!r} item {item.key!r} cannot be "
                     "an env var name; give the resource a mountPath to deliver it as a file"
                 ) from None
-            env.append((V1EnvVar(name=item.key, value_from=item_ref(resource, item.key)), source))
+            env.append(Sourced(V1EnvVar(name=item.key, value_from=item_ref(resource, item.key)), source))
     return env, env_from
 
 
-def connection_env(conn: Any) -> list[Sourced]:
+def connection_env(conn: Any) -> list[Sourced[V1EnvVar]]:
     """The connection's own ``env`` entries."""
-    out: list[Sourced] = []
+    out: list[Sourced[V1EnvVar]] = []
     for var in conn.env:
         source = f"connection {conn.name!r} (env)"
         try:
@@ -116,7 +116,7 @@ def connection_env(conn: Any) -> list[Sourced]:
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, e["loc"])) or "the entry" for e in exc.errors(include_url=False))
             raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({fields})") from None
-        out.append((V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
+        out.append(Sourced(V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
     return out
 
 
@@ -136,7 +136,7 @@ def _key_identity(conn: Any) -> tuple[str, str]:
     return conn.secret.name, file
 
 
-def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced]:
+def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced[V1EnvVar]]:
     """Key-file env vars of the bucket connections, in the order given.
 
     One SDK variable (``GOOGLE_APPLICATION_CREDENTIALS``) can name one file: when connections of
@@ -145,13 +145,13 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
     share one secret key, the first connection's file is used.
     """
     sdk_defaults = dict(sdk_defaults or {})
-    out: list[Sourced] = []
+    out: list[Sourced[V1EnvVar]] = []
     by_kind: dict[str, list[tuple[Any, str]]] = {}
     for conn in connections:
         path = key_file_path(conn)
         if path is None:
             continue
-        out.append((V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
+        out.append(Sourced(V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
         if KINDS[conn.kind].sdk_key_file_env is not None:
             by_kind.setdefault(conn.kind, []).append((conn, path))
     for kind, candidates in by_kind.items():
@@ -173,7 +173,7 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
                     f"stores render --{kind}-default NAME)"
                 )
             conn, path = candidates[0]
-        out.append((V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
+        out.append(Sourced(V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
     if sdk_defaults:
         kind, wanted = next(iter(sdk_defaults.items()))
         raise RenderError(f"no selected {kind} connection with a key file to give the SDK (asked for {wanted!r})")
@@ -182,8 +182,8 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
 
 def contract_vars(
     selection: Any, run: Any, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True
-) -> list[Sourced]:
+) -> list[Sourced[V1EnvVar]]:
     """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``;
     ``outputs_on_main=False``: the outputs store is not mounted, outputs go to the context."""
     env = contract_env(selection, run, inputs=inputs, outputs_on_main=outputs_on_main)
-    return [(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]
+    return [Sourced(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]

@@ -190,11 +190,11 @@ def store_access(patch: PodPatch, conn: Any, source: str) -> tuple[list[V1Volume
         _add_volume_once(patch, volume, source)
         mounts.append(mount)
     env_items, env_from_items = resource_env(conn)
-    env = [v for v, _ in (*env_items, *connection_env(conn), *credential_env([conn]))]
+    env = [v.item for v in (*env_items, *connection_env(conn), *credential_env([conn]))]
     paths = json.dumps({conn.name: conn.store_path}, sort_keys=True, separators=(",", ":"))
     env.append(V1EnvVar(name=ENV_DATA_PATHS, value=paths))
     env.append(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=connections_catalog([conn])))
-    return mounts, env, [e for e, _ in env_from_items]
+    return mounts, env, [e.item for e in env_from_items]
 
 
 def _security_context(settings: Settings) -> V1SecurityContext:
@@ -330,12 +330,12 @@ def _mount_artifacts_store(patch: PodPatch, plugins: Plugins, settings: Settings
         return  # selected by the run: already on the main container with its credentials
     add_connection(patch, store)
     have = {e.item.name for e in patch.env}
-    for var, source in credential_env([store]):
+    for var in credential_env([store]):
         # the store's own POLYAXON_CONNECTION_<NAME>_KEY_FILE always lands; an SDK-wide variable
         # (GOOGLE_APPLICATION_CREDENTIALS) already set by a selected connection stays theirs,
         # and the store's handles still find its key through the per-connection variable
-        if var.name not in have:
-            patch.add_env(var, source)
+        if var.item.name not in have:
+            patch.add_env(var.item, var.source)
 
 
 def _prepare_context(patch: PodPatch, plugins: Plugins, plugin: str) -> None:

@@ -40,7 +40,8 @@ DEFAULT_CONTAINER = "main"
 @dataclass(frozen=True)
 class Sourced(Generic[T]):
     """One item and who asked for it (``"connection 'data1'"``, ``"plugin 'shm'"``, ...): the
-    checks name the source of both sides of a clash."""
+    checks name the source of both sides of a clash.  The builders of ``k8s.env`` return their
+    env vars and envFrom sources as these too."""
 
     item: T
     source: str

@@ -109,10 +109,10 @@ def render_patch(
         connections.append(chosen.outputs)
     for conn in connections:
         add_connection(patch, conn)
-    for var, source in credential_env(connections, sdk_defaults):
-        patch.add_env(var, source)
-    for var, source in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
-        patch.add_env(var, source)
+    for var in credential_env(connections, sdk_defaults):
+        patch.add_env(var.item, var.source)
+    for var in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
+        patch.add_env(var.item, var.source)
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")
