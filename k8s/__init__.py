@@ -14,6 +14,7 @@ Modules, one job each:
 
 ==================  ==========================================================================
 ``k8s.naming``      volume names, the key-file env var (stdlib only)
+``k8s.protocols``   what the builders read of a connection (``ConnectionLike``, ...; stdlib only)
 ``k8s.volumes``     connection -> volumes and main-container mounts (table ``STORE_VOLUMES``)
 ``k8s.env``         connection / run -> env vars and envFrom; key-file and SDK variables
 ``k8s.secrets``     key file -> checked ``V1Secret`` (``stores secret``)

@@ -6,22 +6,21 @@ Used by ``k8s.render`` (every selected connection) and ``k8s.plugins`` (the arti
 
 from __future__ import annotations
 
-from typing import Any
-
 from .env import connection_env, resource_env
 from .podpatch import PodPatch
+from .protocols import ConnectionLike
 from .volumes import connection_volumes
 
 __all__ = ["add_connection"]
 
 
-def add_connection(patch: PodPatch, conn: Any) -> None:
+def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     """Everything one connection brings to the main container, except the credential env (which
     depends on the other connections: see ``k8s.env.credential_env``).  Recorded in
     ``patch.context["main_connections"]`` (name -> connection) for
     ``POLYAXON_CONNECTIONS_CATALOG``."""
     source = f"connection {conn.name!r}"
-    given: dict[str, Any] = patch.context.setdefault("main_connections", {})
+    given: dict[str, ConnectionLike] = patch.context.setdefault("main_connections", {})
     if conn.name in given:
         return
     given[conn.name] = conn

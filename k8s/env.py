@@ -17,7 +17,7 @@ carries a secret as a literal value.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ._client import (
     V1ConfigMapEnvSource,
@@ -37,6 +37,11 @@ from stores.kinds import KINDS
 from stores.names import check_env_name
 
 from .podpatch import Sourced
+from .protocols import ConnectionLike, ResourceLike
+
+if TYPE_CHECKING:
+    from stores.runinfo import RunInfo
+    from stores.selection import Selection
 
 __all__ = [
     "SDK_KEY_FILE_ENV",
@@ -52,30 +57,30 @@ __all__ = [
 SDK_KEY_FILE_ENV: dict[str, str] = {k: e.sdk_key_file_env for k, e in KINDS.items() if e.sdk_key_file_env}
 
 
-def _secret_ref(resource: Any, key: str) -> V1EnvVarSource:
+def _secret_ref(resource: ResourceLike, key: str) -> V1EnvVarSource:
     return V1EnvVarSource(secret_key_ref=V1SecretKeySelector(name=resource.name, key=key))
 
 
-def _config_map_ref(resource: Any, key: str) -> V1EnvVarSource:
+def _config_map_ref(resource: ResourceLike, key: str) -> V1EnvVarSource:
     return V1EnvVarSource(config_map_key_ref=V1ConfigMapKeySelector(name=resource.name, key=key))
 
 
-def _secret_from(resource: Any) -> V1EnvFromSource:
+def _secret_from(resource: ResourceLike) -> V1EnvFromSource:
     return V1EnvFromSource(secret_ref=V1SecretEnvSource(name=resource.name))
 
 
-def _config_map_from(resource: Any) -> V1EnvFromSource:
+def _config_map_from(resource: ResourceLike) -> V1EnvFromSource:
     return V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=resource.name))
 
 
 #: connection attribute -> (label, one item as env source, the whole resource as envFrom)
-RESOURCE_ENV: tuple[tuple[str, str, Callable[[Any, str], V1EnvVarSource], Callable[[Any], V1EnvFromSource]], ...] = (
+RESOURCE_ENV: tuple[tuple[str, str, Callable[[ResourceLike, str], V1EnvVarSource], Callable[[ResourceLike], V1EnvFromSource]], ...] = (
     ("secret", "secret", _secret_ref, _secret_from),
     ("config_map", "config map", _config_map_ref, _config_map_from),
 )
 
 
-def resource_env(conn: Any) -> tuple[list[Sourced[V1EnvVar]], list[Sourced[V1EnvFromSource]]]:
+def resource_env(conn: ConnectionLike) -> tuple[list[Sourced[V1EnvVar]], list[Sourced[V1EnvFromSource]]]:
     """``(env, env_from)`` of the connection's secret / config map, as Polyaxon gives them: a
     resource with neither ``items`` nor ``mountPath`` as ``envFrom``; its items as env vars when
     it has no ``mountPath`` (a config map's items even when it has one: Polyaxon's converter
@@ -106,7 +111,7 @@ def resource_env(conn: Any) -> tuple[list[Sourced[V1EnvVar]], list[Sourced[V1Env
     return env, env_from
 
 
-def connection_env(conn: Any) -> list[Sourced[V1EnvVar]]:
+def connection_env(conn: ConnectionLike) -> list[Sourced[V1EnvVar]]:
     """The connection's own ``env`` entries."""
     out: list[Sourced[V1EnvVar]] = []
     for var in conn.env:
@@ -120,23 +125,25 @@ def connection_env(conn: Any) -> list[Sourced[V1EnvVar]]:
     return out
 
 
-def key_file_path(conn: Any) -> str | None:
+def key_file_path(conn: ConnectionLike) -> str | None:
     """Where a bucket connection's key file is in the container, or ``None`` (one rule for the
     renderer and the in-run lookup: ``stores.keyfile.key_file_path``)."""
     return _key_file_path(conn)
 
 
-def _key_identity(conn: Any) -> tuple[str, str]:
+def _key_identity(conn: ConnectionLike) -> tuple[str, str]:
     """Which secret key holds the credentials: equal identities are the same credentials."""
     path = _key_file_path(conn) or ""
     file = posixpath.basename(path)
-    for item in conn.secret.items:
+    secret = conn.secret
+    assert secret is not None  # a key file is a mounted secret's (key_file_path)
+    for item in secret.items:
         if item.path == file:
-            return conn.secret.name, item.key
-    return conn.secret.name, file
+            return secret.name, item.key
+    return secret.name, file
 
 
-def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced[V1EnvVar]]:
+def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced[V1EnvVar]]:
     """Key-file env vars of the bucket connections, in the order given.
 
     One SDK variable (``GOOGLE_APPLICATION_CREDENTIALS``) can name one file: when connections of
@@ -146,7 +153,7 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
     """
     sdk_defaults = dict(sdk_defaults or {})
     out: list[Sourced[V1EnvVar]] = []
-    by_kind: dict[str, list[tuple[Any, str]]] = {}
+    by_kind: dict[str, list[tuple[ConnectionLike, str]]] = {}
     for conn in connections:
         path = key_file_path(conn)
         if path is None:
@@ -181,7 +188,7 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
 
 
 def contract_vars(
-    selection: Any, run: Any, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True
+    selection: Selection, run: RunInfo, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True
 ) -> list[Sourced[V1EnvVar]]:
     """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``;
     ``outputs_on_main=False``: the outputs store is not mounted, outputs go to the context."""

@@ -83,6 +83,7 @@ from .connection import add_connection
 from .env import connection_env, credential_env, resource_env
 from .naming import CONTEXT_VOLUME_NAMES
 from .podpatch import Extension, PodPatch
+from .protocols import ConnectionLike
 from .volumes import connection_volumes
 
 __all__ = [
@@ -172,7 +173,7 @@ def ensure_context(patch: PodPatch, source: str) -> V1VolumeMount:
     return mount
 
 
-def _artifacts_store(patch: PodPatch, plugin: str) -> Any:
+def _artifacts_store(patch: PodPatch, plugin: str) -> ConnectionLike:
     store = artifacts_store(patch.context["selection"])
     if store is None:
         raise RenderError(
@@ -182,7 +183,7 @@ def _artifacts_store(patch: PodPatch, plugin: str) -> Any:
     return store
 
 
-def store_access(patch: PodPatch, conn: Any, source: str) -> tuple[list[V1VolumeMount], list[V1EnvVar], list[Any]]:
+def store_access(patch: PodPatch, conn: ConnectionLike, source: str) -> tuple[list[V1VolumeMount], list[V1EnvVar], list[Any]]:
     """``(mounts, env, env_from)`` giving a toolkit container one store, the way the main
     container gets it; the store's volumes are added to the pod once."""
     mounts: list[V1VolumeMount] = []
@@ -215,7 +216,7 @@ def toolkit_container(
     command: list[str],
     source: str,
     *,
-    store: Any = None,
+    store: ConnectionLike | None = None,
     image: str | None = None,
     pull_policy: str | None = None,
     resources: Any = None,
@@ -438,7 +439,7 @@ def init_container_name(conn_name: str, what: object) -> str:
     return f"{head[:52].rstrip('-')}-{digest}"
 
 
-def _copy_into_pod(patch: PodPatch, conn: Any, copies: list[tuple[str, str]], target: str, source: str, what: object) -> None:
+def _copy_into_pod(patch: PodPatch, conn: ConnectionLike, copies: list[tuple[str, str]], target: str, source: str, what: object) -> None:
     """One init container copying ``copies`` (``(path in the store, destination)``) from ``conn``
     before the main container starts; ``target`` is the folder they land in.  Inside the
     artifacts context the context volume carries them to the main container; elsewhere an

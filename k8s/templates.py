@@ -12,12 +12,17 @@ document assembled from parts already resolved one by one (``POLYAXON_CONNECTION
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from stores.plugins import artifacts_store
 from stores.runenv import ENV_CONNECTIONS_CATALOG
 from stores.runglobals import compute_globals
 from stores.templates import render
+
+if TYPE_CHECKING:
+    from stores.plugins import Plugins
+    from stores.runinfo import RunInfo
+    from stores.selection import Selection
 
 __all__ = [
     "Resolver",
@@ -42,7 +47,7 @@ RESOLVED_LISTS = ("command", "args")
 CONTAINER_LISTS = ("containers", "initContainers")
 
 
-def globals_resolver(selection: Any, run: Any, *, plugins: Any = None) -> Resolver:
+def globals_resolver(selection: Selection, run: RunInfo, *, plugins: Plugins | None = None) -> Resolver:
     """A function resolving every ``{{ globals.x }}`` of one string for this run.  Other
     ``{{ ... }}`` expressions are left alone; an unknown or unavailable ``globals.x`` raises
     ``TemplateError``.  ``globals.store_path`` exists only when ``plugins.mount_artifacts_store``
