@@ -14,18 +14,20 @@ Modules, one job each:
 
 ==================  ==========================================================================
 ``k8s.naming``      volume names, the key-file env var (stdlib only)
+``k8s.protocols``   what the builders read of a connection (``ConnectionLike``, ...; stdlib only)
 ``k8s.volumes``     connection -> volumes and main-container mounts (table ``STORE_VOLUMES``)
 ``k8s.env``         connection / run -> env vars and envFrom; key-file and SDK variables
 ``k8s.secrets``     key file -> checked ``V1Secret`` (``stores secret``)
 ``k8s.podpatch``    ``PodPatch``: items with their sources, extension points, ``to_dict()``
+``k8s.connection``  ``add_connection``: one connection's volumes, mounts, env, annotations on a patch
 ``k8s.render``      ``render_patch``: catalog + selection + run (+ plugins) -> checked ``PodPatch``
 ``k8s.plugins``     Polyaxon's ``V1Plugins`` (table ``PLUGINS``), bucket downloads (``download_data``),
                     the hardened toolkit containers; settings in ``stores.settings``
 ``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
-``k8s.serialize``   client models -> manifest dicts; templates in containers
+``k8s.serialize``   client models -> manifest dicts
 ``k8s.checks``      clash checks and the hostPath deny list
 ``k8s.validate``    strict validation against the Kubernetes schemas (``kubernetes-validate``)
-``k8s.templates``   the hook resolving ``{{ globals.x }}``
+``k8s.templates``   ``{{ globals.x }}``: the run's resolver, and where it applies in containers
 ==================  ==========================================================================
 
 Conventions

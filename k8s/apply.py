@@ -20,8 +20,8 @@ from typing import Any, Mapping
 from stores.errors import ManifestError
 
 from .checks import check_pod
-from .serialize import resolve_container
 from .podpatch import PodPatch
+from .templates import resolve_pod_containers
 
 __all__ = ["WORKLOAD_TEMPLATES", "apply_patch", "pod_template", "main_container_index"]
 
@@ -97,12 +97,9 @@ def apply_patch(manifest: Mapping[str, Any], patch: PodPatch, container: str | N
     out = copy.deepcopy(dict(manifest))
     template = pod_template(out)
     spec = template["spec"]
+    index = main_container_index(spec["containers"], container)
+    resolve_pod_containers(spec, patch.resolve)
     containers = spec["containers"]
-    index = main_container_index(containers, container)
-    if patch.resolve is not None:
-        spec["containers"] = containers = [resolve_container(c, patch.resolve) for c in containers]
-        if isinstance(spec.get("initContainers"), list):
-            spec["initContainers"] = [resolve_container(c, patch.resolve) for c in spec["initContainers"]]
 
     env = patch.env_dicts()
     check_pod(patch.view(template, index, env))

@@ -17,7 +17,7 @@ carries a secret as a literal value.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ._client import (
     V1ConfigMapEnvSource,
@@ -36,6 +36,13 @@ from stores.keyfile import key_file_env, key_file_path as _key_file_path
 from stores.kinds import KINDS
 from stores.names import check_env_name
 
+from .podpatch import Sourced
+from .protocols import ConnectionLike, ResourceLike
+
+if TYPE_CHECKING:
+    from stores.runinfo import RunInfo
+    from stores.selection import Selection
+
 __all__ = [
     "SDK_KEY_FILE_ENV",
     "resource_env",
@@ -49,39 +56,37 @@ __all__ = [
 #: file of this shape; their handles find the file through ``POLYAXON_CONNECTION_<NAME>_KEY_FILE``.
 SDK_KEY_FILE_ENV: dict[str, str] = {k: e.sdk_key_file_env for k, e in KINDS.items() if e.sdk_key_file_env}
 
-Sourced = tuple[Any, str]
 
-
-def _secret_ref(resource: Any, key: str) -> V1EnvVarSource:
+def _secret_ref(resource: ResourceLike, key: str) -> V1EnvVarSource:
     return V1EnvVarSource(secret_key_ref=V1SecretKeySelector(name=resource.name, key=key))
 
 
-def _config_map_ref(resource: Any, key: str) -> V1EnvVarSource:
+def _config_map_ref(resource: ResourceLike, key: str) -> V1EnvVarSource:
     return V1EnvVarSource(config_map_key_ref=V1ConfigMapKeySelector(name=resource.name, key=key))
 
 
-def _secret_from(resource: Any) -> V1EnvFromSource:
+def _secret_from(resource: ResourceLike) -> V1EnvFromSource:
     return V1EnvFromSource(secret_ref=V1SecretEnvSource(name=resource.name))
 
 
-def _config_map_from(resource: Any) -> V1EnvFromSource:
+def _config_map_from(resource: ResourceLike) -> V1EnvFromSource:
     return V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=resource.name))
 
 
 #: connection attribute -> (label, one item as env source, the whole resource as envFrom)
-RESOURCE_ENV: tuple[tuple[str, str, Callable[[Any, str], V1EnvVarSource], Callable[[Any], V1EnvFromSource]], ...] = (
+RESOURCE_ENV: tuple[tuple[str, str, Callable[[ResourceLike, str], V1EnvVarSource], Callable[[ResourceLike], V1EnvFromSource]], ...] = (
     ("secret", "secret", _secret_ref, _secret_from),
     ("config_map", "config map", _config_map_ref, _config_map_from),
 )
 
 
-def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
+def resource_env(conn: ConnectionLike) -> tuple[list[Sourced[V1EnvVar]], list[Sourced[V1EnvFromSource]]]:
     """``(env, env_from)`` of the connection's secret / config map, as Polyaxon gives them: a
     resource with neither ``items`` nor ``mountPath`` as ``envFrom``; its items as env vars when
     it has no ``mountPath`` (a config map's items even when it has one: Polyaxon's converter
     exposes them both ways)."""
-    env: list[Sourced] = []
-    env_from: list[Sourced] = []
+    env: list[Sourced[V1EnvVar]] = []
+    env_from: list[Sourced[V1EnvFromSource]] = []
     for attr, label, item_ref, whole in RESOURCE_ENV:
         resource = getattr(conn, attr)
         if resource is None:
@@ -90,7 +95,7 @@ def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
         if resource.mount_path is not None and not (attr == "config_map" and resource.items):
             continue
         if not resource.items:
-            env_from.append((whole(resource), source))
+            env_from.append(Sourced(whole(resource), source))
             continue
         for item in resource.items:
             try:
@@ -102,13 +107,13 @@ def resource_env(conn: Any) -> tuple[list[Sourced], list[Sourced]]:
                     f"connection {conn.name!r}: {label} {resource.name!r} item {item.key!r} cannot be "
                     "an env var name; give the resource a mountPath to deliver it as a file"
                 ) from None
-            env.append((V1EnvVar(name=item.key, value_from=item_ref(resource, item.key)), source))
+            env.append(Sourced(V1EnvVar(name=item.key, value_from=item_ref(resource, item.key)), source))
     return env, env_from
 
 
-def connection_env(conn: Any) -> list[Sourced]:
+def connection_env(conn: ConnectionLike) -> list[Sourced[V1EnvVar]]:
     """The connection's own ``env`` entries."""
-    out: list[Sourced] = []
+    out: list[Sourced[V1EnvVar]] = []
     for var in conn.env:
         source = f"connection {conn.name!r} (env)"
         try:
@@ -116,27 +121,29 @@ def connection_env(conn: Any) -> list[Sourced]:
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, e["loc"])) or "the entry" for e in exc.errors(include_url=False))
             raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({fields})") from None
-        out.append((V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
+        out.append(Sourced(V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
     return out
 
 
-def key_file_path(conn: Any) -> str | None:
+def key_file_path(conn: ConnectionLike) -> str | None:
     """Where a bucket connection's key file is in the container, or ``None`` (one rule for the
     renderer and the in-run lookup: ``stores.keyfile.key_file_path``)."""
     return _key_file_path(conn)
 
 
-def _key_identity(conn: Any) -> tuple[str, str]:
+def _key_identity(conn: ConnectionLike) -> tuple[str, str]:
     """Which secret key holds the credentials: equal identities are the same credentials."""
     path = _key_file_path(conn) or ""
     file = posixpath.basename(path)
-    for item in conn.secret.items:
+    secret = conn.secret
+    assert secret is not None  # a key file is a mounted secret's (key_file_path)
+    for item in secret.items:
         if item.path == file:
-            return conn.secret.name, item.key
-    return conn.secret.name, file
+            return secret.name, item.key
+    return secret.name, file
 
 
-def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced]:
+def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced[V1EnvVar]]:
     """Key-file env vars of the bucket connections, in the order given.
 
     One SDK variable (``GOOGLE_APPLICATION_CREDENTIALS``) can name one file: when connections of
@@ -145,13 +152,13 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
     share one secret key, the first connection's file is used.
     """
     sdk_defaults = dict(sdk_defaults or {})
-    out: list[Sourced] = []
-    by_kind: dict[str, list[tuple[Any, str]]] = {}
+    out: list[Sourced[V1EnvVar]] = []
+    by_kind: dict[str, list[tuple[ConnectionLike, str]]] = {}
     for conn in connections:
         path = key_file_path(conn)
         if path is None:
             continue
-        out.append((V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
+        out.append(Sourced(V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
         if KINDS[conn.kind].sdk_key_file_env is not None:
             by_kind.setdefault(conn.kind, []).append((conn, path))
     for kind, candidates in by_kind.items():
@@ -173,7 +180,7 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
                     f"stores render --{kind}-default NAME)"
                 )
             conn, path = candidates[0]
-        out.append((V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
+        out.append(Sourced(V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
     if sdk_defaults:
         kind, wanted = next(iter(sdk_defaults.items()))
         raise RenderError(f"no selected {kind} connection with a key file to give the SDK (asked for {wanted!r})")
@@ -181,9 +188,9 @@ def credential_env(connections: Iterable[Any], sdk_defaults: Mapping[str, str] |
 
 
 def contract_vars(
-    selection: Any, run: Any, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True
-) -> list[Sourced]:
+    selection: Selection, run: RunInfo, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True
+) -> list[Sourced[V1EnvVar]]:
     """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``;
     ``outputs_on_main=False``: the outputs store is not mounted, outputs go to the context."""
     env = contract_env(selection, run, inputs=inputs, outputs_on_main=outputs_on_main)
-    return [(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]
+    return [Sourced(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]

@@ -80,9 +80,11 @@ from stores.runinfo import RUN_FOLDER_TEMPLATE
 from stores.settings import Settings, check_resources
 
 from .checks import CONTEXT_MOUNT, CONTEXT_VOLUME
+from .connection import add_connection
 from .env import connection_env, credential_env, resource_env
 from .naming import CONTEXT_VOLUME_NAMES
 from .podpatch import Extension, PodPatch
+from .protocols import ConnectionLike
 from .volumes import connection_volumes
 
 __all__ = [
@@ -171,7 +173,7 @@ def ensure_context(patch: PodPatch, source: str) -> V1VolumeMount:
     return mount
 
 
-def _artifacts_store(patch: PodPatch, plugin: str) -> Any:
+def _artifacts_store(patch: PodPatch, plugin: str) -> ConnectionLike:
     store = artifacts_store(patch.context["selection"])
     if store is None:
         raise RenderError(
@@ -181,7 +183,7 @@ def _artifacts_store(patch: PodPatch, plugin: str) -> Any:
     return store
 
 
-def store_access(patch: PodPatch, conn: Any, source: str) -> tuple[list[V1VolumeMount], list[V1EnvVar], list[Any]]:
+def store_access(patch: PodPatch, conn: ConnectionLike, source: str) -> tuple[list[V1VolumeMount], list[V1EnvVar], list[Any]]:
     """``(mounts, env, env_from)`` giving a toolkit container one store, the way the main
     container gets it; the store's volumes are added to the pod once."""
     mounts: list[V1VolumeMount] = []
@@ -189,11 +191,11 @@ def store_access(patch: PodPatch, conn: Any, source: str) -> tuple[list[V1Volume
         _add_volume_once(patch, volume, source)
         mounts.append(mount)
     env_items, env_from_items = resource_env(conn)
-    env = [v for v, _ in (*env_items, *connection_env(conn), *credential_env([conn]))]
+    env = [v.item for v in (*env_items, *connection_env(conn), *credential_env([conn]))]
     paths = json.dumps({conn.name: conn.store_path}, sort_keys=True, separators=(",", ":"))
     env.append(V1EnvVar(name=ENV_DATA_PATHS, value=paths))
     env.append(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=connections_catalog([conn])))
-    return mounts, env, [e for e, _ in env_from_items]
+    return mounts, env, [e.item for e in env_from_items]
 
 
 def _security_context(settings: Settings) -> V1SecurityContext:
@@ -214,7 +216,7 @@ def toolkit_container(
     command: list[str],
     source: str,
     *,
-    store: Any = None,
+    store: ConnectionLike | None = None,
     image: str | None = None,
     pull_policy: str | None = None,
     resources: Any = None,
@@ -325,18 +327,16 @@ def _mount_artifacts_store(patch: PodPatch, plugins: Plugins, settings: Settings
             return
     else:
         return
-    from .render import add_connection  # k8s.render imports this module
-
     if store.name in patch.context.get("main_connections", {}):
         return  # selected by the run: already on the main container with its credentials
     add_connection(patch, store)
     have = {e.item.name for e in patch.env}
-    for var, source in credential_env([store]):
+    for var in credential_env([store]):
         # the store's own POLYAXON_CONNECTION_<NAME>_KEY_FILE always lands; an SDK-wide variable
         # (GOOGLE_APPLICATION_CREDENTIALS) already set by a selected connection stays theirs,
         # and the store's handles still find its key through the per-connection variable
-        if var.name not in have:
-            patch.add_env(var, source)
+        if var.item.name not in have:
+            patch.add_env(var.item, var.source)
 
 
 def _prepare_context(patch: PodPatch, plugins: Plugins, plugin: str) -> None:
@@ -439,7 +439,7 @@ def init_container_name(conn_name: str, what: object) -> str:
     return f"{head[:52].rstrip('-')}-{digest}"
 
 
-def _copy_into_pod(patch: PodPatch, conn: Any, copies: list[tuple[str, str]], target: str, source: str, what: object) -> None:
+def _copy_into_pod(patch: PodPatch, conn: ConnectionLike, copies: list[tuple[str, str]], target: str, source: str, what: object) -> None:
     """One init container copying ``copies`` (``(path in the store, destination)``) from ``conn``
     before the main container starts; ``target`` is the folder they land in.  Inside the
     artifacts context the context volume carries them to the main container; elsewhere an

@@ -26,7 +26,8 @@ from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeM
 
 from .naming import VolumeNamer
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
-from .serialize import PRE_RESOLVED_ENV, dump, resolve_container
+from .serialize import dump
+from .templates import Resolver, resolve_container, resolve_env_var
 
 __all__ = ["Sourced", "PodPatch", "DEFAULT_CONTAINER", "Extension", "container_view"]
 
@@ -39,7 +40,8 @@ DEFAULT_CONTAINER = "main"
 @dataclass(frozen=True)
 class Sourced(Generic[T]):
     """One item and who asked for it (``"connection 'data1'"``, ``"plugin 'shm'"``, ...): the
-    checks name the source of both sides of a clash."""
+    checks name the source of both sides of a clash.  The builders of ``k8s.env`` return their
+    env vars and envFrom sources as these too."""
 
     item: T
     source: str
@@ -60,7 +62,7 @@ class PodPatch:
     #: host path -> who allowed it past the deny list (see ``k8s.checks.HostPathPolicy``)
     allowed_host_paths: dict[str, str] = field(default_factory=dict)
     #: resolves ``{{ globals.x }}`` in commands, args and env values; ``None``: leave them
-    resolve: Callable[[str], str] | None = None
+    resolve: Resolver | None = None
     #: what the patch was rendered from, for extensions to read (``Selection``, ``RunInfo``, ...)
     context: dict[str, Any] = field(default_factory=dict)
     #: ``_fingerprint()`` when the checks last passed: ``to_dict()`` re-checks only if the patch
@@ -130,13 +132,7 @@ class PodPatch:
 
     def env_dicts(self) -> list[tuple[dict[str, Any], str]]:
         """Main-container env in manifest spelling, templates resolved, with sources."""
-        out = []
-        for entry in self.env:
-            var = dump(entry.item)
-            if self.resolve is not None and isinstance(var.get("value"), str) and var.get("name") not in PRE_RESOLVED_ENV:
-                var["value"] = self.resolve(var["value"])
-            out.append((var, entry.source))
-        return out
+        return [(resolve_env_var(dump(entry.item), self.resolve), entry.source) for entry in self.env]
 
     def _containers(self, entries: Iterable[Sourced[V1Container]]) -> list[tuple[dict[str, Any], str]]:
         return [(resolve_container(dump(e.item), self.resolve), e.source) for e in entries]

@@ -13,12 +13,13 @@ from stores.selection import RunRequest, Selection, select
 from stores.settings import Settings
 
 from ._client import V1EnvVar
-from .env import connection_env, contract_vars, credential_env, resource_env
+from .connection import add_connection
+from .env import contract_vars, credential_env
 from .naming import CONTEXT_VOLUME_NAMES
 from .plugins import apply_plugins, init_copies
 from .podpatch import DEFAULT_CONTAINER, Extension, PodPatch
 from .templates import globals_resolver
-from .volumes import connection_volumes, has_store_volume, store_key
+from .volumes import has_store_volume, store_key
 
 __all__ = ["render_patch", "resolve_selection", "add_connection", "outputs_on_main", "reserve_volume_names"]
 
@@ -33,28 +34,6 @@ def resolve_selection(catalog: Catalog, selection: Selection | RunRequest | Mapp
     if isinstance(selection, Mapping):
         selection = RunRequest.from_polyaxonfile(selection)
     return select(catalog, request=selection)
-
-
-def add_connection(patch: PodPatch, conn: Any) -> None:
-    """Everything one connection brings to the main container, except the credential env (which
-    depends on the other connections: see ``k8s.env.credential_env``).  Recorded in
-    ``patch.context["main_connections"]`` (name -> connection) for
-    ``POLYAXON_CONNECTIONS_CATALOG``."""
-    source = f"connection {conn.name!r}"
-    given: dict[str, Any] = patch.context.setdefault("main_connections", {})
-    if conn.name in given:
-        return
-    given[conn.name] = conn
-    for volume, mount in connection_volumes(conn, patch.namer):
-        patch.add_volume(volume, source)
-        patch.add_mount(mount, source)
-    env, env_from = resource_env(conn)
-    for var, var_source in (*env, *connection_env(conn)):
-        patch.add_env(var, var_source)
-    for item, item_source in env_from:
-        patch.add_env_from(item, item_source)
-    for key, value in conn.annotations.items():
-        patch.add_annotation(key, value, source)
 
 
 def reserve_volume_names(patch: PodPatch, catalog: Catalog) -> None:
@@ -130,10 +109,10 @@ def render_patch(
         connections.append(chosen.outputs)
     for conn in connections:
         add_connection(patch, conn)
-    for var, source in credential_env(connections, sdk_defaults):
-        patch.add_env(var, source)
-    for var, source in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
-        patch.add_env(var, source)
+    for var in credential_env(connections, sdk_defaults):
+        patch.add_env(var.item, var.source)
+    for var in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
+        patch.add_env(var.item, var.source)
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")

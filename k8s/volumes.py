@@ -14,7 +14,7 @@ for how a clash is resolved) and makes one resource mounted by several connectio
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from ._client import (
     V1ConfigMapVolumeSource,
@@ -29,6 +29,7 @@ from ._client import (
 from stores.kinds import KINDS
 
 from .naming import VolumeNamer
+from .protocols import ClaimConnectionLike, ConnectionLike, HostPathConnectionLike, ResourceLike
 
 __all__ = [
     "STORE_VOLUMES",
@@ -44,18 +45,18 @@ __all__ = [
 VolumeAndMount = tuple[V1Volume, V1VolumeMount]
 
 
-def store_key(conn: Any) -> tuple[object, ...]:
+def store_key(conn: ConnectionLike) -> tuple[object, ...]:
     return ("store", conn.name)
 
 
-def resource_key(family: str, resource: Any) -> tuple[object, ...]:
+def resource_key(family: str, resource: ResourceLike) -> tuple[object, ...]:
     """What makes two connections' secrets (config maps) one volume: the same resource with the
     same items and mode."""
     items = tuple((i.key, i.path, i.mode) for i in resource.items)
     return (family, resource.name, items, resource.default_mode)
 
 
-def _host_path(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
+def _host_path(conn: HostPathConnectionLike, namer: VolumeNamer) -> VolumeAndMount:
     schema = conn.schema_
     name = namer.name(store_key(conn), conn.name, "")
     volume = V1Volume(name=name, host_path=V1HostPathVolumeSource(path=schema.host_path, type=schema.type))
@@ -63,7 +64,7 @@ def _host_path(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
     return volume, mount
 
 
-def _claim(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
+def _claim(conn: ClaimConnectionLike, namer: VolumeNamer) -> VolumeAndMount:
     schema = conn.schema_
     name = namer.name(store_key(conn), conn.name, "")
     volume = V1Volume(
@@ -83,26 +84,26 @@ def _claim(conn: Any, namer: VolumeNamer) -> VolumeAndMount:
 STORE_VOLUMES: dict[str, str | None] = {kind: entry.volume for kind, entry in KINDS.items()}
 
 
-def has_store_volume(conn: Any) -> bool:
+def has_store_volume(conn: ConnectionLike) -> bool:
     """Whether the connection brings a store volume (Polyaxon's other kinds have none)."""
     entry = KINDS.get(conn.kind)
     return entry is not None and entry.volume is not None
 
 
-def store_volume(conn: Any, namer: VolumeNamer | None = None) -> VolumeAndMount | None:
+def store_volume(conn: ConnectionLike, namer: VolumeNamer | None = None) -> VolumeAndMount | None:
     entry = KINDS.get(conn.kind)  # Polyaxon's other kinds have no store volume
     make = entry.code("volume") if entry is not None else None
     return make(conn, namer or VolumeNamer()) if make is not None else None
 
 
-def key_to_paths(resource: Any) -> list[V1KeyToPath] | None:
+def key_to_paths(resource: ResourceLike) -> list[V1KeyToPath] | None:
     """Items as Kubernetes wants them: ``{key, path[, mode]}`` (never bare strings)."""
     if not resource.items:
         return None
     return [V1KeyToPath(key=i.key, path=i.path, mode=i.mode) for i in resource.items]
 
 
-def _secret_volume(resource: Any, namer: VolumeNamer) -> V1Volume:
+def _secret_volume(resource: ResourceLike, namer: VolumeNamer) -> V1Volume:
     return V1Volume(
         name=namer.name(resource_key("secret", resource), resource.name, "secret"),
         secret=V1SecretVolumeSource(
@@ -111,7 +112,7 @@ def _secret_volume(resource: Any, namer: VolumeNamer) -> V1Volume:
     )
 
 
-def _config_map_volume(resource: Any, namer: VolumeNamer) -> V1Volume:
+def _config_map_volume(resource: ResourceLike, namer: VolumeNamer) -> V1Volume:
     return V1Volume(
         name=namer.name(resource_key("config_map", resource), resource.name, "config"),
         config_map=V1ConfigMapVolumeSource(
@@ -121,13 +122,13 @@ def _config_map_volume(resource: Any, namer: VolumeNamer) -> V1Volume:
 
 
 #: connection attribute -> how a mounted resource of that attribute becomes a volume
-RESOURCE_VOLUMES: tuple[tuple[str, Callable[[Any, VolumeNamer], V1Volume]], ...] = (
+RESOURCE_VOLUMES: tuple[tuple[str, Callable[[ResourceLike, VolumeNamer], V1Volume]], ...] = (
     ("secret", _secret_volume),
     ("config_map", _config_map_volume),
 )
 
 
-def resource_volumes(conn: Any, namer: VolumeNamer | None = None) -> list[VolumeAndMount]:
+def resource_volumes(conn: ConnectionLike, namer: VolumeNamer | None = None) -> list[VolumeAndMount]:
     """The connection's secret / config map that have a ``mountPath``, mounted read-only."""
     namer = namer or VolumeNamer()
     out: list[VolumeAndMount] = []
@@ -140,7 +141,7 @@ def resource_volumes(conn: Any, namer: VolumeNamer | None = None) -> list[Volume
     return out
 
 
-def connection_volumes(conn: Any, namer: VolumeNamer | None = None) -> list[VolumeAndMount]:
+def connection_volumes(conn: ConnectionLike, namer: VolumeNamer | None = None) -> list[VolumeAndMount]:
     """Every volume (with its main-container mount) a connection brings, store volume first.
     ``namer``: the pod's (``patch_namer``); a fresh one names the connection's volumes alone."""
     namer = namer or VolumeNamer()
