@@ -176,8 +176,8 @@ KINDS: dict[str, KindRow] = {
         ),
         backend="stores.backends:s3_fs",
         fs_options="stores.backends:s3_options",
-        uploader="stores.transfer:_s3_upload",
-        deleter="stores.transfer:_rm_s3",
+        uploader="stores.transfer.s3:_s3_upload",
+        deleter="stores.transfer.s3:_rm_s3",
     ),
     "gcs": KindRow(
         "gcs",
@@ -256,9 +256,9 @@ KINDS: dict[str, KindRow] = {
         ),
         backend="stores.backends:azure_fs",
         fs_options="stores.backends:azure_options",
-        lister="stores.transfer:_list_azure",
-        after_write="stores.transfer:_azure_set_md5",
-        deleter="stores.transfer:_rm_azure",
+        lister="stores.transfer.azure:_list_azure",
+        after_write="stores.transfer.azure:_azure_set_md5",
+        deleter="stores.transfer.azure:_rm_azure",
         write_rules=(NameRule(1, r"[\x00-\x1f\x7f\\]", "Azure Blob Storage cannot store this name exactly "
                               "(it drops control characters and turns '\\' into '/')"),),
         read_rules=(NameRule(2, _CONTROL, "a blob name with control characters cannot be read exactly through adlfs"),),

@@ -16,8 +16,9 @@ import random
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -28,7 +29,7 @@ from reliability.faults import (
 from servers import create_s3_bucket, unique_bucket
 from stores.errors import TransferError
 from stores.handles import open_store
-from stores.transfer import TransferOptions, download, sync, upload
+from stores.transfer import Hooks, TransferOptions, download, sync, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG = os.environ.get("STORES_LONG") == "1"
@@ -278,22 +279,18 @@ def _small_tree(root: Path, n: int = BREAKER_FILES) -> dict[str, bytes]:
     return out
 
 
-def _counting_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every file the transfer starts (each attempt)."""
-    import stores.transfer as transfer
-
+def _counting_copies() -> tuple[list[str], Hooks]:
+    """Hooks that record every file the transfer starts (each attempt), and the list they fill."""
     started: list[str] = []
-    real = transfer._copy_one
 
-    def copy_one(src: Any, skey: str, *args: Any, **kwargs: Any) -> int:
+    def copy_file(skey: str, size: int, send: Callable[[], int]) -> int:
         started.append(skey)
-        return real(src, skey, *args, **kwargs)
+        return send()
 
-    monkeypatch.setattr(transfer, "_copy_one", copy_one)
-    return started
+    return started, Hooks(copy_file=copy_file)
 
 
-def test_a_dead_endpoint_fails_fast_without_trying_every_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dead_endpoint_fails_fast_without_trying_every_file(tmp_path: Path) -> None:
     from servers import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
@@ -303,8 +300,9 @@ def test_a_dead_endpoint_fails_fast_without_trying_every_file(tmp_path: Path, mo
     _, error, one_file = _timed(lambda: upload(tmp_path / "one", store, "one", options=OPTS, progress=False))
     assert error is not None
     source = _small_tree(tmp_path / "src")
-    started = _counting_copies(monkeypatch)
-    result, error, seconds = _timed(lambda: upload(tmp_path / "src", store, options=OPTS, progress=False))
+    started, hooks = _counting_copies()
+    counted = replace(OPTS, hooks=hooks)
+    result, error, seconds = _timed(lambda: upload(tmp_path / "src", store, options=counted, progress=False))
     assert error is not None, f"reported success against a dead endpoint: {result.summary()}"
     tried = set(started)
     assert len(tried) < len(source) // 2, f"{len(tried)} of {len(source)} files tried against a dead store"
@@ -316,24 +314,21 @@ def test_a_dead_endpoint_fails_fast_without_trying_every_file(tmp_path: Path, mo
 
 
 def test_a_sync_whose_store_dies_after_listing_stops_then_a_rerun_completes(
-        s3_server: Any, bucket: str, direct: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import stores.transfer as transfer
-
+        s3_server: Any, bucket: str, direct: Any, tmp_path: Path) -> None:
     source = _small_tree(tmp_path / "src")
     doomed = FaultProxy("127.0.0.1", s3_server.port)
     store = open_store(f"s3://{bucket}/run", environ=store_env(doomed.url, timeout=0.5))
-    real_list = transfer._list
 
-    def list_then_die(handle: Any, **kw: Any) -> Any:
-        out = real_list(handle, **kw)
+    def list_then_die(handle: Any, list_now: Callable[[], Any]) -> Any:
+        out = list_now()
         if not handle.is_local:
             doomed.close()  # the destination was listed; now nothing listens at its address
         return out
 
-    monkeypatch.setattr(transfer, "_list", list_then_die)
-    started = _counting_copies(monkeypatch)
+    started, hooks = _counting_copies()
+    dying = replace(OPTS, hooks=replace(hooks, list_store=list_then_die))
     try:
-        result, error, seconds = _timed(lambda: sync(tmp_path / "src", store, options=OPTS, progress=False))
+        result, error, seconds = _timed(lambda: sync(tmp_path / "src", store, options=dying, progress=False))
     finally:
         doomed.close()
     assert error is not None, f"reported success against a dead store: {result.summary()}"
@@ -341,7 +336,6 @@ def test_a_sync_whose_store_dies_after_listing_stops_then_a_rerun_completes(
     assert len(set(started)) < len(source), "every file was tried against a dead store"
     assert "the store looks unreachable" in str(error) and error.not_attempted
     check_bucket(direct, bucket, "run", source, complete=False)
-    monkeypatch.setattr(transfer, "_list", real_list)
     again = open_store(f"s3://{bucket}/run", environ=store_env(s3_server.url))
     result = sync(tmp_path / "src", again, options=OPTS, progress=False)
     check_bucket(direct, bucket, "run", source, complete=True)

@@ -1,0 +1,376 @@
+"""The engine: plan (list the source, then the destination; apply the incremental rule), execute
+(each file on a bounded pool, retried, under the circuit breaker), verify (a batch of bucket
+uploads against one listing), delete (``sync`` with ``delete``), the whole watched for stalls."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import StoresError, TransferError
+from ..handles import StoreHandle
+from ..kinds import KINDS
+from ..progress import Progress
+from .compare import _up_to_date
+from .listing import (_is_dir, _join, _key_problem, _list, _Listing, _planned_path, _side,
+                      _vanished, escape_key, posixpath_basename)
+from .local import _TEMPS
+from .onefile import _copy_one
+from .options import _BATCH_VERIFY_MIN, STALL_TIMEOUT, TransferOptions, TransferResult
+from .retry import _Breaker, _listed, _with_retries
+
+
+def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions,
+         progress: Progress | bool | None) -> TransferResult:
+    """The transfer in a thread of its own, watched: a run that makes no progress (no byte, no
+    file, no listing) for ``stall_timeout`` seconds fails, whatever an SDK is blocked in, and its
+    temporary files are removed (its threads end when their requests time out)."""
+    bar = progress if isinstance(progress, Progress) else Progress(enabled=None if progress is None else bool(progress))
+    beats = [0]
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = _run_watched(src, dst, incremental, opts, bar, beats)
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="stores-transfer-run", daemon=True)
+    worker.start()
+    limit = STALL_TIMEOUT if opts.stall_timeout is None else opts.stall_timeout
+    seen, last = (-1, -1), time.monotonic()
+    while worker.is_alive():
+        worker.join(0.2)
+        now = (bar.bytes_done + bar.files_done, beats[0])
+        if now != seen:
+            seen, last = now, time.monotonic()
+        elif limit and time.monotonic() - last > limit and worker.is_alive():
+            bar.close()
+            for tmp in list(_TEMPS):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            err = TransferError(f"the transfer stalled: no progress for {limit:g}s ({src.url} -> {dst.url}); "
+                                "the store looks unreachable")
+            err.stalled = True  # type: ignore[attr-defined]
+            raise err
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _Listing:
+    """``_list(handle, **kw)``, through ``Hooks.list_store`` when the options give one."""
+    hook = opts.hooks.list_store if opts.hooks is not None else None
+    if hook is None:
+        return _list(handle, **kw)
+    return hook(handle, lambda: _list(handle, **kw))
+
+
+def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, bar: Progress,
+                 beats: list[int]) -> TransferResult:
+    """Plan, then (unless a dry run) execute, verify and delete; the account, or its TransferError."""
+    start = time.monotonic()
+    redact = src.credentials.redact
+    listing = _list_source(src, incremental, opts, beats)
+    if listing is None:
+        result = TransferResult(seconds=time.monotonic() - start)
+        bar.close()
+        return result
+    plan = _plan(src, dst, incremental, opts, listing, beats)
+    if opts.dry_run:
+        plan.result.planned = [plan.name(k) for k, _ in plan.todo]
+        plan.result.planned_deletes = plan.extra
+        plan.result.seconds = time.monotonic() - start
+        bar.close()
+        return plan.result
+    bar.add_total(len(plan.todo), sum(plan.sources[s].size for s, _ in plan.todo))
+    run = _Execution(plan, opts, bar, beats)
+    try:
+        run.execute()
+        if run.breaker.tripped.is_set():
+            run.unverify()  # no listing to check the batch against, no deletion: the store is not answering
+        elif run.deferred:
+            run.verify()
+        if not run.breaker.tripped.is_set():
+            run.delete()
+    finally:
+        bar.close()
+    return run.finish(start, redact)
+
+
+# ---- plan -------------------------------------------------------------------------------------
+
+
+def _list_source(src: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _Listing | None:
+    """The source's listing; None when there is nothing and that is fine (``missing_ok``); a
+    TransferError when a copy has nothing to copy."""
+    listing = _listed(lambda: _list_hooked(src, opts), src, opts)
+    beats[0] += 1
+    if not listing.files and not listing.failed and not listing.skipped:
+        if opts.missing_ok:
+            return None
+        if src.is_local and not os.path.exists(src.root):
+            raise TransferError(f"nothing to copy: {src.root} does not exist")
+        if not incremental:  # an explicit copy of nothing is a mistake; an empty sync is not
+            raise TransferError(f"nothing to copy: no file at or under {src.url}")
+    return listing
+
+
+@dataclass
+class _Plan:
+    """What a run will do: the files to send (``todo``: source key, destination key), the
+    destination keys to delete (``extra``), and the account so far (``result``)."""
+
+    src: StoreHandle
+    dst: StoreHandle
+    listing: _Listing
+    single: bool
+    result: TransferResult
+    todo: list[tuple[str, str]] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> dict[str, Any]:
+        """The source files still to consider (those with a refused key are taken out)."""
+        return self.listing.files
+
+    def name(self, key: str) -> str:
+        """The key a file reports: a single file's (key ``""``) is its destination's name."""
+        return key or posixpath_basename(self.dst.root)
+
+
+def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, listing: _Listing,
+          beats: list[int]) -> _Plan:
+    result = TransferResult()
+    single = list(listing.files) == [""] or list(listing.skipped) == [""]
+    if single and _listed(lambda: _is_dir(dst), dst, opts):
+        dst = dst.child(posixpath_basename(src.root))  # a file into a directory keeps its name
+    plan = _Plan(src, dst, listing, single, result)
+    for key, why in listing.skipped.items():
+        result.excluded[plan.name(key)] = why
+    for key, why in listing.failed.items():
+        result.failed[plan.name(key)] = why
+    sources = plan.sources
+    for key in list(sources):
+        problem = _key_problem(key, src, dst)
+        if problem:
+            result.failed[key] = problem
+            result.sizes[key] = sources.pop(key).size
+    dentries = (_listed(lambda: _list_hooked(dst, opts, strict=False), dst, opts).files
+                if (incremental or (opts.delete and not single)) else {})
+    beats[0] += 1
+    plan.todo = _to_send(plan, dentries, incremental, opts)
+    # keys are identities: only a destination key that no source entry has (whatever became of
+    # that entry: sent, failed, skipped) is extra; a key written in this run never is
+    plan.extra = sorted(set(dentries) - set(listing.files) - set(listing.skipped) - set(listing.failed)) \
+        if opts.delete and not single else []
+    return plan
+
+
+def _to_send(plan: _Plan, dentries: dict[str, Any], incremental: bool, opts: TransferOptions) -> list[tuple[str, str]]:
+    """The pairs to send; the others (up to date in ``dentries``) are recorded as unchanged."""
+    src, dst, sources, result = plan.src, plan.dst, plan.sources, plan.result
+    todo: list[tuple[str, str]] = []
+    uncompared = [0]
+    for key in sorted(sources):
+        result.sizes[plan.name(key)] = sources[key].size
+        if incremental and _up_to_date(sources[key], dentries.get(key), src, dst, lambda: _planned_path(src, key),
+                                       lambda: _planned_path(dst, key), opts, uncompared):
+            result.skipped.append(plan.name(key))
+        else:
+            todo.append((key, key))
+    if uncompared[0]:
+        result.notes.append(f"--checksum: {uncompared[0]} same-size file(s) compared by size and time: "
+                            f"{'the destination' if not dst.is_local else 'the source'} store gives no MD5 for them")
+    return todo
+
+
+# ---- execute, verify, delete ------------------------------------------------------------------
+
+
+class _Execution:
+    """The sending of a plan's files, the check of a batch of them, the deletions; collects
+    every outcome into the plan's result (``finish`` completes it, or raises its TransferError)."""
+
+    def __init__(self, plan: _Plan, opts: TransferOptions, bar: Progress, beats: list[int]) -> None:
+        self.plan, self.opts, self.bar, self.beats = plan, opts, bar, beats
+        self.result = plan.result
+        self.failures: dict[str, BaseException] = {}
+        self.lock = threading.Lock()
+        self.breaker = _Breaker(opts.breaker_threshold())
+        self.not_attempted: list[str] = []
+        self.unverified: list[str] = []  # sent into a bucket, not checked: the breaker tripped before the listing
+        # many files into a bucket: one listing afterwards checks them all, instead of a HEAD each
+        self.deferred: dict[str, tuple[int, str]] | None = (
+            {} if opts.verify and not plan.dst.is_local and not plan.single and len(plan.todo) > _BATCH_VERIFY_MIN
+            else None)
+
+    def execute(self) -> None:
+        """Every planned file, on a pool of ``workers`` threads (one by one for one worker or file)."""
+        todo = self.plan.todo
+        if self.opts.workers <= 1 or len(todo) <= 1:
+            for pair in todo:
+                self.send(pair)
+        else:
+            with ThreadPoolExecutor(max_workers=self.opts.workers, thread_name_prefix="stores-transfer") as pool:
+                list(pool.map(self.send, todo))
+
+    def send(self, pair: tuple[str, str], batched: bool = True) -> None:
+        """One file, retried; its outcome recorded (and counted by the circuit breaker)."""
+        skey, dkey = pair
+        name = self.plan.name
+        batch = self.deferred if batched else None
+        self.beats[0] += 1
+        if self.breaker.tripped.is_set():  # the store looks unreachable: start nothing more
+            with self.lock:
+                self.not_attempted.append(name(dkey))
+            return
+        try:
+            n = _with_retries(lambda: self._attempt(skey, dkey, batch), self.opts, self.breaker.tripped)
+        except Exception as exc:  # collected and raised by finish, with every other failure
+            if isinstance(exc, FileNotFoundError) and _vanished(self.plan.src, skey):
+                with self.lock:
+                    self.result.vanished.append(name(skey))
+                    self.result.excluded[name(skey)] = "vanished: removed from the source after it was listed"
+                return
+            self.breaker.record(exc)
+            with self.lock:
+                self.failures[name(dkey)] = exc
+            return
+        self.breaker.record(None)
+        with self.lock:
+            self.result.transferred.append(name(dkey))
+            self.result.bytes += n
+        self.bar.file_done()
+
+    def _attempt(self, skey: str, dkey: str, batch: dict[str, tuple[int, str]] | None) -> int:
+        """One attempt at one file, through ``Hooks.copy_file`` when the options give one."""
+        plan = self.plan
+        copy_file = lambda: _copy_one(plan.src, skey, plan.sources[skey], plan.dst, dkey, self.opts,  # noqa: E731
+                                      self.bar, batch)
+        hook = self.opts.hooks.copy_file if self.opts.hooks is not None else None
+        return copy_file() if hook is None else hook(skey, plan.sources[skey].size, copy_file)
+
+    def unverify(self) -> None:
+        """The breaker tripped: files of the batch, sent but never checked, are not counted sent."""
+        for dkey, (sent, _) in sorted((self.deferred or {}).items()):
+            if dkey in self.result.transferred:
+                self.unverified.append(dkey)
+                self.result.transferred.remove(dkey)
+                self.result.bytes -= sent
+
+    def verify(self) -> None:
+        """The batch against one listing of the destination; what does not match is sent again,
+        each file then checked on its own."""
+        dst, result = self.plan.dst, self.result
+        arrived = _listed(lambda: _list_hooked(dst, self.opts, strict=False), dst, self.opts).files
+        self.beats[0] += 1
+        redo = []
+        for dkey, (sent, md5) in sorted((self.deferred or {}).items()):
+            got = arrived.get(dkey)
+            if got is None or got.size != sent or (got.md5 is not None and got.md5 != md5):
+                redo.append((dkey, dkey))
+                result.transferred.remove(dkey)
+                result.bytes -= sent
+        for pair in redo:  # sent again, each checked on its own
+            self.send(pair, batched=False)
+
+    def delete(self) -> None:
+        """The destination's extra keys (``sync`` with ``delete``), each exactly."""
+        written = set(self.result.transferred)
+        for dkey in self.plan.extra:
+            if dkey in written:  # cannot happen (keys are compared raw); never risk fresh data
+                continue
+            try:
+                _rm_exact(self.plan.dst, dkey)
+                self.result.deleted.append(dkey)
+            except Exception as exc:
+                self.failures[dkey] = exc
+            self.beats[0] += 1
+
+    def finish(self, start: float, redact: Callable[[str], str]) -> TransferResult:
+        """The account completed with every failure; raised as a TransferError if there is one."""
+        result, plan = self.result, self.plan
+        for key, exc in self.failures.items():
+            result.failed[key] = f"{type(exc).__name__}: {plan.dst.credentials.redact(redact(str(exc)))}"
+        for key in self.not_attempted + self.unverified:
+            result.failed[key] = ("not attempted: the store looks unreachable" if key in self.not_attempted
+                                  else "sent but not verified: the store stopped answering (re-run the transfer)")
+        result.transferred.sort()
+        result.vanished.sort()
+        result.seconds = time.monotonic() - start
+        if result.failed or self.breaker.tripped.is_set():
+            raise _failed(result, plan.src, plan.dst, self.failures, self.breaker, self.not_attempted,
+                          self.unverified, len(plan.todo))
+        return result
+
+
+def _failed(result: TransferResult, src: StoreHandle, dst: StoreHandle, failures: dict[str, BaseException],
+            breaker: _Breaker, not_attempted: list[str], unverified: list[str], tried: int) -> TransferError:
+    """The TransferError of a run with failures: every failed key (escaped) and its reason."""
+    listed = {k: v for k, v in result.failed.items() if k not in failures and k not in not_attempted
+              and k not in unverified}
+    lines = [f"  {escape_key(k)}: {escape_key(result.failed[k])}" for k in sorted(failures)]
+    lines += [f"  {escape_key(k)}: {escape_key(v)}" for k, v in sorted(listed.items())]
+    if breaker.tripped.is_set():
+        not_attempted.sort()
+        lines.insert(0, f"stopped after {breaker.limit} consecutive connection failures; "
+                     f"{len(not_attempted)} file(s) not attempted: the store looks unreachable")
+        if unverified:
+            lines.insert(1, f"{len(unverified)} file(s) sent but not verified (re-run the transfer)")
+    err = TransferError(
+        f"{len(failures) + len(listed)} of {tried + len(listed)} file(s) failed ({src.url} -> {dst.url}):\n"
+        + "\n".join(lines))
+    # every failed entry, with the exception it failed with (a refused entry: a StoresError)
+    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}  # type: ignore[attr-defined]
+    err.not_attempted = list(not_attempted)  # type: ignore[attr-defined]
+    err.unverified = list(unverified)  # type: ignore[attr-defined]
+    err.result = result  # type: ignore[attr-defined]
+    return err
+
+
+def _rm_exact(handle: StoreHandle, key: str) -> None:
+    """Delete exactly the object ``key`` (a raw key: ``a//b`` is not ``a/b``).  Local keys are
+    plain paths; S3 and Azure are addressed by the SDK with the exact name; other keys that a
+    filesystem path would normalise are refused rather than risk deleting another object."""
+    if handle.is_local:
+        os.unlink(_join(handle, key))
+        return
+    full = f"{handle.root.rstrip('/')}/{key}"
+    delete = KINDS[handle.kind].code("deleter")
+    if delete is not None:
+        delete(handle, key)
+        return
+    if _key_problem(key, handle, handle) is not None or handle.fs._strip_protocol(full) != full:
+        raise StoresError(f"cannot delete {escape_key(key)!r} exactly through this store's client: left in place")
+    handle.fs.rm_file(full)
+
+
+def copy(src: Any, dst: Any, *, src_key: str = "", dst_key: str = "", options: TransferOptions | None = None,
+         progress: Progress | bool | None = None) -> TransferResult:
+    """Copy a file or a tree (every file under it) from ``src`` to ``dst``, always sending."""
+    return _run(_side(src, src_key), _side(dst, dst_key), False, options or TransferOptions(), progress)
+
+
+def upload(local_path: str | os.PathLike[str], store: StoreHandle, key: str = "", *,
+           options: TransferOptions | None = None, progress: Progress | bool | None = None) -> TransferResult:
+    """Upload a local file or directory to ``key`` in ``store``."""
+    return copy(local_path, store, dst_key=key, options=options, progress=progress)
+
+
+def download(store: StoreHandle, key: str, local_path: str | os.PathLike[str], *,
+             options: TransferOptions | None = None, progress: Progress | bool | None = None) -> TransferResult:
+    """Download ``key`` (a file or a prefix) from ``store`` to ``local_path``."""
+    return copy(store, local_path, src_key=key, options=options, progress=progress)
+
+
+def sync(src: Any, dst: Any, *, src_key: str = "", dst_key: str = "", options: TransferOptions | None = None,
+         progress: Progress | bool | None = None) -> TransferResult:
+    """Make ``dst`` hold every file of ``src``, sending only what changed (module docstring)."""
+    return _run(_side(src, src_key), _side(dst, dst_key), True, options or TransferOptions(), progress)

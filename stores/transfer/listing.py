@@ -1,0 +1,288 @@
+"""Listings: every file under a root by its exact key (local folders walked by their rules,
+buckets through their client or the kind's own lister), the rules keys must follow to be copied
+under the same name, and how keys are joined to a handle's root and printed."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import StoresError
+from ..handles import StoreHandle, clean_key, local_store
+from ..kinds import KINDS
+
+
+def escape_key(key: str) -> str:
+    """``key`` printable on one line: control characters as ``\\xNN`` (``\\n``, ``\\t``,
+    ``\\r``), a backslash doubled so the escaping is unambiguous; everything else as it is."""
+    if not _UNSAFE_PRINT.search(key):
+        return key
+    return _UNSAFE_PRINT.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"
+                                                     if ord(m.group()) < 0x100 else repr(m.group())[1:-1]), key)
+
+
+_UNSAFE_PRINT = re.compile(r"[\x00-\x1f\x7f-\x9f\\\ud800-\udfff]")
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    size: int
+    mtime: float | None
+    md5: str | None = None
+    #: the object's version when it was listed (S3/Azure ETag, GCS generation): a download that
+    #: cannot be checked by MD5 is checked against it afterwards
+    version: str | None = None
+    #: local files: when the inode last changed (our copies: when they were written)
+    ctime: float | None = None
+
+
+@dataclass
+class _Listing:
+    """What a listing found: files, and entries that are not files to copy (key -> reason)."""
+
+    files: dict[str, _Entry] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _to_ts(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, str):
+        try:
+            return _to_ts(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _remote_md5(info: dict[str, Any]) -> str | None:
+    etag = info.get("ETag") or info.get("etag")
+    if isinstance(etag, str) and "content_settings" not in info:  # Azure ETags are not MD5s
+        etag = etag.strip('"')
+        if (len(etag) == 32 and "-" not in etag and info.get("ServerSideEncryption") != "aws:kms"
+                and not info.get("SSECustomerAlgorithm")):
+            return etag.lower()
+    b64 = info.get("md5Hash")
+    if isinstance(b64, str) and b64:
+        import binascii
+
+        try:
+            return base64.b64decode(b64).hex()
+        except (ValueError, binascii.Error):
+            return None
+    settings = info.get("content_settings")  # Azure: the Content-MD5 the blob was stored with
+    raw = settings.get("content_md5") if isinstance(settings, dict) else getattr(settings, "content_md5", None)
+    return bytes(raw).hex() if raw else None
+
+
+def _version(info: dict[str, Any]) -> str | None:
+    for key in ("generation", "ETag", "etag"):
+        value = info.get(key)
+        if value not in (None, ""):
+            return str(value).strip('"')
+    return None
+
+
+def _entry(info: dict[str, Any]) -> _Entry:
+    mtime = None
+    for key in ("mtime", "LastModified", "last_modified", "updated", "timeCreated", "created"):
+        mtime = _to_ts(info.get(key))
+        if mtime is not None:
+            break
+    return _Entry(int(info.get("size") or 0), mtime, _remote_md5(info), _version(info))
+
+
+#: our temporary files: a dot, a fixed word, 12 hex digits; fixed length, so any name fits
+_TMP_PREFIX = ".stores-tmp-"
+_TMP = re.compile(re.escape(_TMP_PREFIX) + r"[0-9a-f]{12}")
+_NAME_MAX = 255  # bytes in one local file name (Linux, macOS)
+
+
+def _special_kind(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def _inside_root(real_root: str, real: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip("/") + "/")
+
+
+def _list_local(root: str, strict: bool = True) -> _Listing:
+    """Every regular file under ``root``, symlinks followed while they stay inside it.
+
+    The rules (``strict``: a source; a destination only needs its files): special files (FIFO,
+    socket, device) are skipped unopened; a folder that cannot be read, a dangling symlink, a
+    symlink leading out of ``root`` and a symlink loop are failures; our own temporary files are
+    skipped."""
+    out = _Listing()
+    st = os.stat(root)
+    if not stat.S_ISDIR(st.st_mode):
+        if stat.S_ISREG(st.st_mode):
+            out.files[""] = _Entry(st.st_size, st.st_mtime, ctime=st.st_ctime)
+        else:
+            out.skipped[""] = f"{_special_kind(st.st_mode)}: not read"
+        return out
+    _walk(root, "", os.path.realpath(root), [(st.st_dev, st.st_ino)], out, strict)
+    return out
+
+
+def _walk(folder: str, prefix: str, real_root: str, chain: list[tuple[int, int]], out: _Listing,
+          strict: bool) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:
+        return  # removed while we walked
+    except OSError as exc:
+        out.failed[prefix or "./"] = f"cannot read the folder: {exc.strerror or exc}"
+        return
+    for e in entries:
+        key = prefix + e.name
+        if _TMP.fullmatch(e.name) and e.is_file(follow_symlinks=False):  # ours are files, never folders
+            out.skipped[key] = "temporary file of an unfinished stores download"
+            continue
+        try:
+            if e.is_symlink() and strict:
+                real = os.path.realpath(e.path)
+                if not os.path.exists(e.path):
+                    out.failed[key] = f"dangling symlink (to {os.readlink(e.path)})"
+                    continue
+                if not _inside_root(real_root, real):
+                    out.failed[key] = f"symlink leads outside the source folder (to {real})"
+                    continue
+            st = e.stat()
+        except FileNotFoundError:
+            continue  # removed while we walked
+        except OSError as exc:
+            out.failed[key] = f"cannot stat: {exc.strerror or exc}"
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            ident = (st.st_dev, st.st_ino)
+            if ident in chain:
+                out.failed[key + "/"] = "symlink loop (leads back to a folder above it)"
+                continue
+            _walk(e.path, key + "/", real_root, chain + [ident], out, strict)
+        elif stat.S_ISREG(st.st_mode):
+            out.files[key] = _Entry(st.st_size, st.st_mtime, ctime=st.st_ctime)
+        elif strict:
+            out.skipped[key] = f"{_special_kind(st.st_mode)}: not read"
+
+
+def _list(handle: StoreHandle, strict: bool = True) -> _Listing:
+    """Every file under the handle's root, by its exact key (relative to the root): ``{"": entry}``
+    when the root is itself a file; nothing when nothing is there."""
+    if handle.is_local:
+        return _list_local(handle.root, strict) if os.path.exists(handle.root) else _Listing()
+    fs = handle.fs
+    try:
+        info = fs.info(handle.root)
+    except FileNotFoundError:
+        info = None
+    out = _Listing()
+    if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
+        out.files[""] = _entry(info)
+        return out
+    lister = KINDS[handle.kind].code("lister")
+    if lister is not None:
+        found = lister(handle)
+    else:
+        root = handle.root.rstrip("/") + "/"
+        found = {p[len(root):]: i for p, i in fs.find(handle.root, detail=True).items()
+                 if p.startswith(root) and i.get("type") != "directory"}
+    for key, info in found.items():
+        entry = _entry(info)
+        if key.endswith("/") and entry.size == 0:
+            out.skipped[key] = "folder marker (an empty object whose key ends in '/')"
+        else:
+            out.files[key] = entry
+    return out
+
+
+def _key_problem(key: str, src: StoreHandle, dst: StoreHandle) -> str | None:
+    """Why the source entry ``key`` cannot be copied to the same key of ``dst`` exactly, or None.
+    Keys are identities: one that a side would store or read under another name is refused."""
+    if not key:
+        return None
+    parts = key.split("/")
+    if key.endswith("/"):
+        return "the key ends with '/' and holds data (no file can have that name)"
+    if "" in parts:
+        return "the key has an empty segment ('//' or a leading '/')"
+    if "." in parts or ".." in parts:
+        return "the key has a '.' or '..' segment (it would name another path)"
+    if "\x00" in key:
+        return "the key holds a NUL character"
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the name is not valid UTF-8 (a bucket key must be)"
+    if dst.is_local:
+        longest = max(len(p.encode("utf-8")) for p in parts)
+        if longest > _NAME_MAX:
+            return f"a segment is {longest} bytes, past the {_NAME_MAX}-byte limit of a local file name"
+    # what each side's kind cannot store / read exactly; the lowest order speaks
+    rules = (*KINDS[dst.kind].write_rules, *KINDS[src.kind].read_rules)
+    hit = min((r for r in rules if re.search(r.pattern, key)), key=lambda r: r.order, default=None)
+    return hit.message if hit is not None else None
+
+
+def _join(handle: StoreHandle, key: str) -> str:
+    return handle.path(key) if key else handle.root
+
+
+def _planned_path(src: StoreHandle, key: str) -> str:
+    """A local path for planning; "" for a key the handle refuses (a symlink out of a local
+    store), which then fails on its own when copied instead of aborting every other file."""
+    try:
+        return _join(src, key)
+    except StoresError:
+        return ""
+
+
+def _vanished(src: StoreHandle, key: str) -> bool:
+    """The source file ``key`` is gone (removed or renamed since the listing)."""
+    try:
+        return not (os.path.exists(_join(src, key)) if src.is_local else src.fs.exists(_join(src, key)))
+    except Exception:  # cannot tell: keep the original failure
+        return False
+
+
+def _is_dir(handle: StoreHandle) -> bool:
+    if handle.url.endswith("/"):
+        return True
+    if handle.is_local:
+        return os.path.isdir(handle.root)
+    if "/" not in handle.root.strip("/"):
+        return True
+    return bool(handle.fs.isdir(handle.root))
+
+
+def posixpath_basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _side(side: Any, key: str) -> StoreHandle:
+    handle = _as_handle(side)
+    return handle.child(key) if clean_key(key) else handle
+
+
+def _as_handle(side: Any) -> StoreHandle:
+    if isinstance(side, StoreHandle):
+        return side
+    if isinstance(side, (str, os.PathLike)):
+        return local_store(side)
+    raise StoresError(f"expected a StoreHandle or a local path, got {type(side).__name__}")

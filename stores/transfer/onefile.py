@@ -1,0 +1,38 @@
+"""One file, from its source to its destination: the reader opened, the writer chosen (a local
+file, the kind's own ``uploader``, or one streamed fsspec write), the reader closed."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from ..handles import StoreHandle
+from ..kinds import KINDS
+from .generic import _write_streamed
+from .listing import _Entry, _join
+from .local import _open_local, _write_local
+from .options import _MAX_PARTS, _MIN_PART
+
+if TYPE_CHECKING:
+    from ..progress import Progress
+    from .options import TransferOptions
+
+
+def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dkey: str,
+              opts: TransferOptions, progress: Progress, deferred: dict[str, tuple[int, str]] | None = None) -> int:
+    """Copy the source file ``skey`` (listed as ``sentry``) to ``dkey``; the bytes sent.  Progress
+    taken back on failure; with ``deferred``, a bucket upload is recorded there for one listing
+    to check instead of being checked now."""
+    spath, dpath = _join(src, skey), _join(dst, dkey)
+    md5 = hashlib.md5(usedforsecurity=False)
+    reader = _open_local(spath) if src.is_local else src.fs.open(spath, "rb", block_size=opts.chunk_size, cache_type="none")
+    try:
+        if dst.is_local:
+            return _write_local(src, spath, reader, sentry, dpath, opts, progress, md5)
+        part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
+        upload = KINDS[dst.kind].code("uploader")
+        if upload is not None:
+            return upload(src, dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
+        return _write_streamed(dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
+    finally:
+        reader.close()
