@@ -6,7 +6,8 @@
 #   - the global Python's installed packages (`pip freeze --all`) did not change,
 #   - the clone's `git status --porcelain` is empty (everything they write is ignored).
 # Long (command 2 installs everything and runs the whole suite): not part of the test suite.
-#   bash scripts/check_fresh_env.sh            # keeps nothing; KEEP=1 keeps the temporary folder
+#   bash scripts/check_fresh_env.sh            # the commands' full output lands in $LOGS
+#                                              # (default /tmp/fresh-env-logs); KEEP=1 keeps the clone
 #   GLOBAL_PYTHON=/usr/bin/python3 bash scripts/check_fresh_env.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,15 @@ if [ -n "${VIRTUAL_ENV:-}" ]; then
 fi
 unset PYTHONPATH PYTHONHOME
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fresh-env.XXXXXX")
-cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi; }
+# world-traversable, as the folders above a clone usually are: a test drops to an unprivileged user
+# (nobody) that must still import from the clone's .venv; mktemp makes the folder 0700
+chmod 755 "$WORK"
+LOGS=${LOGS:-${TMPDIR:-/tmp}/fresh-env-logs}
+cleanup() {
+  mkdir -p "$LOGS" && cp "$WORK"/command*.sh "$WORK"/out*.txt "$WORK"/freeze-*.txt "$LOGS"/ 2>/dev/null || true
+  echo "full outputs of the commands: $LOGS"
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
 trap cleanup EXIT
 START=$(date +%s)
 say() { printf '[%4ss] %s\n' "$(( $(date +%s) - START ))" "$*"; }
