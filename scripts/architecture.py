@@ -1,0 +1,116 @@
+"""Print docs/architecture.md: the packages, their tiers and each module's job, read off the tree.
+
+    .venv/bin/python scripts/architecture.py > docs/architecture.md     (tests/test_architecture.py
+                                                                         fails when the page is stale)
+
+A module's tier is measured, not declared: each module is imported alone in a fresh interpreter
+and the heavy libraries it pulled in are listed (stdlib only = tier 0, the in-run tier; PyYAML /
+pydantic = tier 1, the catalog; kubernetes = the renderer; fsspec backends load on first use).
+A module's job is the first line of its docstring.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("stores", "stores/contract", "stores/transfer", "stores/cli", "k8s")
+HEAVY = ("yaml", "pydantic", "kubernetes", "fsspec")
+SKIP = {"stores.__main__"}
+
+INTRO = """# Architecture
+
+One page, read off the tree by `scripts/architecture.py` (a test fails when it is stale). Two
+packages: `stores` (everything about connections, runs and data) and `k8s` (pure functions from
+those models to `kubernetes.client` objects). What a module imports decides where it may run,
+so the tiers are measured: each module imported alone, and the heavy libraries it loads listed.
+
+<!-- no-run: a picture of the layers, not a command -->
+```text
+             +-----------------------------------------------------------+
+ in the pod  | tier 0, stdlib only: stores.run, stores.contract (read,   |
+ (fast)      | names, io), errors, names, kinds, keyfile, reader, redact |
+             +-----------------------------------------------------------+
+                 ^ used by everything below; imports nothing of theirs
+             +-----------------------------------------------------------+
+ admin side  | tier 1, PyYAML + pydantic: models, legacy, values, schema, |
+             | catalog, selection, plugins, contract.write                |
+             +-----------------------------------------------------------+
+                 ^                                   ^
+ +-----------------------------------+   +-------------------------------------+
+ | k8s: + kubernetes.client models   |   | tier 2, data: handles, backends,    |
+ | render, connection, volumes, env, |   | credentials, transfer/ (fsspec,     |
+ | plugins, podpatch, apply, checks  |   | s3fs, gcsfs, adlfs on first use)    |
+ +-----------------------------------+   +-------------------------------------+
+                 ^                                   ^
+             +-----------------------------------------------------------+
+             | stores.cli: one module per command group (argparse)        |
+             +-----------------------------------------------------------+
+```
+
+Rules the tests hold: tier 0 imports nothing outside the standard library
+(`tests/test_run_lookup.py`); only `stores/kinds.py` switches on a connection kind
+(`tests/test_kinds.py`); `k8s/` has no import cycle and each module imports alone
+(`tests/test_k8s_layering.py`); the transfer engine loads no backend until a store of that kind
+is opened (`tests/test_public_api.py`).
+
+What tier 0 means for code inside a run, checked here:
+
+```python
+import sys
+
+import stores.run
+
+print(sorted(m for m in ("yaml", "pydantic", "kubernetes", "fsspec") if m in sys.modules))
+```
+
+```text
+[]
+```
+"""
+
+
+def modules(package: str) -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted((ROOT / package).glob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        name = name.removesuffix(".__init__")
+        if name not in SKIP:
+            out.append((name, path))
+    return out
+
+
+def loads(module: str) -> str:
+    code = (f"import importlib, sys; importlib.import_module({module!r}); "
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise SystemExit(f"cannot import {module}: {res.stderr.strip()[-500:]}")
+    return res.stdout.strip().replace(",", ", ") or "stdlib only"
+
+
+def job(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    first = " ".join(doc.split("\n\n")[0].split())
+    return first.replace("|", "\\|") or "-"
+
+
+def page() -> str:
+    listed = [(pkg, modules(pkg)) for pkg in PACKAGES]
+    names = [name for _, mods in listed for name, _ in mods]
+    with ThreadPoolExecutor(4) as pool:
+        tiers = dict(zip(names, pool.map(loads, names)))
+    parts = [INTRO]
+    for pkg, mods in listed:
+        parts.append(f"\n## `{pkg.replace('/', '.')}`\n\n| module | loads at import | job |\n| --- | --- | --- |\n")
+        for name, path in mods:
+            parts.append(f"| `{name}` | {tiers[name]} | {job(path)} |\n")
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(page())
