@@ -21,8 +21,11 @@ Modules, one job each:
 ``k8s.podpatch``    ``PodPatch``: items with their sources, extension points, ``to_dict()``
 ``k8s.connection``  ``add_connection``: one connection's volumes, mounts, env, annotations on a patch
 ``k8s.render``      ``render_patch``: catalog + selection + run (+ plugins) -> checked ``PodPatch``
-``k8s.plugins``     Polyaxon's ``V1Plugins`` (table ``PLUGINS``), bucket downloads (``download_data``),
-                    the hardened toolkit containers; settings in ``stores.settings``
+``k8s.plugins``     Polyaxon's ``V1Plugins`` (table ``PLUGINS``, the main container's plugins);
+                    settings in ``stores.settings``; re-exports the three below
+``k8s.toolkit``     the hardened toolkit containers the plugins add, a store's access for them
+``k8s.collect``     ``collectArtifacts``, ``collectLogs``, ``autoResume``, the sidecar
+``k8s.initcopies``  copies into the pod: ``run.init`` and bucket downloads (``download_data``)
 ``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
 ``k8s.serialize``   client models -> manifest dicts
 ``k8s.checks``      clash checks and the hostPath deny list
