@@ -104,6 +104,22 @@ def render_patch(
     )
     reserve_volume_names(patch, catalog)
     on_main = outputs_on_main(chosen, plugins)
+    _add_main_connections(patch, chosen, on_main, sdk_defaults)
+    _add_run_env(patch, chosen, run, inputs, on_main)
+    _allow_host_paths(patch, catalog, allow_host_paths)
+    if plugins is not None:
+        apply_plugins(patch, plugins, settings)
+    init_copies(patch)
+    _add_connections_catalog(patch)
+    for extend in extensions:
+        extend(patch)
+    patch.check()
+    return patch
+
+
+def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool, sdk_defaults: Mapping[str, str] | None) -> None:
+    """The selected connections (and the outputs store when ``on_main``) on the main container,
+    with their credentials' env."""
     connections = [*chosen.data, *chosen.others]
     if on_main and all(c.name != chosen.outputs.name for c in connections):
         connections.append(chosen.outputs)
@@ -111,24 +127,29 @@ def render_patch(
         add_connection(patch, conn)
     for var in credential_env(connections, sdk_defaults):
         patch.add_env(var.item, var.source)
+
+
+def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool) -> None:
+    """The run contract's env vars, then the artifacts store's name (when there is one)."""
     for var in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
         patch.add_env(var.item, var.source)
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")
+
+
+def _allow_host_paths(patch: PodPatch, catalog: Catalog, allow_host_paths: Iterable[str]) -> None:
+    """The host paths let past the deny list: the values loader's, then the caller's."""
     for path in catalog.allowed_host_paths:
         patch.allow_host_path(path, "the values loader (allow_host_paths)")
     for path in allow_host_paths:
         patch.allow_host_path(path, "the caller (allow_host_paths)")
-    if plugins is not None:
-        apply_plugins(patch, plugins, settings)
-    init_copies(patch)
+
+
+def _add_connections_catalog(patch: PodPatch) -> None:
+    """``POLYAXON_CONNECTIONS_CATALOG`` of the main container's connections."""
     # sorted by name: the pod must not depend on the order a run listed its stores in
     given = patch.context.get("main_connections", {})
     catalog_json = connections_catalog([given[name] for name in sorted(given)], patch.resolve)
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
-    for extend in extensions:
-        extend(patch)
-    patch.check()
-    return patch
