@@ -186,52 +186,79 @@ def resolve_credentials(
     """
     env = os.environ if environ is None else environ
     name = name or getattr(connection, "name", None)
-    settings: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    searched: list[str] = []
-
-    def merge(found: Mapping[str, Any], label: str) -> None:
-        for key, value in found.items():
-            if key not in settings:
-                settings[key] = value
-                sources[key] = label
-
-    def from_file(path: str, must_exist: bool) -> None:
-        searched.append(path)
-        if os.path.isfile(path):
-            merge(_read_key_file(path, kind), f"key file {path}")
-        elif must_exist:
-            raise CredentialsError(f"key file {path} does not exist")
-
     entry = KINDS.get(kind)
     if entry is None or not entry.credential_vars:
         return Credentials(kind)
+    search = _Search(kind, env, secrets_root)
     if key_file:
-        from_file(key_file, must_exist=True)
+        search.from_file(key_file, must_exist=True)
+    _from_mounts(search, connection, name)
+    _from_connection_env(search, connection)
+    _from_environment(search)
+    # 4. anything still unset is left to the SDK's default chain
+    return Credentials(kind, search.settings, search.sources, tuple(search.searched))
+
+
+class _Search:
+    """The settings found so far (the first source of each wins), where each came from, and
+    every place looked at."""
+
+    def __init__(self, kind: str, env: Mapping[str, str], secrets_root: str | None) -> None:
+        self.kind, self.env, self.secrets_root = kind, env, secrets_root
+        self.settings: dict[str, Any] = {}
+        self.sources: dict[str, str] = {}
+        self.searched: list[str] = []
+
+    def merge(self, found: Mapping[str, Any], label: str) -> None:
+        for key, value in found.items():
+            if key not in self.settings:
+                self.settings[key] = value
+                self.sources[key] = label
+
+    def from_file(self, path: str, must_exist: bool) -> None:
+        self.searched.append(path)
+        if os.path.isfile(path):
+            self.merge(_read_key_file(path, self.kind), f"key file {path}")
+        elif must_exist:
+            raise CredentialsError(f"key file {path} does not exist")
+
+    def reroot(self, path: str) -> str:
+        return _reroot(path, self.env, self.secrets_root)
+
+
+def _from_mounts(search: _Search, connection: Any, name: str | None) -> None:
+    """Steps 1 and 2: the key file at the secret's mountPath, then the file the rendered pod's
+    per-connection variable points at."""
     # 1. the key file at the secret's mountPath
     mounted = key_file_path(connection) if connection is not None else None
     if mounted is None and name and (connection is None or connection.secret is None):
         mounted = f"{LEGACY_SECRETS_ROOT}/{name}/{KEY_FILE}"
     if mounted:
-        from_file(_reroot(mounted, env, secrets_root), must_exist=False)
+        search.from_file(search.reroot(mounted), must_exist=False)
     # 2. what the rendered pod carries for this connection
     if name:
         var = key_file_env(name)
-        searched.append(f"${var}")
-        if env.get(var):
+        search.searched.append(f"${var}")
+        if search.env.get(var):
             # the renderer points at a file it mounted: a missing one is a broken pod, say so
-            from_file(_reroot(env[var], env, secrets_root), must_exist=True)
+            search.from_file(search.reroot(search.env[var]), must_exist=True)
+
+
+def _from_connection_env(search: _Search, connection: Any) -> None:
+    """The literal env vars of the connection."""
     literal = {e.name: e.value for e in getattr(connection, "env", ()) if e.value is not None}
     if literal:
-        merge(_settings_from_vars(literal, kind, common=True), "connection env")
-    # 3. the standard SDK variables
-    searched.append("environment")
+        search.merge(_settings_from_vars(literal, search.kind, common=True), "connection env")
+
+
+def _from_environment(search: _Search) -> None:
+    """Step 3: the standard SDK variables (``GOOGLE_APPLICATION_CREDENTIALS`` read as a key file)."""
+    env, kind = search.env, search.kind
+    search.searched.append("environment")
     std = _settings_from_vars(env, kind, common=True)
     gac = std.pop("credentials_file", None)
-    if gac and "service_account" not in settings:
-        path = _reroot(gac, env, secrets_root) if not os.path.isfile(gac) else gac
-        searched.append(path)
-        merge(_read_key_file(path, kind), "$GOOGLE_APPLICATION_CREDENTIALS")
-    merge(std, "environment")
-    # 4. anything still unset is left to the SDK's default chain
-    return Credentials(kind, settings, sources, tuple(searched))
+    if gac and "service_account" not in search.settings:
+        path = search.reroot(gac) if not os.path.isfile(gac) else gac
+        search.searched.append(path)
+        search.merge(_read_key_file(path, kind), "$GOOGLE_APPLICATION_CREDENTIALS")
+    search.merge(std, "environment")

@@ -66,6 +66,30 @@ def load_yaml_documents(text: str | bytes, file: str | None = None) -> list[Any]
 
 
 def _load(text: str | bytes, file: str | None, single: bool) -> list[tuple[Any, Lines]]:
+    text = _as_text(text, file)
+    loader = _loader(text, file)
+    try:
+        out: list[tuple[Any, Lines]] = []
+        nodes = 0
+        while True:
+            node = _next_node(loader, text, file, single)
+            if node is _END:
+                break
+            if node is None:
+                # an empty (or comments-only) document: point at its first line, not nowhere
+                out.append((None, {(): 1}))
+            else:
+                data, lines, nodes = _document(loader, node, file, nodes)
+                out.append((data, lines))
+            if single:
+                break
+        return out
+    finally:
+        loader.dispose()
+
+
+def _as_text(text: str | bytes, file: str | None) -> str:
+    """The document as text, at most ``MAX_BYTES`` long; bytes must be UTF-8."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
             raise ValuesError([Problem((), f"document is larger than {size_text(MAX_BYTES)}; refused", file)])
@@ -77,56 +101,58 @@ def _load(text: str | bytes, file: str | None, single: bool) -> list[tuple[Any, 
             raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file, line)]) from None
     if len(text) > MAX_BYTES:
         raise ValuesError([Problem((), f"document is larger than {size_text(MAX_BYTES)}; refused", file)])
+    return text
+
+
+def _loader(text: str, file: str | None) -> _Loader:
     try:
         # the reader refuses control characters up front, before any mark exists
-        loader = _Loader(text)
+        return _Loader(text)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
+
+
+#: what ``_next_node`` returns at the end of the stream
+_END = object()
+
+
+def _next_node(loader: _Loader, text: str, file: str | None, single: bool) -> Any:
+    """The next document's node (``None`` for an empty one, ``_END`` after the last); YAML errors
+    become a ``ValuesError`` with the line."""
     try:
-        out: list[tuple[Any, Lines]] = []
-        nodes = 0
-        while True:
-            try:
-                if single:
-                    node = loader.get_single_node()
-                elif loader.check_node():
-                    node = loader.get_node()
-                else:
-                    break
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
-                line = mark.line + 1 if mark else None
-                msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-                raise ValuesError([Problem((), f"not valid YAML: {msg}", file, line)]) from None
-            except yaml.reader.ReaderError as exc:
-                line = text.count("\n", 0, exc.position) + 1
-                raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
-            except yaml.YAMLError as exc:
-                raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
-            except _TooDeep as exc:
-                raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels; refused", file, exc.line)]) from None
-            except RecursionError:  # pragma: no cover - _Loader stops long before
-                raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
-            if node is None:
-                # an empty (or comments-only) document: point at its first line, not nowhere
-                out.append((None, {(): 1}))
-            else:
-                walker = _Walker(loader, file)
-                walker.count = nodes  # one node budget for the whole stream
-                try:
-                    data = walker.build(node, (), 0)
-                except _Budget as exc:
-                    raise ValuesError([Problem((), str(exc), file, node.start_mark.line + 1)]) from None
-                if walker.problems:
-                    raise ValuesError(walker.problems)
-                nodes = walker.count
-                out.append((data, walker.lines))
-            if single:
-                break
-        return out
-    finally:
-        loader.dispose()
+        if single:
+            return loader.get_single_node()
+        if loader.check_node():
+            return loader.get_node()
+        return _END
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ValuesError([Problem((), f"not valid YAML: {msg}", file, line)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ValuesError([Problem((), f"not valid YAML: {_reader_reason(exc)}", file, line)]) from None
+    except yaml.YAMLError as exc:
+        raise ValuesError([Problem((), f"not valid YAML: {exc}", file)]) from None
+    except _TooDeep as exc:
+        raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels; refused", file, exc.line)]) from None
+    except RecursionError:  # pragma: no cover - _Loader stops long before
+        raise ValuesError([Problem((), f"nesting deeper than {MAX_DEPTH} levels", file)]) from None
+
+
+def _document(loader: _Loader, node: yaml.Node, file: str | None, nodes: int) -> tuple[Any, Lines, int]:
+    """One document's data and lines, and the nodes counted so far (one budget for the stream)."""
+    walker = _Walker(loader, file)
+    walker.count = nodes  # one node budget for the whole stream
+    try:
+        data = walker.build(node, (), 0)
+    except _Budget as exc:
+        raise ValuesError([Problem((), str(exc), file, node.start_mark.line + 1)]) from None
+    if walker.problems:
+        raise ValuesError(walker.problems)
+    return data, walker.lines, walker.count
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -174,44 +200,55 @@ class _Walker:
             self.problems.append(Problem(path, f"unsupported tag {node.tag!r}", self.file, node.start_mark.line + 1))
             return None
         if isinstance(node, yaml.MappingNode):
-            own = {id(k) for k, _ in node.value if k.tag != _MERGE_TAG}
-            try:
-                self.loader.flatten_mapping(node)  # YAML merge keys ('<<'): merged pairs come first
-            except yaml.MarkedYAMLError as exc:
-                self.problems.append(Problem(path, f"bad merge key: {exc.problem}", self.file, node.start_mark.line + 1))
-                return {}
-            # key -> (value node, line, written in this mapping); a key written here overrides
-            # one merged in (YAML's merge rule, which helm follows), but two written here clash
-            chosen: dict[Any, tuple[yaml.Node, int, bool]] = {}
-            for key_node, value_node in node.value:
-                line = key_node.start_mark.line + 1
-                if not isinstance(key_node, yaml.ScalarNode):
-                    self.problems.append(Problem(path, "a mapping key must be a plain scalar", self.file, line))
-                    continue
-                try:
-                    key = self.loader.construct_object(key_node, deep=True)
-                except _CONSTRUCT_ERRORS as exc:
-                    self.problems.append(Problem(path, f"bad key: {_reason(exc)}", self.file, line))
-                    continue
-                if isinstance(key, str) and _SURROGATE.search(key):
-                    self.problems.append(Problem(path, f"bad key: {_SURROGATE_MESSAGE}", self.file, line))
-                    continue
-                if not isinstance(key, (str, int, float, bool)) and key is not None:
-                    key = str(key)
-                explicit = id(key_node) in own
-                if key in chosen and explicit and chosen[key][2]:
-                    self.problems.append(
-                        Problem(path + (key,), f"duplicate key {key!r} (first defined on line {chosen[key][1]})", self.file, line)
-                    )
-                    continue
-                chosen[key] = (value_node, line, explicit)
-            out: dict[Any, Any] = {}
-            for key, (value_node, line, _) in chosen.items():
-                self.lines[path + (key,)] = line
-                out[key] = self.build(value_node, path + (key,), depth + 1)
-            return out
+            return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple[object, ...], depth: int) -> Any:
+        own = {id(k) for k, _ in node.value if k.tag != _MERGE_TAG}
+        try:
+            self.loader.flatten_mapping(node)  # YAML merge keys ('<<'): merged pairs come first
+        except yaml.MarkedYAMLError as exc:
+            self.problems.append(Problem(path, f"bad merge key: {exc.problem}", self.file, node.start_mark.line + 1))
+            return {}
+        out: dict[Any, Any] = {}
+        for key, (value_node, line, _) in self._chosen(node, path, own).items():
+            self.lines[path + (key,)] = line
+            out[key] = self.build(value_node, path + (key,), depth + 1)
+        return out
+
+    def _chosen(
+        self, node: yaml.MappingNode, path: tuple[object, ...], own: set[int]
+    ) -> dict[Any, tuple[yaml.Node, int, bool]]:
+        """key -> (value node, line, written in this mapping); a key written here overrides one
+        merged in (YAML's merge rule, which helm follows), but two written here clash."""
+        chosen: dict[Any, tuple[yaml.Node, int, bool]] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(Problem(path, "a mapping key must be a plain scalar", self.file, line))
+                continue
+            try:
+                key = self.loader.construct_object(key_node, deep=True)
+            except _CONSTRUCT_ERRORS as exc:
+                self.problems.append(Problem(path, f"bad key: {_reason(exc)}", self.file, line))
+                continue
+            if isinstance(key, str) and _SURROGATE.search(key):
+                self.problems.append(Problem(path, f"bad key: {_SURROGATE_MESSAGE}", self.file, line))
+                continue
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                key = str(key)
+            explicit = id(key_node) in own
+            if key in chosen and explicit and chosen[key][2]:
+                self.problems.append(
+                    Problem(path + (key,), f"duplicate key {key!r} (first defined on line {chosen[key][1]})", self.file, line)
+                )
+                continue
+            chosen[key] = (value_node, line, explicit)
+        return chosen
+
+    def _scalar(self, node: yaml.Node, path: tuple[object, ...]) -> Any:
         try:
             value = self.loader.construct_object(node, deep=True)
         except _CONSTRUCT_ERRORS as exc:

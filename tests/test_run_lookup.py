@@ -69,7 +69,8 @@ def test_import_loads_only_stdlib():
     assert outside == set()
     ours = {m for m in added if m.startswith("stores")}
     assert ours <= {"stores", "stores.errors", "stores.reader", "stores.redact", "stores.run", "stores.contract",
-                    "stores.contract.names", "stores.contract.read", "stores.contract.io"}
+                    "stores.contract.names", "stores.contract.read", "stores.contract.checks",
+                    "stores.contract.io"}
 
 
 def test_import_skips_slow_stdlib_modules():

@@ -3,8 +3,9 @@
 ==================  ===========================================================================
 ``names``           the variable names and THE run layout (``<context>/artifacts/<uuid>/outputs``,
                     ``<store>/<uuid>``, the local-development folders); tier 0
-``read``            reading the contract inside a run, the no-op/run/local modes, the one flag
-                    parser and the one ``POLYAXON_RUN_INSTANCE`` parser; tier 0
+``read``            reading the contract inside a run, the no-op/run/local modes; tier 0
+``checks``          the checks of what the contract holds (names, paths, URLs, JSON), the one
+                    flag parser and the one ``POLYAXON_RUN_INSTANCE`` parser; tier 0
 ``io``              the run's inputs and ``outputs.json``; tier 0
 ``runinfo``         ``RunInfo``, who a run is (renderer side)
 ``globals``         ``globals.*`` of a run (``compute_globals``)

@@ -143,6 +143,22 @@ def compute_globals(
     ``store_path`` only with ``mount_artifacts_store``.  ``kind="service"`` adds ``base_url`` and
     ``ports``; ``reference=True`` adds the status fields from ``run.extra``.  Other ``run.extra``
     keys are added as they are."""
+    values = _base_values(run, context_path)
+    clash = sorted(set(run.extra) & set(BASE_NAMES))
+    if clash:
+        raise TemplateError(f"RunInfo.extra may not override globals.{clash[0]}; set the RunInfo field instead")
+    extra = dict(run.extra)
+    missing: dict[str, str] = {}
+    _add_store_path(values, missing, artifacts_store, mount_artifacts_store)
+    _add_service(values, missing, extra, run, kind, base_url, ports)
+    _add_schedule(values, missing, extra, schedule_at)
+    _add_reference(values, missing, extra, reference)
+    values.update(extra)
+    return Globals(values, missing)
+
+
+def _base_values(run: RunInfo, context_path: str) -> dict[str, Any]:
+    """The globals every run has, from its ``RunInfo`` and the context path."""
     run_artifacts_path = _run_artifacts_path(context_path, run.uuid)
     values: dict[str, Any] = {
         "owner_name": run.owner,
@@ -164,12 +180,12 @@ def compute_globals(
         "is_independent": run.is_independent,
         "iteration": run.iteration,
     }
-    clash = sorted(set(run.extra) & set(BASE_NAMES))
-    if clash:
-        raise TemplateError(f"RunInfo.extra may not override globals.{clash[0]}; set the RunInfo field instead")
-    extra = dict(run.extra)
-    missing: dict[str, str] = {}
+    return values
 
+
+def _add_store_path(values: dict[str, Any], missing: dict[str, str], artifacts_store: Any,
+                    mount_artifacts_store: bool) -> None:
+    """``store_path``, or why it is missing."""
     path = _store_path(artifacts_store) if mount_artifacts_store else None
     if path:
         values["store_path"] = path
@@ -178,6 +194,10 @@ def compute_globals(
     else:
         missing["store_path"] = "the artifacts store is not mounted (set plugins.mountArtifactsStore: true)"
 
+
+def _add_service(values: dict[str, Any], missing: dict[str, str], extra: dict[str, Any], run: RunInfo,
+                 kind: str, base_url: str | None, ports: Sequence[int] | None) -> None:
+    """``base_url`` and ``ports`` of a service (from ``extra`` when not given), or why they are missing."""
     base_url = base_url or extra.pop("base_url", None)
     ports = ports if ports is not None else extra.pop("ports", None)
     if kind == "service":
@@ -195,12 +215,18 @@ def compute_globals(
         why = f"it is only set for services, and this run is a {kind}"
         missing["base_url"] = missing["ports"] = why
 
+
+def _add_schedule(values: dict[str, Any], missing: dict[str, str], extra: dict[str, Any], schedule_at: Any) -> None:
+    """``schedule_at`` (taken from ``extra`` when not given), or why it is missing."""
     schedule_at = schedule_at if schedule_at is not None else extra.pop("schedule_at", None)
     if schedule_at is not None:
         values["schedule_at"] = schedule_at
     else:
         missing["schedule_at"] = "the run was not created by a schedule"
 
+
+def _add_reference(values: dict[str, Any], missing: dict[str, str], extra: dict[str, Any], reference: bool) -> None:
+    """The status fields of a referenced run (from ``extra``), and the replica-only names as missing."""
     for name in REFERENCE_NAMES:
         if reference:
             values[name] = extra.pop(name, None)
@@ -209,8 +235,6 @@ def compute_globals(
             extra.pop(name, None)
     for name in REPLICA_NAMES:
         missing[name] = _REPLICA_ONLY
-    values.update(extra)
-    return Globals(values, missing)
 
 
 @dataclass(frozen=True)
