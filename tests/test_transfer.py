@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import (
-    azure_env, create_container, create_gcs_bucket, create_s3_bucket, gcs_env, s3_env, unique_bucket,
-)
+from servers import bucket_store, s3_env
 from stores import ClaimConnection, HostPathConnection, IntegrityError, StoresError, TransferError
 from stores.handles import open_store
 from stores.progress import Progress
@@ -34,18 +32,7 @@ def store(request, tmp_path):
     if kind == "volume_claim":
         conn = ClaimConnection(name="claim", schema={"volumeClaim": "pvc", "mountPath": str(tmp_path / "mnt")})
         return open_store(conn)
-    bucket = unique_bucket()
-    if kind == "s3":
-        server = request.getfixturevalue("s3_server")
-        create_s3_bucket(server, bucket)
-        return open_store(f"s3://{bucket}/prefix", environ=s3_env(server))
-    if kind == "gcs":
-        server = request.getfixturevalue("gcs_server")
-        create_gcs_bucket(server, bucket)
-        return open_store(f"gs://{bucket}/prefix", environ=gcs_env(server))
-    server = request.getfixturevalue("azurite_server")
-    create_container(server, bucket)
-    return open_store(f"wasbs://{bucket}@devstoreaccount1.blob.core.windows.net/prefix", environ=azure_env(server))
+    return bucket_store(request, kind, "prefix")
 
 
 def make_tree(root: Path, big: int) -> dict[str, bytes]:
