@@ -179,13 +179,17 @@ def local_store(path: str | os.PathLike[str], name: str | None = None, kind: str
 def _catalog_connections(environ: Mapping[str, str]) -> dict[str, Any]:
     """The connections of ``POLYAXON_CONNECTIONS_CATALOG`` (what the renderer, or Polyaxon, gave
     this container), as models; entries we cannot read are left out."""
+    from .contract.read import read_connections_catalog
+
+    docs = read_connections_catalog(environ)
+    if not docs:
+        return {}  # outside such a pod: pydantic (the models' tier) is not even imported
     from pydantic import ValidationError
 
     from .models import parse_connection
-    from .contract.read import read_connections_catalog
 
     out: dict[str, Any] = {}
-    for name, doc in read_connections_catalog(environ).items():
+    for name, doc in docs.items():
         try:
             out[name] = parse_connection(doc)
         except ValidationError:
