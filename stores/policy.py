@@ -18,11 +18,11 @@ connections it selects, its plugins and settings) stays with the renderer.
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Any, Iterable, Mapping
 
 from .contract.names import CONTEXT_MOUNT  # where the run's artifacts context is mounted
 from .names import check_env_name
+from .templates import template_problem  # the renderer's own grammar, so the two cannot drift
 
 __all__ = [
     "DENIED_HOST_PATHS",
@@ -91,33 +91,6 @@ def why_reserved(mount_path: str, context_path: str = CONTEXT_MOUNT) -> str | No
         return None
     where = "on" if path == context_path else f"on {path}, a parent of"
     return f"{where} {context_path}, which is reserved for the run context"
-
-
-_EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
-_GLOBALS_EXPR = re.compile(r"^\s*globals\b")
-_PLAIN = re.compile(r"^\s*globals\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
-
-
-def template_problem(text: str) -> str | None:
-    """What ``stores.templates.render`` would refuse in ``text`` whatever the run: a
-    ``globals`` expression that is not a plain name, or a name no run has."""
-    import difflib
-
-    from .contract.globals import KNOWN_NAMES
-
-    for match in _EXPR.finditer(text):
-        inner = match.group(1)
-        if not _GLOBALS_EXPR.match(inner):
-            continue
-        plain = _PLAIN.match(inner)
-        if plain is None:
-            return f"unsupported template {match.group(0)!r}: only plain {{{{ globals.name }}}} references are resolved"
-        name = plain.group(1)
-        if name not in KNOWN_NAMES:
-            close = difflib.get_close_matches(name, KNOWN_NAMES, n=1, cutoff=0.75)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            return f"unknown variable globals.{name}{hint}"
-    return None
 
 
 #: connection attribute -> its document key and label

@@ -76,10 +76,10 @@ ENV_VARS: dict[str, str] = {
     "auth_token_key": "STORES_AUTH_TOKEN_KEY",
 }
 
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
 #: a whole URL: no whitespace or control characters anywhere (a trailing newline included)
 _HTTP_URL = re.compile(r"https?://[^\s/\x00-\x1f\x7f]+(/[^\s\x00-\x1f\x7f]*)?")
-_RESOURCE_NAME = re.compile(r"^([a-z0-9.-]+/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+_RESOURCE_NAME = re.compile(r"([a-z0-9.-]+/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?")
 
 
 def _problem(name: str, message: str, where: str) -> ValuesError:

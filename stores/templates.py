@@ -30,13 +30,14 @@ from .errors import TemplateError
 from .contract.globals import Globals, compute_globals
 from .contract.runinfo import RunInfo
 
-__all__ = ["render", "resolve", "resolve_param", "resolve_params", "format_value", "reference_globals"]
+__all__ = ["render", "template_problem", "resolve", "resolve_param", "resolve_params", "format_value", "reference_globals"]
 
 _EXPR = re.compile(r"\{\{(.*?)\}\}", re.S)
 _GLOBALS_EXPR = re.compile(r"^\s*globals\b")
-_PLAIN = re.compile(r"^\s*globals\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
-_LITERAL = re.compile(r"^globals\.([A-Za-z_][A-Za-z0-9_]*)$")
-_REF = re.compile(r"^(dag|runs\.[A-Za-z0-9_-]+|ops\.[A-Za-z0-9_.-]+)$")
+# whole-string patterns: used with fullmatch only
+_PLAIN = re.compile(r"\s*globals\.([A-Za-z_][A-Za-z0-9_]*)\s*")
+_LITERAL = re.compile(r"globals\.([A-Za-z_][A-Za-z0-9_]*)")
+_REF = re.compile(r"dag|runs\.[A-Za-z0-9_-]+|ops\.[A-Za-z0-9_.-]+")
 
 
 def format_value(value: Any) -> str:
@@ -58,6 +59,28 @@ def _lookup(name: str, glob: Globals) -> Any:
     if value is None:
         raise TemplateError(f"globals.{name} has no value for this run: {glob.why_missing(name)}")
     return value
+
+
+def template_problem(text: str) -> str | None:
+    """What ``render`` would refuse in ``text`` whatever the run: a ``globals`` expression that
+    is not a plain name, or a name no run has (``None``: nothing)."""
+    import difflib
+
+    from .contract.globals import KNOWN_NAMES
+
+    for match in _EXPR.finditer(text):
+        inner = match.group(1)
+        if not _GLOBALS_EXPR.match(inner):
+            continue
+        plain = _PLAIN.fullmatch(inner)
+        if plain is None:
+            return f"unsupported template {match.group(0)!r}: only plain {{{{ globals.name }}}} references are resolved"
+        name = plain.group(1)
+        if name not in KNOWN_NAMES:
+            close = difflib.get_close_matches(name, KNOWN_NAMES, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return f"unknown variable globals.{name}{hint}"
+    return None
 
 
 def render(text: str, glob: Globals | Mapping[str, Any]) -> str:

@@ -145,3 +145,12 @@ def test_round_trip_through_in_run_lookup(seed, tmp_path):
     ctx = inrun.get_run_context(environ=env)
     assert (ctx.uuid, ctx.owner, ctx.project, ctx.name) == ("f0e1d2c3", "acme", "vision", "train-1")
     assert ctx.run_outputs_path == f"{tmp_path}/artifacts/f0e1d2c3/outputs"
+
+
+def test_the_contract_package_exports_exactly_what_write_defines() -> None:
+    """stores.contract lists write's names by hand (reading write.__all__ would import pydantic
+    into the in-run tier): the two lists must not drift."""
+    import stores.contract
+    import stores.contract.write
+
+    assert sorted(stores.contract.__all__) == sorted(stores.contract.write.__all__)

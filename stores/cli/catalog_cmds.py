@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .output import add_output_flag, print_data, print_table
-from .values_input import add_values_flags
+from .values_input import add_values_argument, add_values_flags
 
 __all__ = ["register"]
 
@@ -29,9 +29,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("list", help="list the connections a values file declares",
                        description="List connections: name, kind, role, where it mounts or which bucket, which secret.")
-    p.add_argument("file", metavar="FILE", nargs="?",
-                   help="values file, merged first when -f is given too ('-': standard input; "
-                   "default: the bundled example, with a note on stderr)")
+    add_values_argument(p, "file", "FILE")
     add_values_flags(p)
     add_output_flag(p)
     p.set_defaults(func=cmd_list)

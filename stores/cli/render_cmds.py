@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from .output import add_output_flag, json_object_arg, print_data
-from .values_input import add_run_flags, add_values_flags, load_catalog, run_uuid
+from .values_input import add_run_flags, add_values_argument, add_values_flags, load_catalog, run_uuid
 
 __all__ = ["register"]
 
@@ -25,9 +25,7 @@ def register(sub: Any) -> None:
         "StatefulSet, DaemonSet, ReplicaSet or CronJob manifest. Without --run-uuid the uuid is "
         "derived from owner, project and name, so the output is the same every time.",
     )
-    p.add_argument("values", metavar="VALUES", nargs="?",
-                   help="values file, merged first when -f is given too ('-': standard input; "
-                   "default: the bundled example, with a note on stderr)")
+    add_values_argument(p, "values", "VALUES")
     add_values_flags(p)
     add_run_flags(p)
     p.add_argument("--namespace", default=None, help="the run's namespace (globals.namespace)")

@@ -8,7 +8,7 @@ import shlex
 from typing import Any
 
 from .output import add_output_flag, json_object_arg, print_data, print_table
-from .values_input import add_run_flags, add_values_flags, load_catalog, run_uuid
+from .values_input import add_run_flags, add_values_argument, add_values_flags, load_catalog, run_uuid
 
 __all__ = ["register"]
 
@@ -30,14 +30,12 @@ def register(sub: Any) -> None:
         "no --outputs: the first outputs store) and print the contract variables. The run flags "
         "and their defaults are those of `stores render`.",
     )
-    p.add_argument("file", metavar="FILE", nargs="?",
-                   help="values file, merged first when -f is given too ('-': standard input; "
-                   "default: the bundled example, with a note on stderr)")
+    add_values_argument(p, "file", "FILE")
     add_values_flags(p)
     add_run_flags(p)
     p.add_argument("--template", default=None, metavar="TEMPLATE",
                    help="outputs sub-path template over {owner} {project} {uuid} {name} "
-                   "(default: {owner}/{project}/{uuid})")
+                   "(default: {uuid}/outputs, the run layout)")
     add_output_flag(p, "env")
     p.set_defaults(func=cmd_env)
 

@@ -21,7 +21,7 @@ from .values_input import add_values_flags
 
 __all__ = ["register", "resolve_spec"]
 
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

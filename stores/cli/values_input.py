@@ -22,11 +22,18 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-__all__ = ["add_values_flags", "load_catalog", "merge_values", "apply_set", "SetError"]
+__all__ = ["add_values_argument", "add_values_flags", "load_catalog", "merge_values", "apply_set", "SetError"]
 
 STDIN = "-"
 STDIN_NAME = "standard input"
 SET_ORIGIN = "--set"
+
+
+def add_values_argument(parser: argparse.ArgumentParser, dest: str, metavar: str) -> None:
+    """The optional positional values file of the commands that read one."""
+    parser.add_argument(dest, metavar=metavar, nargs="?",
+                        help="values file, merged first when -f is given too ('-': standard input; "
+                        "default: the bundled example, with a note on stderr)")
 
 
 def add_values_flags(parser: argparse.ArgumentParser, *, with_set: bool = True) -> None:
