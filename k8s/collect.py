@@ -6,7 +6,7 @@ from ._client import V1Container, V1EnvVar
 
 from stores.contract.names import run_logs_path
 from stores.plugins import Plugins
-from stores.runenv import ENV_ARTIFACTS_STORE_NAME
+from stores.contract.names import ENV_ARTIFACTS_STORE_NAME
 from stores.settings import Settings
 
 from .podpatch import PodPatch

@@ -40,7 +40,7 @@ from .podpatch import Sourced
 from .protocols import ConnectionLike, ResourceLike
 
 if TYPE_CHECKING:
-    from stores.runinfo import RunInfo
+    from stores.contract.runinfo import RunInfo
     from stores.selection import Selection
 
 __all__ = [

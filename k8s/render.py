@@ -7,8 +7,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from stores.catalog import Catalog
 from stores.contract import connections_catalog
 from stores.plugins import Plugins, artifacts_store, as_plugins
-from stores.runenv import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
-from stores.runinfo import RunInfo
+from stores.contract.names import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
+from stores.contract.runinfo import RunInfo
 from stores.selection import RunRequest, Selection, select
 from stores.settings import Settings
 

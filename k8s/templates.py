@@ -1,6 +1,6 @@
 """``{{ globals.x }}``: the resolver of one run and every place a patch applies it (tier 1).
 
-The one hook into ``stores.runglobals`` / ``stores.templates`` (both stdlib only), and the one
+The one hook into ``stores.contract.globals`` / ``stores.templates`` (both stdlib only), and the one
 module that decides which strings of a pod get resolved: ``command``, ``args`` and literal env
 ``value``s of every container (the patch's main-container env, its init containers and sidecars
 in ``k8s.podpatch``, the user's containers in ``k8s.apply``).  Everything else is left as it was.
@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from stores.plugins import artifacts_store
-from stores.runenv import ENV_CONNECTIONS_CATALOG
-from stores.runglobals import compute_globals
+from stores.contract.names import ENV_CONNECTIONS_CATALOG
+from stores.contract.globals import compute_globals
 from stores.templates import render
 
 if TYPE_CHECKING:
     from stores.plugins import Plugins
-    from stores.runinfo import RunInfo
+    from stores.contract.runinfo import RunInfo
     from stores.selection import Selection
 
 __all__ = [

@@ -21,8 +21,8 @@ from stores.errors import RenderError
 from stores.plugins import Plugins, artifacts_store
 from stores.contract import connections_catalog
 from stores.contract.names import CONTEXT_PATH, artifacts_path, run_artifacts_path, run_logs_path, run_outputs_path
-from stores.runenv import ENV_CONNECTIONS_CATALOG, ENV_DATA_PATHS
-from stores.runinfo import RUN_FOLDER_TEMPLATE
+from stores.contract.names import ENV_CONNECTIONS_CATALOG, ENV_DATA_PATHS
+from stores.contract.names import RUN_FOLDER_TEMPLATE
 from stores.settings import Settings, check_resources
 
 from .checks import CONTEXT_MOUNT, CONTEXT_VOLUME

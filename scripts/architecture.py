@@ -1,6 +1,6 @@
 """Print docs/architecture.md: the packages, their tiers and each module's job, read off the tree.
 
-    .venv/bin/python scripts/architecture.py > docs/architecture.md     (tests/test_architecture.py
+    .venv/bin/python scripts/architecture.py > docs/architecture.md     (tests/docs/test_architecture.py
                                                                          fails when the page is stale)
 
 A module's tier is measured, not declared: each module is imported alone in a fresh interpreter
@@ -53,10 +53,10 @@ so the tiers are measured: each module imported alone, and the heavy libraries i
 ```
 
 Rules the tests hold: tier 0 imports nothing outside the standard library
-(`tests/test_run_lookup.py`); only `stores/kinds.py` switches on a connection kind
-(`tests/test_kinds.py`); `k8s/` has no import cycle and each module imports alone
-(`tests/test_k8s_layering.py`); the transfer engine loads no backend until a store of that kind
-is opened (`tests/test_public_api.py`).
+(`tests/run/test_run_lookup.py`); only `stores/kinds.py` switches on a connection kind
+(`tests/catalog/test_kinds.py`); `k8s/` has no import cycle and each module imports alone
+(`tests/k8s/test_k8s_layering.py`); the transfer engine loads no backend until a store of that kind
+is opened (`tests/project/test_public_api.py`).
 
 What tier 0 means for code inside a run, checked here:
 
@@ -99,6 +99,37 @@ def job(path: Path) -> str:
     return first.replace("|", "\\|") or "-"
 
 
+#: the folders around the code; every folder of tests/ must be listed (the page matches the tree)
+TEST_AREAS = {
+    "catalog": "values files, the schema, names, kinds, selection; the bad corpus and the fuzz property",
+    "k8s": "rendering: volumes, env, secrets, plugins, checks, manifests, parity with Polyaxon 2.18",
+    "transfer": "upload, download, sync against the real servers: fidelity, integrity, faults, breaker",
+    "run": "the in-run contract: lookup, context, globals, credentials, Polyaxon's client reading our env",
+    "cli": "the command line: exit codes, messages, outputs",
+    "docs": "every docs snippet and example runs; the diagrams and this page are current",
+    "project": "the public API, import tiers, secret hygiene across every output",
+    "support": "shared helpers: real servers, manifest checks, the docs runner, the bad corpus, paths",
+    "data": "inputs: the bad corpus, Polyaxon's own files, fuzz regressions",
+    "golden": "golden files, one concern each",
+}
+
+
+def around() -> str:
+    tests = ROOT / "tests"
+    found = sorted(p.name for p in tests.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    if found != sorted(TEST_AREAS):
+        raise SystemExit(f"tests/ folders {found} differ from TEST_AREAS {sorted(TEST_AREAS)}")
+    parts = ["\n## Around the code\n\n| folder | what it holds |\n| --- | --- |\n"]
+    for area in found:
+        count = len(list((tests / area).glob("test_*.py")))
+        parts.append(f"| `tests/{area}/` | {TEST_AREAS[area]}{f' ({count} test modules)' if count else ''} |\n")
+    for folder in ("tools/reliability", "bench"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            if path.name != "__init__.py":
+                parts.append(f"| `{folder}/{path.name}` | {job(path)} |\n")
+    return "".join(parts)
+
+
 def page() -> str:
     listed = [(pkg, modules(pkg)) for pkg in PACKAGES]
     names = [name for _, mods in listed for name, _ in mods]
@@ -109,6 +140,7 @@ def page() -> str:
         parts.append(f"\n## `{pkg.replace('/', '.')}`\n\n| module | loads at import | job |\n| --- | --- | --- |\n")
         for name, path in mods:
             parts.append(f"| `{name}` | {tiers[name]} | {job(path)} |\n")
+    parts.append(around())
     return "".join(parts)
 
 

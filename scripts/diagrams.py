@@ -2,7 +2,7 @@
 
 The mkdocs hook ``scripts/mkdocs_hooks.py`` calls ``render_all()`` on every build, so the site
 always shows what this file says; the copies in ``docs/img/`` are for readers of the Markdown on
-GitHub, and ``tests/test_diagrams.py`` fails when they are not what this script draws:
+GitHub, and ``tests/docs/test_diagrams.py`` fails when they are not what this script draws:
 
     python3 scripts/diagrams.py            # rewrite docs/img/*.svg
     python3 scripts/diagrams.py --check    # exit 1 if a copy is stale

@@ -2,7 +2,7 @@
 
 Every build draws the SVGs of ``scripts/diagrams.py`` (standard library only, no network) and
 serves them as ``img/<name>.svg`` in place of the copies in ``docs/img/``, which exist for
-readers of the Markdown on GitHub (``tests/test_diagrams.py`` keeps them current).
+readers of the Markdown on GitHub (``tests/docs/test_diagrams.py`` keeps them current).
 """
 
 from __future__ import annotations

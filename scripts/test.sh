@@ -3,7 +3,7 @@
 #   - Python packages: into ./.venv (uv when available, pip otherwise)
 #   - Azurite (Azure Blob emulator): from npm into ./.tools/azurite
 #   - moto's S3 server, gcp-storage-emulator and Azurite are started by the tests themselves
-#     (tests/servers.py) on 127.0.0.1 ports they pick, and stopped at the end.
+#     (tests/support/servers.py) on 127.0.0.1 ports they pick, and stopped at the end.
 # Extra arguments go to pytest, e.g. `scripts/test.sh -k values -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ else
 fi
 
 # Polyaxon 2.18 in its own virtualenv: the oracle of the differential tests
-# (tests/test_parity_polyaxon.py); its dependencies must not meet ours
+# (tests/k8s/test_parity_polyaxon.py); its dependencies must not meet ours
 POLYAXON_VERSION=${POLYAXON_VERSION:-2.18.0}
 if ! .bench/polyaxon-venv/bin/python -c "import polyaxon.pkg, sys; sys.exit(polyaxon.pkg.VERSION != '$POLYAXON_VERSION')" 2>/dev/null; then
   mkdir -p .bench

@@ -4,7 +4,7 @@ Everything that differs by kind and is not a model field lives here, one :class:
 kind: URL schemes and bucket rules, credential variables and key-file rules, and the code that
 differs (store volume, fsspec backend and options, transfer steps) named as ``"module:function"``
 and imported only when used.  Callers look the row up (``row(kind)``, ``KINDS[kind]``); no other
-module compares a kind with a name (``tests/test_kinds.py`` checks).
+module compares a kind with a name (``tests/catalog/test_kinds.py`` checks).
 """
 
 from __future__ import annotations

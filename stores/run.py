@@ -54,7 +54,7 @@ from collections.abc import Mapping
 from .contract import io as runio
 from .contract import read as runenv
 from .contract.names import OUTPUTS_FILE
-from .contract.read import (
+from .contract.names import (
     ENV_CONTEXT_PATH,
     ENV_DATA_PATHS,
     ENV_LOCAL_DEV,
@@ -70,6 +70,8 @@ from .contract.read import (
     ENV_RUN_OWNER,
     ENV_RUN_PROJECT,
     ENV_RUN_UUID,
+)
+from .contract.read import (
     RunContext,
     disable_local_dev,
     local_dev,

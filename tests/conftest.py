@@ -1,4 +1,4 @@
-"""Shared test setup.  Server fixtures (moto S3, GCS emulator, Azurite) live in tests/servers.py."""
+"""Shared test setup.  Server fixtures (moto S3, GCS emulator, Azurite) live in tests/support/servers.py."""
 
 from __future__ import annotations
 
@@ -13,4 +13,4 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(scope="session")
 def seed_values_path() -> Path:
     return EXAMPLES / "seed-004-values.yaml"
-pytest_plugins = ["servers"]  # real S3 / GCS / Azure servers, see tests/servers.py
+pytest_plugins = ["support.servers"]  # real S3 / GCS / Azure servers, see tests/support/servers.py

@@ -13,9 +13,7 @@
 ``write``           the env a run gets from a selection (``contract_env``); tier 1
 ==================  ===========================================================================
 
-``stores.run`` is the public face inside a run.  The old module paths ``stores.runenv``,
-``stores.runio``, ``stores.runinfo``, ``stores.runglobals`` and ``stores.context`` are the same
-modules under their old names.  Importing this package loads nothing: ``write``'s names
+``stores.run`` is the public face inside a run.  Importing this package loads nothing: ``write``'s names
 (``from stores.contract import contract_env``) are imported on first use, so the in-run
 modules stay free of pydantic.
 """

@@ -1,7 +1,7 @@
 """Reading the in-run env contract, and the three modes a process can be in (tier 0: stdlib only).
 
 The public face is ``stores.run``; this module holds the logic (the variable names and the
-run layout are ``stores.contract.names``; old path: ``stores.runenv``).
+run layout are ``stores.contract.names``).
 
 Mode, decided per call from the environment (first match wins):
 
@@ -70,25 +70,8 @@ from .names import (
     run_outputs_path,
 )
 
+# the variable names themselves are ``names``'s: import them from there (or from ``stores.run``)
 __all__ = [
-    "ENV_DATA_PATHS",
-    "ENV_OUTPUTS_PATH",
-    "ENV_RUN_UUID",
-    "ENV_RUN_NAME",
-    "ENV_RUN_INSTANCE",
-    "ENV_RUN_OWNER",
-    "ENV_RUN_PROJECT",
-    "ENV_CONTEXT_PATH",
-    "ENV_RUN_ARTIFACTS_PATH",
-    "ENV_RUN_INPUTS",
-    "ENV_RUN_INPUTS_FILE",
-    "ENV_NO_OP",
-    "ENV_LOCAL_DEV",
-    "ENV_LOCAL_DEV_ROOT",
-    "ENV_LOCAL_DEV_DATA",
-    "RUN_MARKERS",
-    "DEFAULT_CONTEXT_PATH",
-    "LOCAL_UUID",
     "RunContext",
     "parse_bool",
     "parse_instance",
@@ -100,14 +83,10 @@ __all__ = [
     "local_dev",
     "disable_local_dev",
     "local_root",
-    "ENV_CONNECTIONS_CATALOG",
-    "ENV_ARTIFACTS_STORE_NAME",
     "read_connections_catalog",
     "read_artifacts_store_name",
 ]
 
-#: same value as ``stores.contract.names.CONTEXT_PATH`` (kept under this name)
-DEFAULT_CONTEXT_PATH = CONTEXT_PATH
 
 
 class RunContext:
@@ -333,7 +312,7 @@ def read_context(env: Mapping[str, str], run_mode: str) -> RunContext:
     else:
         uuid, owner, project = _identity(env)
         name = env.get(ENV_RUN_NAME) or None
-        context_path = check_local_path(ENV_CONTEXT_PATH, env.get(ENV_CONTEXT_PATH) or DEFAULT_CONTEXT_PATH)
+        context_path = check_local_path(ENV_CONTEXT_PATH, env.get(ENV_CONTEXT_PATH) or CONTEXT_PATH)
         outputs = env.get(ENV_OUTPUTS_PATH) or None
         if outputs is not None:
             outputs = check_location(ENV_OUTPUTS_PATH, outputs)

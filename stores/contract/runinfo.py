@@ -1,5 +1,4 @@
-"""Who a run is: the identity the contract, the globals and the renderer share (tier 0; old
-path ``stores.runinfo``).  ``OUTPUTS_SUBPATH_TEMPLATE`` and ``RUN_FOLDER_TEMPLATE``, the run's
+"""Who a run is: the identity the contract, the globals and the renderer share (tier 0).  ``OUTPUTS_SUBPATH_TEMPLATE`` and ``RUN_FOLDER_TEMPLATE``, the run's
 folders in a store, are ``stores.contract.names``'s (re-exported here)."""
 
 from __future__ import annotations
