@@ -24,6 +24,7 @@ from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
 
+from .gcpause import gc_paused
 from .naming import VolumeNamer
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
 from .serialize import dump
@@ -226,6 +227,7 @@ class PodPatch:
     def sidecar_dicts(self) -> list[dict[str, Any]]:
         return [c for c, _ in self._containers(self.sidecars)]
 
+    @gc_paused
     def to_dict(self) -> dict[str, Any]:
         """The checked pod-template patch (see the module docstring)."""
         env = self.env_dicts()

@@ -15,6 +15,7 @@ from stores.settings import Settings
 from ._client import V1EnvVar
 from .connection import add_connection
 from .env import contract_vars, credential_env
+from .gcpause import gc_paused
 from .naming import CONTEXT_VOLUME_NAMES
 from .plugins import apply_plugins, init_copies
 from .podpatch import DEFAULT_CONTAINER, Extension, PodPatch
@@ -63,6 +64,7 @@ def outputs_on_main(selection: Selection, plugins: Plugins | None) -> bool:
     return plugins is None or not plugins.collect_artifacts or plugins.mount_artifacts_store
 
 
+@gc_paused
 def render_patch(
     catalog: Catalog,
     selection: Selection | RunRequest | Mapping[str, Any] | None,
