@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -231,3 +231,30 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print("| " + " | ".join(str(r.get(k, "")).ljust(w) for (k, _), w in zip(columns, widths)) + " |")
+
+
+# ---- the results table: one row per case, shared by every case module --------------------------
+
+ROWS: list[dict[str, Any]] = []
+
+
+def row(case: str, ours: str, peer: str, o: Sample, p: Sample, unit: str = "s",
+        target: str = "", met: bool | None = None, ratio: float | None = None, note: str = "") -> None:
+    ratio = p.median / o.median if ratio is None else ratio
+    ROWS.append({
+        "case": case, "ours": ours, "peer": peer, "unit": unit,
+        "ours_median": o.median, "peer_median": p.median, "ratio": ratio,
+        "ours_spread": [min(o.values), max(o.values)], "peer_spread": [min(p.values), max(p.values)],
+        "ours_runs": o.values, "peer_runs": p.values, "target": target, "met": met, "note": note,
+        # the printed table's cells
+        "_ours": fmt(o.median, unit), "_peer": fmt(p.median, unit), "_ratio": f"{ratio:.2f}x",
+        "_os": spread(o, unit), "_ps": spread(p, unit),
+        "_target": target + ("" if met is None else (": met" if met else ": MISSED")),
+    })
+    print(f"  {case}: ours {fmt(o.median, unit)}, {peer} {fmt(p.median, unit)}, ratio {ratio:.2f}", flush=True)
+
+
+def proc(cmd: list[str], env: dict[str, str]) -> Callable[[], float]:
+    return lambda: run_process(cmd, env).seconds
+
+

@@ -18,7 +18,7 @@ uv_cmd() {
 }
 
 if [ ! -x .venv/bin/python ]; then uv_cmd venv -q .venv; fi
-uv_cmd pip install -q --python .venv/bin/python -e ".[test]"
+uv_cmd pip install -q --python .venv/bin/python -e ".[test,bench]"
 
 if ! .bench/polyaxon-venv/bin/python -c "import polyaxon.pkg, sys; sys.exit(polyaxon.pkg.VERSION != '$POLYAXON_VERSION')" 2>/dev/null; then
   mkdir -p .bench

@@ -39,35 +39,13 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import ROOT, VENV_BIN, MotoServer, Sample, Worker, clean_env, fmt, interleaved, print_table, run_process, spread  # noqa: E402
+from _common import ROOT, ROWS, VENV_BIN, MotoServer, Sample, Worker, clean_env, interleaved, print_table, proc, row, run_process  # noqa: E402
 from inrun_import import LOOKUP, lookup_env  # noqa: E402
+from transfer_cases import bench_downloads, bench_scale, bench_uploads  # noqa: E402
 
 PY = sys.executable
 POLYAXON_PY = ROOT / ".bench" / "polyaxon-venv" / "bin" / "python"
 SIZES = (1, 100, 1000, 10000)
-
-ROWS: list[dict[str, Any]] = []
-
-
-def row(case: str, ours: str, peer: str, o: Sample, p: Sample, unit: str = "s",
-        target: str = "", met: bool | None = None, ratio: float | None = None, note: str = "") -> None:
-    ratio = p.median / o.median if ratio is None else ratio
-    ROWS.append({
-        "case": case, "ours": ours, "peer": peer, "unit": unit,
-        "ours_median": o.median, "peer_median": p.median, "ratio": ratio,
-        "ours_spread": [min(o.values), max(o.values)], "peer_spread": [min(p.values), max(p.values)],
-        "ours_runs": o.values, "peer_runs": p.values, "target": target, "met": met, "note": note,
-        # the printed table's cells
-        "_ours": fmt(o.median, unit), "_peer": fmt(p.median, unit), "_ratio": f"{ratio:.2f}x",
-        "_os": spread(o, unit), "_ps": spread(p, unit),
-        "_target": target + ("" if met is None else (": met" if met else ": MISSED")),
-    })
-    print(f"  {case}: ours {fmt(o.median, unit)}, {peer} {fmt(p.median, unit)}, ratio {ratio:.2f}", flush=True)
-
-
-def proc(cmd: list[str], env: dict[str, str]) -> Callable[[], float]:
-    return lambda: run_process(cmd, env).seconds
-
 
 # ---- cases ---------------------------------------------------------------------------------------
 
@@ -127,98 +105,6 @@ def bench_cli(rounds: int) -> None:
         target="stores render under 1 s", met=o.median < 1.0)
 
 
-def make_tree(root: Path, count: int, size: int) -> Path:
-    for i in range(count):
-        d = root / f"d{i % 10:02d}"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"f{i:05d}.bin").write_bytes(os.urandom(size))
-    return root
-
-
-class S3Bench:
-    def __init__(self, server: MotoServer) -> None:
-        self.server = server
-        self.env = clean_env(**server.env())
-        self.n = 0
-
-    def fresh(self) -> str:
-        """A fresh, empty destination: a new bucket (after emptying the previous one, so moto's
-        memory stays flat through the large-file runs; its ``/moto-api/reset`` under load made
-        it answer 500 for a while)."""
-        if self.n:
-            self.server.empty_bucket(f"bench-{self.n}")
-        self.n += 1
-        bucket = f"bench-{self.n}"
-        self.server.create_bucket(bucket)
-        return f"s3://{bucket}/data"
-
-    def inproc(self, tool: str, src: Path, mem: Sample | None = None, threads: int | None = None) -> Callable[[], float]:
-        def go() -> float:
-            url = self.fresh()
-            cmd = [PY, str(HERE / "transfer_bench.py"), tool, str(src), url] + ([str(threads)] if threads else [])
-            res = run_process(cmd, self.env)
-            if mem is not None:
-                mem.add(res.maxrss_mb)
-            return json.loads(res.stdout)["seconds"]
-        return go
-
-    def cli(self, cmd: list[str], src: Path, mem: Sample | None = None) -> Callable[[], float]:
-        def go() -> float:
-            url = self.fresh() + "/"
-            res = run_process([*cmd, str(src), url], self.env)
-            if mem is not None:
-                mem.add(res.maxrss_mb)
-            return res.seconds
-        return go
-
-
-def bench_transfers(rounds: int, work: Path, small_count: int, large_mb: int) -> None:
-    stores = str(VENV_BIN / "stores")
-    aws = shutil.which("aws", path=str(VENV_BIN)) or "aws"
-    stores_cp = [stores, "cp", "-q"]
-    aws_sync = [aws, "s3", "sync", "--quiet", "--no-progress"]
-    with MotoServer() as server:
-        s3 = S3Bench(server)
-        print(f"small files ({small_count} x 4 KiB)", flush=True)
-        small = make_tree(work / "small", small_count, 4096)
-        o, ceil, fs = interleaved(rounds, s3.inproc("ours", small), s3.inproc("ceiling", small), s3.inproc("s3fs", small))
-        rate = ceil.median / o.median
-        row("small files vs server ceiling", "upload() in-process", "raw boto3 put_object, 32 threads", o, ceil,
-            target=">= 95% of the ceiling", met=rate >= 0.95,
-            note=f"ours {small_count / o.median:.0f} files/s, ceiling {small_count / ceil.median:.0f} files/s")
-        row("small files vs s3fs", "upload() in-process", "s3fs put(recursive=True)", o, fs)
-        o, p = interleaved(rounds, s3.cli(stores_cp, small), s3.cli(aws_sync, small))
-        row("small files vs aws (process)", "stores cp", "aws s3 sync", o, p)
-
-        print("no-op sync", flush=True)
-        url = s3.fresh() + "/"
-        run_process([stores, "sync", "-q", str(small), url], s3.env)
-        aws_url = url.rstrip("/") + "-aws/"
-        run_process([*aws_sync, str(small), aws_url], s3.env)
-        o, p = interleaved(rounds + 2, proc([stores, "sync", "-q", str(small), url], s3.env),
-                           proc([*aws_sync, str(small), aws_url], s3.env))
-        row("no-op sync (1000 files)", "stores sync (process)", "aws s3 sync (process)", o, p,
-            target=">= 3x faster than aws", met=p.median / o.median >= 3)
-
-        print(f"large file (1 x {large_mb} MiB)", flush=True)
-        large = work / "large"
-        large.mkdir()
-        with open(large / "big.bin", "wb") as fh:
-            for _ in range(large_mb):
-                fh.write(os.urandom(1 << 20))
-        big = large / "big.bin"
-        om, pm, fm, cm = Sample(), Sample(), Sample(), Sample()
-        o, p, fs, oc = interleaved(rounds, s3.cli(stores_cp, big, om), s3.cli(aws_sync, large, pm),
-                                   s3.inproc("s3fs", big, fm), s3.inproc("ours", big, cm))
-        row(f"large file vs aws (process)", f"stores cp ({large_mb} MiB)", "aws s3 sync", o, p,
-            target="at least as fast as aws", met=p.median / o.median >= 1.0,
-            note=f"{large_mb / o.median:.0f} MiB/s vs {large_mb / p.median:.0f} MiB/s")
-        row("large file peak memory", "stores cp ru_maxrss", "aws s3 sync ru_maxrss", om, pm, unit="MB",
-            target="< 150 MB", met=om.median < 150)
-        row("large file vs s3fs", "upload() in-process", "s3fs put", oc, fs)
-        row("large file peak memory vs s3fs", "upload() process ru_maxrss", "s3fs put process ru_maxrss", cm, fm, unit="MB")
-
-
 # ---- main ------------------------------------------------------------------------------------------
 
 
@@ -234,7 +120,9 @@ def main() -> None:
     parser.add_argument("--small-files", type=int, default=1000)
     parser.add_argument("--large-mb", type=int, default=256)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--only", default="inrun,render,cli,transfers", help="comma-separated subset")
+    parser.add_argument("--only", default="inrun,render,cli,uploads,downloads,scale", help="comma-separated subset")
+    parser.add_argument("--scale", default="1000,10000",
+                        help="file counts of the scale case, the first is the base (100000 by hand: minutes)")
     parser.add_argument("--out", default=str(ROOT / "bench-results.json"))
     args = parser.parse_args()
     if not POLYAXON_PY.exists():
@@ -247,10 +135,16 @@ def main() -> None:
         bench_render(args.rounds, tuple(int(s) for s in args.sizes.split(",")))
     if "cli" in only:
         bench_cli(args.rounds * 2)
-    if "transfers" in only:
+    if only & {"uploads", "downloads", "scale"}:
         work = Path(tempfile.mkdtemp(prefix="stores-bench-"))
         try:
-            bench_transfers(args.transfer_rounds, work, args.small_files, args.large_mb)
+            with MotoServer() as server:
+                if "uploads" in only:
+                    bench_uploads(args.transfer_rounds, work, args.small_files, args.large_mb, server)
+                if "downloads" in only:
+                    bench_downloads(args.transfer_rounds, work, args.small_files, args.large_mb, server)
+                if "scale" in only:
+                    bench_scale(args.transfer_rounds, work, tuple(int(c) for c in args.scale.split(",")), server)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - start
