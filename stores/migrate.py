@@ -231,6 +231,12 @@ class _Rewriter:
     def _emit(self, doc: dict[str, Any], entry: dict[str, Any], path: tuple[object, ...] | None,
               col: int, *, item: bool) -> None:
         start = len(self.lines)
+        if isinstance(doc.get("schema"), dict):
+            # the schema's keys in the order the legacy entry wrote them
+            written = list(entry)
+            where = {new[1]: written.index(old) for new, old in _ORIGIN.items()
+                     if new[0] == "schema" and old in written}
+            doc = {**doc, "schema": dict(sorted(doc["schema"].items(), key=lambda kv: where.get(kv[0], len(written))))}
         self._mapping(doc, (), entry, path, col)
         if item:
             first = self.lines[start]

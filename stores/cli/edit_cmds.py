@@ -25,7 +25,7 @@ _PLUGINS_NOTE = (
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "migrate", help="rewrite a values file's legacy persistence section as artifactsStore and connections",
+        "migrate", help="rewrite legacy persistence as artifactsStore and connections (a diff)",
         description="Rewrite `persistence.data` as `connections:` and `persistence.outputs` as `artifactsStore:`, "
         "keeping every comment and every line outside the section as it is. Prints a unified diff; --write "
         "changes the file (atomically). Migrating twice changes nothing. Where the legacy section has no "
@@ -116,7 +116,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     doc = _load(args)
     doc.migrate()
     code = _finish(args, doc, args.write)
-    if doc.changed:
+    if doc.changed and args.write:
         print(_PLUGINS_NOTE, file=sys.stderr)
     return code
 

@@ -173,8 +173,8 @@ connections:   # the old spelling
   - name: training   # left empty by the old chart
     kind: host_path
     schema:
-      hostPath: /mnt/training
       mountPath: "/data/training"  # where it lands
+      hostPath: /mnt/training
       readOnly: true
 
   # a bucket
