@@ -234,8 +234,7 @@ class ValuesDocument:
         key, seq = entry
         spans.check_no_anchor(key.start_mark.index, spans.content_end(seq), "connections")
         if isinstance(seq, yaml.SequenceNode) and seq.value and not seq.flow_style:
-            col = seq.value[0].start_mark.column - 2
-            col = _dash_column(spans, seq.value[0], col)
+            col = _dash_column(spans, seq.value[0])
             at = spans.after_line(spans.content_end(seq))
             prefix = "" if spans.text[at - 1] == "\n" else nl
             return self._splice(spans, at, at, prefix + nl.join(emit_block([conn], col, step, dash)) + nl, "connections")
@@ -374,7 +373,7 @@ def _dash_offset(spans: Spans, item: yaml.Node) -> int:
     return i
 
 
-def _dash_column(spans: Spans, item: yaml.Node, default: int) -> int:
+def _dash_column(spans: Spans, item: yaml.Node) -> int:
     dash = _dash_offset(spans, item)
     return dash - spans.line_start(dash)
 

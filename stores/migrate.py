@@ -148,6 +148,9 @@ class _Rewriter:
         spans = self.spans
         root = spans.root
         assert isinstance(root, yaml.MappingNode)
+        if root.flow_style:
+            raise MigrationError([Problem((), "the document is one flow mapping ({...}); write it in block style "
+                                          "first", spans.file, 1)])
         key, value = spans.get(root, "persistence")  # type: ignore[misc]
         spans.check_no_anchor(key.start_mark.index, spans.content_end(value), "persistence")
         col = key.start_mark.column

@@ -12,6 +12,7 @@ answers: the node of a path, where a node's content ends, which lines carry comm
 
 from __future__ import annotations
 
+import bisect
 from typing import Any, Iterator
 
 import yaml
@@ -117,13 +118,16 @@ class Spans:
     def comments(self, lo: int, hi: int) -> list[tuple[int, int]]:
         """``(offset of '#', end of line)`` of every comment between ``lo`` and ``hi``."""
         ranges = self.scalar_ranges(self.root)
+        starts = [a for a, _ in ranges]
         out = []
         i = lo
         while True:
             i = self.text.find("#", i, hi)
             if i < 0:
                 return out
-            inside = any(a <= i < b for a, b in ranges)
+            # scalars do not overlap: only the last one starting at or before i can hold it
+            k = bisect.bisect_right(starts, i) - 1
+            inside = k >= 0 and ranges[k][0] <= i < ranges[k][1]
             if not inside and (i == 0 or self.text[i - 1] in " \t\n"):
                 end = self.text.find("\n", i)
                 end = len(self.text) if end < 0 else end
