@@ -23,6 +23,8 @@ _LAZY = {
     "WasbConnection": "stores.models",
     "ConnectionResource": "stores.models",
     "values_schema": "stores.schema",
+    "ValuesDocument": "stores.edit",
+    "migrate_text": "stores.migrate",
     "select": "stores.selection",
     "RunRequest": "stores.selection",
     "Selection": "stores.selection",

@@ -2,7 +2,8 @@
 
     StoresError                  base of everything raised on purpose
     ├── ValuesError              a document (values file, dict, Python call) is invalid;
-    │                            carries every Problem found, each with file, line and path
+    │   │                        carries every Problem found, each with file, line and path
+    │   └── MigrationError       a legacy values file has no exact current spelling
     ├── SelectionError           a run asked for a store the catalog does not have
     ├── ContractError            the in-run env contract is missing or malformed
     ├── TemplateError            a ``{{ globals.x }}`` reference cannot be resolved
@@ -32,6 +33,7 @@ __all__ = [
     "StoresError",
     "Problem",
     "ValuesError",
+    "MigrationError",
     "SelectionError",
     "ContractError",
     "TemplateError",
@@ -143,6 +145,11 @@ class ValuesError(StoresError, ValueError):
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} found"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class MigrationError(ValuesError):
+    """A legacy ``persistence:`` section has no exact equivalent in the current spelling
+    (``stores.migrate``); each problem says which part and why."""
 
 
 class SelectionError(StoresError, LookupError):

@@ -69,11 +69,13 @@ class LegacyHostPath(_Legacy):
     mountPath: MountPath
     readOnly: Flag | None = None
 
-    def to_connection(self, name: str) -> Any:
+    def to_document(self, name: str) -> dict[str, Any]:
+        """The connection this entry means, as written under ``connections:``."""
         schema = {"hostPath": self.hostPath, "mountPath": self.mountPath, "readOnly": self.readOnly}
-        return CONNECTION_MODELS["host_path"].model_validate(
-            {"name": name, "kind": "host_path", "schema": _compact(schema)}
-        )
+        return {"name": name, "kind": "host_path", "schema": _compact(schema)}
+
+    def to_connection(self, name: str) -> Any:
+        return CONNECTION_MODELS["host_path"].model_validate(self.to_document(name))
 
 
 class LegacyClaim(_Legacy):
@@ -81,11 +83,13 @@ class LegacyClaim(_Legacy):
     mountPath: MountPath
     readOnly: Flag | None = None
 
-    def to_connection(self, name: str) -> Any:
+    def to_document(self, name: str) -> dict[str, Any]:
+        """The connection this entry means, as written under ``connections:``."""
         schema = {"volumeClaim": self.existingClaim, "mountPath": self.mountPath, "readOnly": self.readOnly}
-        return CONNECTION_MODELS["volume_claim"].model_validate(
-            {"name": name, "kind": "volume_claim", "schema": _compact(schema)}
-        )
+        return {"name": name, "kind": "volume_claim", "schema": _compact(schema)}
+
+    def to_connection(self, name: str) -> Any:
+        return CONNECTION_MODELS["volume_claim"].model_validate(self.to_document(name))
 
 
 def _legacy_bucket(store: str) -> Any:
@@ -113,7 +117,8 @@ class _LegacyBucket(_Legacy):
             raise ValueError(f"'secret' and 'secretKey' go together; {missing!r} is missing")
         return self
 
-    def to_connection(self, name: str) -> Any:
+    def to_document(self, name: str) -> dict[str, Any]:
+        """The connection this entry means, as written under ``connections:``."""
         kind = LEGACY_STORES[self.store]  # type: ignore[attr-defined]
         doc: dict[str, Any] = {"name": name, "kind": kind, "schema": {"bucket": self.bucket}}  # type: ignore[attr-defined]
         if self.secret is not None:
@@ -122,7 +127,10 @@ class _LegacyBucket(_Legacy):
                 "items": [{"key": self.secretKey, "path": KEY_FILE}],
                 "mountPath": f"{SECRETS_ROOT}/{name}",
             }
-        return CONNECTION_MODELS[kind].model_validate(doc)
+        return doc
+
+    def to_connection(self, name: str) -> Any:
+        return CONNECTION_MODELS[LEGACY_STORES[self.store]].model_validate(self.to_document(name))  # type: ignore[attr-defined]
 
 
 class LegacyS3(_LegacyBucket):

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 __all__ = ["print_table", "print_json", "print_yaml", "print_data", "add_output_flag", "json_object_arg"]
 
 #: what a person reads first, by command: the machine formats (json, yaml) are always there too
-_HUMAN = {"table": "a table", "text": "one line per file", "env": "shell assignments", "yaml": "YAML",
+_HUMAN = {"diff": "a unified diff", "table": "a table", "text": "one line per file", "env": "shell assignments", "yaml": "YAML",
           "json": "JSON"}
 
 
