@@ -21,7 +21,7 @@ from stores.catalog import Catalog
 from stores.edit import ValuesDocument
 from stores.errors import MigrationError, ValuesError
 from stores.migrate import migrate_text
-from stores.runinfo import RunInfo
+from stores.contract.runinfo import RunInfo
 from stores.yamlspans import Spans
 
 ROOT = Path(__file__).resolve().parents[2]
