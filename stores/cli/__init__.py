@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "stores.cli.render_cmds",
     "stores.cli.run_cmds",
     "stores.cli.transfer_cmds",
+    "stores.cli.chart_cmds",
     "stores.cli.completion",
 )
 
