@@ -69,6 +69,7 @@ def python_patch(doc: Any, run: dict[str, Any], catalog: Any = None) -> dict[str
 
     catalog = catalog if catalog is not None else Catalog.from_values(doc)
     data = run.get("data")
+    data = [data] if isinstance(data, str) else data
     request = RunRequest(tuple(data) if data is not None else None, run.get("outputs"))
     info = RunInfo(uuid=run["uuid"], owner=run.get("owner", "default"), project=run.get("project", "default"),
                    name=run.get("name"), namespace=run.get("namespace"))

@@ -302,7 +302,9 @@ digits of its SHA-256 (k8s.naming.label_for) */}}
 {{- if hasKey $cat "artifactsStore" -}}{{- if not (hasKey $byName $cat.artifactsStore.name) -}}{{- $_ := set $byName $cat.artifactsStore.name $cat.artifactsStore -}}{{- end -}}{{- end -}}
 {{- range $cat.connections -}}{{- if not (hasKey $byName .name) -}}{{- $_ := set $byName .name . -}}{{- end -}}{{- end -}}
 {{- $seen := dict -}}
-{{- range $n := $run.data -}}
+{{- $names := $run.data -}}
+{{- if kindIs "string" $names -}}{{- $names = list $names -}}{{- end -}}
+{{- range $n := $names -}}
 {{- if not (hasKey $byName $n) -}}{{- fail (printf "plx-stores: unknown data store %q; known: %s" $n (join ", " (keys $byName | sortAlpha))) -}}{{- end -}}
 {{- if not (hasKey $seen $n) -}}
 {{- $_ := set $seen $n true -}}
@@ -450,7 +452,10 @@ digits of its SHA-256 (k8s.naming.label_for) */}}
 {{- /* the run contract (stores.contract.write.contract_env) */ -}}
 {{- $paths := dict -}}
 {{- range $data -}}{{- $_ := set $paths .name .storePath -}}{{- end -}}
-{{- $_ := set $env "POLYAXON_RUN_DATA_PATHS" (dict "name" "POLYAXON_RUN_DATA_PATHS" "value" (toJson $paths)) -}}
+{{- /* JSON as Python writes it (sorted keys, ASCII only): Go's toJson would escape <, > and & and keep other characters as they are */ -}}
+{{- $pairs := list -}}
+{{- range $k := keys $paths | sortAlpha -}}{{- $pairs = append $pairs (printf "%+q:%+q" $k (index $paths $k)) -}}{{- end -}}
+{{- $_ := set $env "POLYAXON_RUN_DATA_PATHS" (dict "name" "POLYAXON_RUN_DATA_PATHS" "value" (printf "{%s}" (join "," $pairs))) -}}
 {{- if $outputs -}}
 {{- $sub := join "/" (without (splitList "/" (printf "%s/outputs" $uuid)) "") -}}
 {{- $base := $outputs.storePath -}}
