@@ -29,6 +29,12 @@ The run (the selection of `stores render`):
   gcsDefault:  the GCS connection whose key is GOOGLE_APPLICATION_CREDENTIALS, when the selected
                GCS connections hold different keys
 
+`{{ globals.x }}` in a connection's literal env values is resolved for the run's own globals
+(uuid, owner_name, project_name, project_unique_name, run_info, context_path, artifacts_path,
+run_artifacts_path, run_outputs_path; name and namespace when given); any other fails the render.
+Not rendered here (use `stores render` for them): POLYAXON_CONNECTIONS_CATALOG, plugins (context
+volume, init containers, sidecar), the connections' pod annotations.
+
 The values are assumed valid (values.schema.json, `stores validate`); the rules here are those of
 the Python renderer (k8s/ in plx-stores) and a differential test holds them equal.
 */}}
