@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "stores.cli.run_cmds",
     "stores.cli.transfer_cmds",
     "stores.cli.edit_cmds",
+    "stores.cli.chart_cmds",
     "stores.cli.completion",
 )
 

@@ -187,3 +187,14 @@ def test_sas_queries_agree_with_python(validator: jsonschema.Draft7Validator, bu
     doc = {"connections": [{"name": "c", "kind": "wasb", "schema": {"bucket": bucket}}]}
     assert validator.is_valid(doc) is ok
     assert _python_accepts(doc) is ok
+
+
+@pytest.mark.parametrize("empty", [None, {}, []])
+def test_an_empty_artifacts_store_is_not_set(validator: jsonschema.Draft7Validator, empty: Any) -> None:
+    # charts write `artifactsStore: {}` (Polyaxon's agent reference does); stores.values reads
+    # an empty one as not set, and so must the schema
+    for key in ("artifactsStore", "defaultArtifactsStore"):
+        doc = {key: empty, "connections": []}
+        assert validator.is_valid(doc)
+        assert _python_accepts(doc)
+    assert not validator.is_valid({"artifactsStore": {"name": "x"}})
