@@ -6,7 +6,7 @@ logger                     what it says
 ``stores.transfer``        a transfer's plan (INFO), files skipped by a rule (INFO), deletions (INFO),
                            each file sent or unchanged (DEBUG), each file that failed (WARNING)
 ``stores.transfer.retry``  each retry of a file or a listing, with the error and the delay (WARNING);
-                           the circuit breaker tripping (ERROR)
+                           the circuit breaker tripping (WARNING; the command's error says it too)
 ``stores.progress``        periodic progress lines off a terminal (INFO), every ``progress_interval``
 ``stores.cli``             what a command reports: summaries and notes (INFO), errors (ERROR)
 =========================  ==========================================================================
@@ -50,19 +50,15 @@ def active_format() -> str | None:
     return _ACTIVE[-1] if _ACTIVE else None
 
 
-class _Scrub(logging.Filter):
-    """Every record's message through the one redaction policy, whatever logged it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg, record.args = redact_text(message), None
-        record.exc_info = record.exc_text = None  # a traceback may quote anything: never shown
-        return True
+def _message(record: logging.LogRecord) -> str:
+    """The record's message through the one redaction policy (tracebacks are never shown: a
+    traceback may quote anything)."""
+    return redact_text(record.getMessage())
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        message = _message(record)
         if record.levelno >= logging.WARNING:
             message = f"{record.levelname.lower()}: {message}"
         if record.name == f"{LOGGER}.progress":
@@ -73,11 +69,11 @@ class TextFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {"time": timestamp(record.created), "level": record.levelname.lower(),
-                               "logger": record.name, "message": record.getMessage()}
+                               "logger": record.name, "message": _message(record)}
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             doc.update({k: v for k, v in fields.items() if k not in doc})
-        return json.dumps(doc, default=str)
+        return redact_text(json.dumps(doc, default=str))
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -109,10 +105,11 @@ def configure(settings: Any = None, stream: IO[str] | None = None) -> logging.Lo
         logger.removeHandler(old)
     handler = _Handler(stream)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
-    handler.addFilter(_Scrub())
+    handler.setLevel(settings.level)
     logger.addHandler(handler)
-    logger.setLevel(settings.level)
-    logger.propagate = False
+    # the level is the handler's: records still propagate, at every level, to whatever the
+    # process configured at the root (nothing, for the command; a test's capture, for one)
+    logger.setLevel(logging.DEBUG)
     _ACTIVE[:] = [settings.format]
     return logger
 
@@ -123,5 +120,4 @@ def reset() -> None:
     for old in [h for h in logger.handlers if isinstance(h, _Handler)]:
         logger.removeHandler(old)
     logger.setLevel(logging.NOTSET)
-    logger.propagate = True
     _ACTIVE.clear()

@@ -36,8 +36,9 @@ The log settings of the ``stores`` command (and of anything that calls
 =================  =========================================  ==============================
 setting            explicit / variable                        default
 =================  =========================================  ==============================
-level              ``-v`` / ``-q`` (each one step: DEBUG,     ``INFO``
-                   INFO, WARNING, ERROR); else
+level              ``-v`` (DEBUG) / ``-q`` (ERROR: only       ``INFO``
+                   what ends the command; ``-qq``:
+                   CRITICAL); else
                    ``STORES_LOG_LEVEL``, else
                    ``POLYAXON_LOG_LEVEL`` (set by the
                    ``logLevel`` plugin on every container
@@ -258,14 +259,14 @@ def load_log_settings(environ: Mapping[str, str] | None = None, *, verbosity: in
                       level: str | int | None = None, log_format: str | None = None,
                       progress_interval: float | None = None) -> LogSettings:
     """Log settings from explicit values (``None``: not given), else the environment, else the
-    defaults.  ``verbosity`` is ``-v`` count minus ``-q`` count: steps from INFO (0: not given,
-    unless ``level`` is given too)."""
+    defaults.  ``verbosity`` is the ``-v`` count minus the ``-q`` count: above 0 DEBUG, -1 ERROR
+    (quiet: only what ends the command), below that CRITICAL; 0 or ``None``: not given."""
     env = os.environ if environ is None else environ
     origin: dict[str, str] = {}
     if level is not None:
         lvl, origin["level"] = _level(level, "the caller"), "the caller"
     elif verbosity:
-        lvl = min(LOG_LEVELS["CRITICAL"], max(LOG_LEVELS["DEBUG"], LOG_LEVELS["INFO"] - 10 * verbosity))
+        lvl = LOG_LEVELS["DEBUG"] if verbosity > 0 else LOG_LEVELS["ERROR"] if verbosity == -1 else LOG_LEVELS["CRITICAL"]
         origin["level"] = "-v/-q"
     else:
         var = next((v for v in LOG_LEVEL_VARS if env.get(v, "").strip()), None)

@@ -27,7 +27,8 @@ _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 def _common(p: argparse.ArgumentParser) -> None:
     add_values_flags(p)
     p.add_argument("-q", "--quiet", action="count", default=0,
-                   help="no progress bar, no summary and no notes (log level WARNING; -qq: ERROR)")
+                   help="no progress bar, summary, notes or warnings: only the error that ends the command (log level "
+                   "ERROR; -qq: CRITICAL)")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="log each file sent, unchanged or deleted (level DEBUG); default INFO, or "
                    "$STORES_LOG_LEVEL, else $POLYAXON_LOG_LEVEL")

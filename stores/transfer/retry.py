@@ -106,7 +106,7 @@ class _Breaker:
                 self.streak += 1
                 if self.limit and self.streak >= self.limit and not self.tripped.is_set():
                     self.tripped.set()
-                    _log.error("%d file(s) in a row could not reach the store: starting no more files "
+                    _log.warning("%d file(s) in a row could not reach the store: starting no more files "
                                "(the store looks unreachable)", self.streak,
                                extra={"fields": {"breaker": "tripped", "streak": self.streak}})
             else:
