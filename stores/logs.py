@@ -80,8 +80,8 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that writes to the ``sys.stderr`` of the moment unless given a stream."""
 
     def __init__(self, stream: IO[str] | None) -> None:
-        self._fixed = stream
         super().__init__(stream)
+        self._fixed = stream  # StreamHandler stored sys.stderr for None: look it up at each write
 
     @property  # type: ignore[override]
     def stream(self) -> IO[str]:
