@@ -138,8 +138,6 @@ class PlxFileSystem(AbstractFileSystem):
         path = os.fspath(path)
         if path.startswith("plx://"):
             path = path[len("plx://"):]
-        elif path.startswith("plx::"):
-            path = path[len("plx::"):]
         return path.strip("/")
 
     # -- NAME/key <-> the backend's path ----------------------------------------------------------
