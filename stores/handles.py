@@ -24,7 +24,8 @@ from .credentials import Credentials, resolve_credentials
 from .errors import ContractError, SelectionError, StoresError
 from .kinds import KINDS, resolve
 
-__all__ = ["BACKENDS", "StoreHandle", "register_backend", "open_store", "clean_key", "local_store"]
+__all__ = ["BACKENDS", "StoreHandle", "StoreLocation", "register_backend", "open_store", "locate_store", "clean_key",
+           "local_store"]
 
 #: kind -> ``"module:factory"`` or a callable ``(credentials, account) -> filesystem``; the
 #: kinds table's ``backend`` until :func:`register_backend` says otherwise
@@ -154,26 +155,49 @@ def _factory(kind: str) -> Callable[..., Any]:
     return target if callable(target) else resolve(target)
 
 
-def _build(kind: str, url: str, root: str, name: str | None, creds: Credentials, account: str | None = None) -> StoreHandle:
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store is and how to reach it, before any SDK is imported: what
+    :func:`open_store` builds a handle from, and what :mod:`stores.plxfs` hands to libraries that
+    take a URL and options."""
+
+    kind: str
+    url: str
+    root: str
+    name: str | None
+    credentials: Credentials
+    account: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return not KINDS[self.kind].is_bucket
+
+
+def _build(loc: StoreLocation) -> StoreHandle:
     from .backends import require
 
+    kind, name, creds = loc.kind, loc.name, loc.credentials
     require(kind)
     try:
-        fs = _factory(kind)(creds, account)
+        fs = _factory(kind)(creds, loc.account)
     except StoresError:
         raise
     except Exception as exc:
         # SDK constructors may echo what they were given: scrub before showing
         raise StoresError(
-            f"cannot open {kind} store {name or url}: {creds.redact(str(exc))}"
+            f"cannot open {kind} store {name or loc.url}: {creds.redact(str(exc))}"
         ) from None
-    return StoreHandle(kind, fs, root, url, name, creds)
+    return StoreHandle(kind, fs, loc.root, loc.url, name, creds)
+
+
+def _local(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path") -> StoreLocation:
+    root = os.path.abspath(os.fspath(path))
+    return StoreLocation(kind, root, root, name, Credentials(kind))
 
 
 def local_store(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path") -> StoreHandle:
     """A handle on a local directory (host paths, claims, or any local path)."""
-    root = os.path.abspath(os.fspath(path))
-    return _build(kind, root, root, name, Credentials(kind))
+    return _build(_local(path, name, kind))
 
 
 def _catalog_connections(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -217,7 +241,7 @@ def _name_for(url: str, environ: Mapping[str, str]) -> str | None:
     return best[1] if best else None
 
 
-def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection: Any = None, **cred_kw: Any) -> StoreHandle:
+def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection: Any = None, **cred_kw: Any) -> StoreLocation:
     from .names import parse_bucket
 
     scheme = url.partition("://")[0] if "://" in url else ""
@@ -226,7 +250,7 @@ def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection
         raise StoresError(f"unsupported store URL {url!r}; use s3://, gs://, wasbs:// or a local path")
     entry = KINDS[kind]
     if not entry.is_bucket:  # file://
-        return local_store(url.partition("://")[2], name, kind)
+        return _local(url.partition("://")[2], name, kind)
     normal = entry.schemes[0] if scheme in entry.scheme_aliases else scheme
     try:
         bucket = parse_bucket(kind, normal + url[len(scheme):])
@@ -237,7 +261,7 @@ def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection
         # the catalog says where the connection's secret is mounted: its key file
         connection = _catalog_connections(environ).get(name)
     creds = resolve_credentials(kind, connection=connection, name=name, environ=environ, **cred_kw)
-    return _build(kind, bucket.url, bucket.root, name, creds, bucket.account)
+    return StoreLocation(kind, bucket.url, bucket.root, name, creds, bucket.account)
 
 
 def open_store(
@@ -256,6 +280,26 @@ def open_store(
     Credentials follow :mod:`stores.credentials`; ``secrets_root`` re-roots mounted key files and
     ``key_file`` names one explicitly.
     """
+    return _build(locate_store(target, catalog, environ=environ, secrets_root=secrets_root, key_file=key_file))
+
+
+def locate_store(
+    target: Any,
+    catalog: Any = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    secrets_root: str | None = None,
+    key_file: str | None = None,
+) -> StoreLocation:
+    """Where the store :func:`open_store` would open is, and its credentials (no SDK imported):
+    a connection model, a connection name (from ``catalog``, else from the
+    container's ``POLYAXON_CONNECTIONS_CATALOG`` with its credentials, else from the run's
+    ``POLYAXON_RUN_DATA_PATHS``; ``"outputs"`` is the artifacts store named by
+    ``POLYAXON_ARTIFACTS_STORE_NAME``), a bucket URL, or a local path.
+
+    Credentials follow :mod:`stores.credentials`; ``secrets_root`` re-roots mounted key files and
+    ``key_file`` names one explicitly.
+    """
     env = os.environ if environ is None else environ
     cred_kw = {"secrets_root": secrets_root, "key_file": key_file}
     if not isinstance(target, (str, os.PathLike)):
@@ -264,14 +308,14 @@ def open_store(
             raise StoresError(f"connection {conn.name!r} is a {conn.kind} connection, not a store")
         if conn.is_bucket:
             return _from_url(conn.store_path, conn.name, env, connection=conn, **cred_kw)
-        return local_store(conn.mount_path, conn.name, conn.kind)
+        return _local(conn.mount_path, conn.name, conn.kind)
     target = os.fspath(target)
     if catalog is not None and not target.startswith("/") and "://" not in target:
-        return open_store(catalog.get(target), environ=env, **cred_kw)
+        return locate_store(catalog.get(target), environ=env, **cred_kw)
     if "://" in target:
         return _from_url(target, None, env, **cred_kw)
     if target.startswith("/") or target.startswith("."):
-        return local_store(target)
+        return _local(target)
     from .run import ENV_DATA_PATHS, get_data_paths
     from .contract.names import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
 
@@ -279,7 +323,7 @@ def open_store(
     if target == "outputs" and "outputs" not in in_catalog and env.get(ENV_ARTIFACTS_STORE_NAME) in in_catalog:
         target = env[ENV_ARTIFACTS_STORE_NAME]  # Polyaxon's name for the run's artifacts store
     if target in in_catalog and in_catalog[target].is_storage:
-        return open_store(in_catalog[target], environ=env, **cred_kw)
+        return locate_store(in_catalog[target], environ=env, **cred_kw)
     if not env.get(ENV_DATA_PATHS):
         raise SelectionError(
             f"{target!r} is not a URL or a path, and there is no catalog, no {ENV_CONNECTIONS_CATALOG} "
@@ -291,4 +335,4 @@ def open_store(
     path = paths[target]
     if "://" in path:
         return _from_url(path, target, env, **cred_kw)
-    return local_store(path, target)
+    return _local(path, target)

@@ -1,17 +1,31 @@
-"""A small progress line for transfers (stdlib): files, bytes and rate on stderr.
+"""Progress of a transfer (stdlib): files, bytes and rate.
 
-Drawn only when the stream is a terminal and nobody asked for quiet; redrawn at most ten times a
-second; safe to update from many threads.
+- On a terminal: one line on stderr, redrawn at most ten times a second.
+- Off a terminal (an init container, a sidecar, a CI log): a line on the ``stores.progress``
+  logger every ``interval`` seconds while bytes move (INFO; the ``stores`` command shows them
+  with their UTC time, or as JSON objects with ``--log-format json``), so a long download is
+  never silent.
+- Any fsspec ``Callback`` (``fsspec.callbacks.TqdmCallback`` for a tqdm bar, or your own) is
+  told the total bytes (``set_size``) and the bytes done (``absolute_update``).
+
+Safe to update from many threads.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["Progress", "human_bytes"]
+__all__ = ["Progress", "human_bytes", "as_progress", "DEFAULT_INTERVAL"]
+
+#: seconds between two progress lines off a terminal (``STORES_PROGRESS_INTERVAL``, the CLI's
+#: ``--progress-interval``)
+DEFAULT_INTERVAL = 15.0
+
+_log = logging.getLogger("stores.progress")
 
 
 def human_bytes(n: float) -> str:
@@ -23,15 +37,24 @@ def human_bytes(n: float) -> str:
 
 
 class Progress:
-    """Counts files and bytes; ``enabled=None`` means "when ``stream`` is a terminal"."""
+    """Counts files and bytes and shows them.  ``enabled``: ``None`` draws the line on a terminal
+    and logs periodic lines otherwise; ``True`` always draws; ``False`` shows nothing itself.
+    ``callback``: an fsspec ``Callback`` told the bytes (whatever ``enabled`` says).
+    ``interval``: seconds between logged lines (``0``: none)."""
 
-    def __init__(self, stream: IO[str] | None = None, enabled: bool | None = None, label: str = "") -> None:
+    def __init__(self, stream: IO[str] | None = None, enabled: bool | None = None, label: str = "",
+                 callback: Any = None, interval: float | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
+        self.lines = False
         if enabled is None:
             isatty = getattr(self.stream, "isatty", None)
             enabled = bool(isatty and isatty())
+            self.lines = not enabled
         self.enabled = enabled
         self.label = label
+        self.callback = callback
+        self.interval = DEFAULT_INTERVAL if interval is None else interval
+        self._last_line = time.monotonic()
         self.files_total = 0
         self.bytes_total = 0
         self.files_done = 0
@@ -44,11 +67,15 @@ class Progress:
         with self._lock:
             self.files_total += files
             self.bytes_total += nbytes
+            if self.callback is not None:
+                self.callback.set_size(self.bytes_total)
         self._draw()
 
     def advance(self, nbytes: int) -> None:
         with self._lock:
             self.bytes_done += nbytes
+            if self.callback is not None:
+                self.callback.absolute_update(self.bytes_done)
         self._draw()
 
     def file_done(self) -> None:
@@ -60,6 +87,8 @@ class Progress:
         """Take back bytes of an attempt that will be retried."""
         with self._lock:
             self.bytes_done -= nbytes
+            if self.callback is not None:
+                self.callback.absolute_update(self.bytes_done)
 
     @property
     def rate(self) -> float:
@@ -74,7 +103,29 @@ class Progress:
             f"{human_bytes(self.rate)}/s"
         )
 
+    def fields(self) -> dict[str, Any]:
+        """The counts, as a JSON log line carries them."""
+        return {"files_done": self.files_done, "files_total": self.files_total, "bytes_done": self.bytes_done,
+                "bytes_total": self.bytes_total, "bytes_per_second": round(self.rate, 1)}
+
+    def _log_line(self) -> None:
+        """A progress line on the logger, at most every ``interval`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_line < self.interval:
+                return
+            self._last_line = now
+            line, fields = self.line(), self.fields()
+        _log.info("%s", line, extra={"fields": fields})
+
+    def tick(self) -> None:
+        """Log a line if one is due, whether or not anything moved (a transfer's watcher calls
+        this several times a second: the lines keep coming while a store is slow)."""
+        if self.lines and self.interval > 0 and _log.isEnabledFor(logging.INFO):
+            self._log_line()
+
     def _draw(self, force: bool = False) -> None:
+        self.tick()
         if not self.enabled:
             return
         now = time.monotonic()
@@ -96,3 +147,17 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def as_progress(progress: Any) -> Progress:
+    """What a transfer's ``progress=`` argument means: a :class:`Progress` as it is; an fsspec
+    ``Callback`` (anything with ``set_size`` and ``absolute_update``) told the bytes, nothing
+    drawn; ``None``: a line on a terminal, periodic log lines otherwise; ``True``/``False``:
+    always drawn / nothing."""
+    if isinstance(progress, Progress):
+        return progress
+    if hasattr(progress, "set_size") and hasattr(progress, "absolute_update"):
+        return Progress(enabled=False, callback=progress)
+    if progress is None or isinstance(progress, bool):
+        return Progress(enabled=progress)
+    raise TypeError(f"progress must be a Progress, an fsspec Callback, a bool or None, not {type(progress).__name__}")

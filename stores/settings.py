@@ -28,6 +28,29 @@ auth_token_key         ``STORES_AUTH_TOKEN_KEY``     ``token``
 
 ``k8s`` never reads the environment: a render is a function of its arguments, and
 ``load_settings()`` is where the environment comes in.
+
+The log settings of the ``stores`` command (and of anything that calls
+``stores.logs.configure``) follow the same order, explicit > environment > default, resolved by
+``load_log_settings(...)``; the explicit values are the command's flags:
+
+=================  =========================================  ==============================
+setting            explicit / variable                        default
+=================  =========================================  ==============================
+level              ``-v`` (DEBUG) / ``-q`` (ERROR: only       ``INFO``
+                   what ends the command; ``-qq``:
+                   CRITICAL); else
+                   ``STORES_LOG_LEVEL``, else
+                   ``POLYAXON_LOG_LEVEL`` (set by the
+                   ``logLevel`` plugin on every container
+                   the renderer adds)
+format             ``--log-format``; ``STORES_LOG_FORMAT``    ``text`` (``json``: one object
+                                                              per line, with a timestamp)
+progress_interval  ``--progress-interval``;                   ``15`` seconds between progress
+                   ``STORES_PROGRESS_INTERVAL``               lines off a terminal (``0``: none)
+=================  =========================================  ==============================
+
+Levels are the names of :mod:`logging` in any case (``WARN`` is ``WARNING``); a bad value is an
+error naming where it came from.
 """
 
 from __future__ import annotations
@@ -50,6 +73,11 @@ __all__ = [
     "Settings",
     "check_resources",
     "load_settings",
+    "LOG_LEVELS",
+    "LOG_FORMATS",
+    "LOG_LEVEL_VARS",
+    "LogSettings",
+    "load_log_settings",
 ]
 
 #: built from the Dockerfile at the top of the repository; push it where your cluster pulls from
@@ -188,3 +216,79 @@ def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> 
             problem = exc.problems[0]
             raise ValuesError([Problem(problem.path, problem.message.replace("(from the caller)", f"(from {origin[name]})"))]) from None
     return settings
+
+
+# -- log settings ----------------------------------------------------------------------------------
+
+#: the level names, lowest first (the numbers of :mod:`logging`, without importing it)
+LOG_LEVELS: dict[str, int] = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+LOG_FORMATS = ("text", "json")
+#: the variables that set the level, the first set one wins
+LOG_LEVEL_VARS = ("STORES_LOG_LEVEL", "POLYAXON_LOG_LEVEL")
+ENV_LOG_FORMAT = "STORES_LOG_FORMAT"
+ENV_PROGRESS_INTERVAL = "STORES_PROGRESS_INTERVAL"
+DEFAULT_PROGRESS_INTERVAL = 15.0
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Resolved log settings; ``level`` is a :mod:`logging` level number."""
+
+    level: int = LOG_LEVELS["INFO"]
+    format: str = "text"
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL
+    #: where each setting came from ("the caller", "$STORES_LOG_LEVEL", "default")
+    origin: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def level_name(self) -> str:
+        return next((n for n, v in LOG_LEVELS.items() if v == self.level), str(self.level))
+
+
+def _level(raw: Any, where: str) -> int:
+    text = str(raw).strip().upper()
+    text = "WARNING" if text == "WARN" else text
+    if text in LOG_LEVELS:
+        return LOG_LEVELS[text]
+    if text.isdigit():
+        return int(text)
+    raise _problem("log_level", f"must be one of {', '.join(LOG_LEVELS)}, got {raw!r}", where)
+
+
+def load_log_settings(environ: Mapping[str, str] | None = None, *, verbosity: int | None = None,
+                      level: str | int | None = None, log_format: str | None = None,
+                      progress_interval: float | None = None) -> LogSettings:
+    """Log settings from explicit values (``None``: not given), else the environment, else the
+    defaults.  ``verbosity`` is the ``-v`` count minus the ``-q`` count: above 0 DEBUG, -1 ERROR
+    (quiet: only what ends the command), below that CRITICAL; 0 or ``None``: not given."""
+    env = os.environ if environ is None else environ
+    origin: dict[str, str] = {}
+    if level is not None:
+        lvl, origin["level"] = _level(level, "the caller"), "the caller"
+    elif verbosity:
+        lvl = LOG_LEVELS["DEBUG"] if verbosity > 0 else LOG_LEVELS["ERROR"] if verbosity == -1 else LOG_LEVELS["CRITICAL"]
+        origin["level"] = "-v/-q"
+    else:
+        var = next((v for v in LOG_LEVEL_VARS if env.get(v, "").strip()), None)
+        lvl = _level(env[var], f"${var}") if var else LOG_LEVELS["INFO"]
+        origin["level"] = f"${var}" if var else "default"
+    fmt, origin["format"] = ((log_format, "the caller") if log_format is not None
+                             else (env[ENV_LOG_FORMAT].strip().lower(), f"${ENV_LOG_FORMAT}") if env.get(ENV_LOG_FORMAT, "").strip()
+                             else ("text", "default"))
+    if fmt not in LOG_FORMATS:
+        raise _problem("log_format", f"must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}", origin["format"])
+    if progress_interval is not None:
+        interval, origin["progress_interval"] = progress_interval, "the caller"
+    elif env.get(ENV_PROGRESS_INTERVAL, "").strip():
+        origin["progress_interval"] = f"${ENV_PROGRESS_INTERVAL}"
+        try:
+            interval = float(env[ENV_PROGRESS_INTERVAL])
+        except ValueError:
+            raise _problem("progress_interval", f"must be a number of seconds, got {env[ENV_PROGRESS_INTERVAL]!r}",
+                           origin["progress_interval"]) from None
+    else:
+        interval, origin["progress_interval"] = DEFAULT_PROGRESS_INTERVAL, "default"
+    if not interval >= 0:  # NaN too
+        raise _problem("progress_interval", f"must be 0 (off) or a positive number of seconds, got {interval!r}",
+                       origin["progress_interval"])
+    return LogSettings(lvl, fmt, float(interval), origin)

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-__all__ = ["main", "COMMAND_MODULES", "EARLY_STOP"]
+__all__ = ["main", "COMMAND_MODULES", "EARLY_STOP", "error_line"]
 
 #: modules that each define ``register(subparsers)``; a command's heavy imports stay inside
 #: its handler so ``stores --help`` stays fast.
@@ -83,13 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     from ..errors import StoresError
 
+    if "stores.logs" in sys.modules:  # an earlier main() in this process configured logging
+        sys.modules["stores.logs"].reset()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except StoresError as exc:
         # already scrubbed when raised (StoresError's own rule); a second pass costs nothing
-        print(f"error: {_scrub(str(exc))}", file=sys.stderr)
+        error_line(_scrub(str(exc)))
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -102,6 +104,17 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"internal error: {type(exc).__name__}: {_scrub(str(exc))} (set STORES_DEBUG=1 for details)",
               file=sys.stderr)
         return 3
+
+
+def error_line(message: str) -> None:
+    """``error: MESSAGE`` on stderr; a JSON object like every other line when the command logs
+    in JSON (``--log-format json``)."""
+    if "stores.logs" in sys.modules and sys.modules["stores.logs"].active_format() == "json":
+        import logging
+
+        logging.getLogger("stores.cli").error("%s", message)
+        return
+    print(f"error: {message}", file=sys.stderr)
 
 
 def _scrub(text: str) -> str:

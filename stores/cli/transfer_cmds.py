@@ -26,7 +26,37 @@ _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 def _common(p: argparse.ArgumentParser) -> None:
     add_values_flags(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary and no notes")
+    p.add_argument("-q", "--quiet", action="count", default=0,
+                   help="no progress bar, summary, notes or warnings: only the error that ends the command (log level "
+                   "ERROR; -qq: CRITICAL)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log each file sent, unchanged or deleted (level DEBUG); default INFO, or "
+                   "$STORES_LOG_LEVEL, else $POLYAXON_LOG_LEVEL")
+    p.add_argument("--log-format", choices=("text", "json"), default=None,
+                   help="text (default, or $STORES_LOG_FORMAT) or json: one JSON object per line on stderr, "
+                   "with a timestamp (for a sidecar's log collector)")
+    p.add_argument("--progress-interval", type=float, default=None, metavar="S",
+                   help="off a terminal, a timestamped progress line every S seconds while a transfer runs "
+                   "(default 15, or $STORES_PROGRESS_INTERVAL; 0: none)")
+
+
+def _setup_logging(args: argparse.Namespace) -> Any:
+    """The log settings of the flags (explicit), the environment, the defaults
+    (:func:`stores.settings.load_log_settings`), installed on the ``stores`` logger."""
+    from ..logs import configure
+    from ..settings import load_log_settings
+
+    settings = load_log_settings(verbosity=(args.verbose - args.quiet) or None, log_format=args.log_format,
+                                 progress_interval=args.progress_interval)
+    configure(settings)
+    args.log_settings = settings
+    return settings
+
+
+def _log() -> Any:
+    import logging
+
+    return logging.getLogger("stores.cli")
 
 
 def _transfer_flags(p: argparse.ArgumentParser) -> None:
@@ -143,7 +173,11 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    return False if args.quiet else None
+    from ..progress import Progress
+
+    if args.quiet:
+        return False
+    return Progress(enabled=None, interval=args.log_settings.progress_interval)
 
 
 def _report(args: argparse.Namespace, result: Any) -> None:
@@ -157,14 +191,14 @@ def _report(args: argparse.Namespace, result: Any) -> None:
         for row in result.account():  # the plan, on stdout: one line per entry, deletions included
             reason = f" ({escape_key(row['reason'])})" if row["reason"] else ""
             print(f"{row['fate']:<13} {escape_key(row['key'])}{reason}")
-    elif not args.quiet:
-        for key, why in sorted(result.excluded.items()):
-            if key not in result.vanished:
-                print(f"skipped {escape_key(key)}: {escape_key(why)}", file=sys.stderr)
-    if not args.quiet:
-        for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
-        print(("dry run: " if getattr(args, "dry_run", False) else "") + result.summary(), file=sys.stderr)
+    # files skipped by a rule were logged by the transfer (stores.transfer, INFO)
+    log = _log()
+    for note in result.notes:
+        log.info("note: %s", note)
+    log.info("%s%s", "dry run: " if getattr(args, "dry_run", False) else "", result.summary(),
+             extra={"fields": {"sent": result.count, "unchanged": len(result.skipped), "deleted": len(result.deleted),
+                               "skipped": len(result.excluded), "failed": len(result.failed), "bytes": result.bytes,
+                               "seconds": round(result.seconds, 3)}})
 
 
 def _transfer(args: argparse.Namespace, run: Any) -> Any:
@@ -179,8 +213,10 @@ def _transfer(args: argparse.Namespace, run: Any) -> Any:
     except TransferError as exc:
         result = getattr(exc, "result", None)
         if getattr(exc, "stalled", False):
+            from . import error_line
+
             _write_report(args, result)
-            print(f"error: {exc}", file=sys.stderr)
+            error_line(str(exc))
             sys.stderr.flush()
             sys.stdout.flush()
             os._exit(1)
@@ -203,6 +239,7 @@ def _write_report(args: argparse.Namespace, result: Any) -> None:
 def cmd_ls(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
+    _setup_logging(args)
     from ..errors import StoresError, TransferError
     from ..transfer import escape_key
 
@@ -257,6 +294,7 @@ def _fields(info: dict[str, Any]) -> dict[str, Any]:
 def cmd_cp(args: argparse.Namespace) -> int:
     from ..transfer import copy
 
+    _setup_logging(args)
     catalog = _catalog(args)
     src, skey = resolve_spec(args.src, catalog)
     dst, dkey = resolve_spec(args.dst, catalog)
@@ -269,6 +307,7 @@ def cmd_cp(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from . import EARLY_STOP
 
+    _setup_logging(args)
     stop = EARLY_STOP if EARLY_STOP is not None else threading.Event()
     previous: dict[int, Any] = {}
     if args.watch:
@@ -296,7 +335,7 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
     options = _options(args, delete=args.delete, checksum=args.checksum, missing_ok=args.missing_ok or args.watch)
     if args.missing_ok and skey and src.exists("") and not src.exists(skey):
         # autoResume on a run's first start: nothing to restore is not an error
-        print(f"nothing to sync: {args.src} does not exist", file=sys.stderr)
+        _log().info("nothing to sync: %s does not exist", args.src)
         return 0
 
     def once() -> Any:
@@ -315,7 +354,7 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
             once()
         except StoresError as exc:
             # a sidecar outlives a bad minute; the final sync below still raises
-            print(f"sync failed, will retry in {args.interval:g}s: {exc}", file=sys.stderr)
+            _log().warning("sync failed, will retry in %gs: %s", args.interval, exc)
         stop.wait(args.interval)
     once()  # whatever was written since the last pass
     return 0

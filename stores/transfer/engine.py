@@ -4,17 +4,18 @@ uploads against one listing), delete (``sync`` with ``delete``), the whole watch
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from ..errors import StoresError, TransferError
 from ..handles import StoreHandle
 from ..kinds import KINDS
-from ..progress import Progress
+from ..progress import Progress, as_progress, human_bytes
 from .compare import _up_to_date
 from .listing import (_is_dir, _join, _key_problem, _list, _Listing, _planned_path, _side,
                       _vanished, escape_key, posixpath_basename)
@@ -23,13 +24,21 @@ from .onefile import _copy_one
 from .options import _BATCH_VERIFY_MIN, STALL_TIMEOUT, TransferOptions, TransferResult
 from .retry import _Breaker, _listed, _with_retries
 
+if TYPE_CHECKING:
+    from fsspec.callbacks import Callback
+
+#: what ``progress=`` takes (:func:`stores.progress.as_progress`)
+ProgressArg = Union[Progress, "Callback", bool, None]
+
+_log = logging.getLogger("stores.transfer")
+
 
 def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions,
-         progress: Progress | bool | None) -> TransferResult:
+         progress: ProgressArg) -> TransferResult:
     """The transfer in a thread of its own, watched: a run that makes no progress (no byte, no
     file, no listing) for ``stall_timeout`` seconds fails, whatever an SDK is blocked in, and its
     temporary files are removed (its threads end when their requests time out)."""
-    bar = progress if isinstance(progress, Progress) else Progress(enabled=None if progress is None else bool(progress))
+    bar = as_progress(progress)
     beats = [0]
     box: dict[str, Any] = {}
 
@@ -45,6 +54,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     seen, last = (-1, -1), time.monotonic()
     while worker.is_alive():
         worker.join(0.2)
+        bar.tick()
         now = (bar.bytes_done + bar.files_done, beats[0])
         if now != seen:
             seen, last = now, time.monotonic()
@@ -89,7 +99,13 @@ def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: Tr
         plan.result.seconds = time.monotonic() - start
         bar.close()
         return plan.result
-    bar.add_total(len(plan.todo), sum(plan.sources[s].size for s, _ in plan.todo))
+    total = sum(plan.sources[s].size for s, _ in plan.todo)
+    _log.debug("%s -> %s: %d file(s) to send (%s), %d unchanged%s", src.url, dst.url, len(plan.todo),
+              human_bytes(total), len(plan.result.skipped),
+              f", {len(plan.extra)} to delete" if plan.extra else "",
+              extra={"fields": {"source": src.url, "destination": dst.url, "to_send": len(plan.todo),
+                                "bytes": total, "unchanged": len(plan.result.skipped), "to_delete": len(plan.extra)}})
+    bar.add_total(len(plan.todo), total)
     run = _Execution(plan, opts, bar, beats)
     try:
         run.execute()
@@ -154,6 +170,9 @@ def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferO
     plan = _Plan(src, dst, listing, single, result)
     for key, why in listing.skipped.items():
         result.excluded[plan.name(key)] = why
+        # the plan of a dry run shows them already
+        _log.log(logging.DEBUG if opts.dry_run else logging.INFO, "skipped %s: %s", escape_key(plan.name(key)),
+                 escape_key(why), extra={"fields": {"key": plan.name(key), "fate": "skipped", "reason": why}})
     for key, why in listing.failed.items():
         result.failed[plan.name(key)] = why
     sources = plan.sources
@@ -183,6 +202,7 @@ def _to_send(plan: _Plan, dentries: dict[str, Any], incremental: bool, opts: Tra
         if incremental and _up_to_date(sources[key], dentries.get(key), src, dst, lambda: _planned_path(src, key),
                                        lambda: _planned_path(dst, key), opts, uncompared):
             result.skipped.append(plan.name(key))
+            _log.debug("unchanged %s", escape_key(plan.name(key)))
         else:
             todo.append((key, key))
     if uncompared[0]:
@@ -232,14 +252,18 @@ class _Execution:
                 self.not_attempted.append(name(dkey))
             return
         try:
-            n = _with_retries(lambda: self._attempt(skey, dkey, batch), self.opts, self.breaker.tripped)
+            n = _with_retries(lambda: self._attempt(skey, dkey, batch), self.opts, self.breaker.tripped,
+                              what=escape_key(name(skey)), redact=self._redact)
         except Exception as exc:  # collected and raised by finish, with every other failure
             if isinstance(exc, FileNotFoundError) and _vanished(self.plan.src, skey):
+                _log.info("skipped %s: vanished from the source after it was listed", escape_key(name(skey)))
                 with self.lock:
                     self.result.vanished.append(name(skey))
                     self.result.excluded[name(skey)] = "vanished: removed from the source after it was listed"
                 return
             self.breaker.record(exc)
+            _log.warning("failed %s: %s: %s", escape_key(name(dkey)), type(exc).__name__, self._redact(str(exc)),
+                         extra={"fields": {"key": name(dkey), "fate": "failed"}})
             with self.lock:
                 self.failures[name(dkey)] = exc
             return
@@ -247,7 +271,11 @@ class _Execution:
         with self.lock:
             self.result.transferred.append(name(dkey))
             self.result.bytes += n
+        _log.debug("sent %s (%s)", escape_key(name(dkey)), human_bytes(n))
         self.bar.file_done()
+
+    def _redact(self, text: str) -> str:
+        return self.plan.dst.credentials.redact(self.plan.src.credentials.redact(text))
 
     def _attempt(self, skey: str, dkey: str, batch: dict[str, tuple[int, str]] | None) -> int:
         """One attempt at one file, through ``Hooks.copy_file`` when the options give one."""
@@ -290,7 +318,9 @@ class _Execution:
             try:
                 _rm_exact(self.plan.dst, dkey)
                 self.result.deleted.append(dkey)
+                _log.info("deleted %s", escape_key(dkey), extra={"fields": {"key": dkey, "fate": "deleted"}})
             except Exception as exc:
+                _log.warning("could not delete %s: %s: %s", escape_key(dkey), type(exc).__name__, self._redact(str(exc)))
                 self.failures[dkey] = exc
             self.beats[0] += 1
 
@@ -353,24 +383,24 @@ def _rm_exact(handle: StoreHandle, key: str) -> None:
 
 
 def copy(src: Any, dst: Any, *, src_key: str = "", dst_key: str = "", options: TransferOptions | None = None,
-         progress: Progress | bool | None = None) -> TransferResult:
+         progress: ProgressArg = None) -> TransferResult:
     """Copy a file or a tree (every file under it) from ``src`` to ``dst``, always sending."""
     return _run(_side(src, src_key), _side(dst, dst_key), False, options or TransferOptions(), progress)
 
 
 def upload(local_path: str | os.PathLike[str], store: StoreHandle, key: str = "", *,
-           options: TransferOptions | None = None, progress: Progress | bool | None = None) -> TransferResult:
+           options: TransferOptions | None = None, progress: ProgressArg = None) -> TransferResult:
     """Upload a local file or directory to ``key`` in ``store``."""
     return copy(local_path, store, dst_key=key, options=options, progress=progress)
 
 
 def download(store: StoreHandle, key: str, local_path: str | os.PathLike[str], *,
-             options: TransferOptions | None = None, progress: Progress | bool | None = None) -> TransferResult:
+             options: TransferOptions | None = None, progress: ProgressArg = None) -> TransferResult:
     """Download ``key`` (a file or a prefix) from ``store`` to ``local_path``."""
     return copy(store, local_path, src_key=key, options=options, progress=progress)
 
 
 def sync(src: Any, dst: Any, *, src_key: str = "", dst_key: str = "", options: TransferOptions | None = None,
-         progress: Progress | bool | None = None) -> TransferResult:
+         progress: ProgressArg = None) -> TransferResult:
     """Make ``dst`` hold every file of ``src``, sending only what changed (module docstring)."""
     return _run(_side(src, src_key), _side(dst, dst_key), True, options or TransferOptions(), progress)

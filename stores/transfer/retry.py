@@ -4,6 +4,7 @@ breaker), and the retry loop with exponential backoff."""
 from __future__ import annotations
 
 import errno
+import logging
 import random
 import threading
 import time
@@ -14,6 +15,8 @@ from ..errors import IntegrityError, StoresError, TransferError
 if TYPE_CHECKING:
     from ..handles import StoreHandle
     from .options import TransferOptions
+
+_log = logging.getLogger("stores.transfer.retry")
 
 _PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, StoresError)
 _TRANSIENT_NAMES = ("timeout", "connection", "throttl", "slowdown", "serverdisconnected",
@@ -101,15 +104,20 @@ class _Breaker:
         with self._lock:
             if exc is not None and _is_connection_failure(exc):
                 self.streak += 1
-                if self.limit and self.streak >= self.limit:
+                if self.limit and self.streak >= self.limit and not self.tripped.is_set():
                     self.tripped.set()
+                    _log.warning("%d file(s) in a row could not reach the store: starting no more files "
+                               "(the store looks unreachable)", self.streak,
+                               extra={"fields": {"breaker": "tripped", "streak": self.streak}})
             else:
                 self.streak = 0
 
 
-def _with_retries(fn: Callable[[], int], opts: TransferOptions, stop: threading.Event | None = None) -> int:
+def _with_retries(fn: Callable[[], int], opts: TransferOptions, stop: threading.Event | None = None,
+                  what: str = "", redact: Callable[[str], str] | None = None) -> int:
     """``fn()``, retried with backoff on transient errors; not retried once ``stop`` is set (the
-    circuit breaker: the store looks unreachable)."""
+    circuit breaker: the store looks unreachable).  Each retry is logged (``what``: the file or
+    listing; ``redact``: scrubs the error text of the credentials' secrets)."""
     attempt = 0
     while True:
         try:
@@ -117,15 +125,19 @@ def _with_retries(fn: Callable[[], int], opts: TransferOptions, stop: threading.
         except Exception as exc:
             if attempt >= opts.retries or not is_transient(exc) or (stop is not None and stop.is_set()):
                 raise
-            delay = min(opts.max_backoff, opts.backoff * (2 ** attempt))
-            time.sleep(delay * (0.5 + random.random() / 2))
+            delay = min(opts.max_backoff, opts.backoff * (2 ** attempt)) * (0.5 + random.random() / 2)
+            detail = f"{type(exc).__name__}: {exc}"
+            _log.warning("retrying %s in %.1fs (attempt %d of %d): %s", what or "a request", delay, attempt + 2,
+                         opts.retries + 1, redact(detail) if redact is not None else detail,
+                         extra={"fields": {"key": what, "attempt": attempt + 2, "delay": round(delay, 2)}})
+            time.sleep(delay)
             attempt += 1
 
 
 def _listed(fn: Callable[[], Any], handle: StoreHandle, opts: TransferOptions) -> Any:
     """``fn()`` (a listing), retried like a file; its failure is a TransferError naming the store."""
     try:
-        return _with_retries(fn, opts)
+        return _with_retries(fn, opts, what=f"the listing of {handle.url}", redact=handle.credentials.redact)
     except StoresError:
         raise
     except Exception as exc:

@@ -196,3 +196,28 @@ def test_chart_schema_check_fails_when_stale_or_invalid(tmp_path: Path) -> None:
     res = _run([sys.executable, "examples/helm-chart/check_schema.py"], work)
     assert res.returncode == 1
     assert "fails the schema" in res.stdout and "expected an s3:// URL" in res.stdout
+
+
+# -- pandas-plx -----------------------------------------------------------------------------------
+
+
+def test_pandas_example_reads_and_writes_a_bucket_through_plx(tmp_path: Path, s3_server) -> None:
+    """The example's own values file and script, against moto's S3 server: a CSV through
+    ``plx://data-s3/...``, a parquet file through ``url`` + ``storage_options``."""
+    import boto3
+
+    from support.servers import s3_env
+
+    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    if "pandas-example" not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket="pandas-example")
+    work = _workdir(tmp_path)
+    res = _run([sys.executable, "examples/pandas-plx/roundtrip.py", "data-s3"], work,
+               STORES_VALUES="examples/pandas-plx/values.yaml", **s3_env(s3_server))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines() == ["plx://data-s3/metrics.csv: 3 rows, last loss 0.125",
+                                       "s3://pandas-example/datasets/metrics.parquet: 3 rows"]
+    body = client.get_object(Bucket="pandas-example", Key="datasets/metrics.csv")["Body"].read()
+    assert body == b"epoch,loss\n1,0.5\n2,0.25\n3,0.125\n"
+    assert client.head_object(Bucket="pandas-example", Key="datasets/metrics.parquet")["ContentLength"] > 0
