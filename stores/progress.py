@@ -1,7 +1,9 @@
 """A small progress line for transfers (stdlib): files, bytes and rate on stderr.
 
 Drawn only when the stream is a terminal and nobody asked for quiet; redrawn at most ten times a
-second; safe to update from many threads.
+second; safe to update from many threads.  When the stream is not a terminal (a container's log)
+and ``every`` is given, a plain line is written at most every ``every`` seconds instead (the first
+one after ``every`` seconds, so a short transfer writes none).
 """
 
 from __future__ import annotations
@@ -25,12 +27,19 @@ def human_bytes(n: float) -> str:
 class Progress:
     """Counts files and bytes; ``enabled=None`` means "when ``stream`` is a terminal"."""
 
-    def __init__(self, stream: IO[str] | None = None, enabled: bool | None = None, label: str = "") -> None:
+    def __init__(self, stream: IO[str] | None = None, enabled: bool | None = None, label: str = "",
+                 every: float | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
+        #: plain lines every ``every`` seconds (a log), not a bar redrawn in place
+        self.lines = False
         if enabled is None:
             isatty = getattr(self.stream, "isatty", None)
             enabled = bool(isatty and isatty())
+            if not enabled and every:
+                enabled = self.lines = True
+        self.every = every or 0.0
         self.enabled = enabled
+        self._wrote_line = False
         self.label = label
         self.files_total = 0
         self.bytes_total = 0
@@ -78,6 +87,15 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
+        if self.lines:
+            with self._lock:
+                due = now - max(self._last_draw, self._start) >= self.every
+                if not (due or (force and self._wrote_line)):
+                    return
+                self._last_draw, self._wrote_line = now, True
+                self.stream.write(self.line() + "\n")
+                self.stream.flush()
+            return
         with self._lock:
             if not force and now - self._last_draw < 0.1:
                 return
@@ -86,7 +104,9 @@ class Progress:
             self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.lines:
+            self._draw(force=True)  # the last line, when there were any
+        elif self.enabled:
             self._draw(force=True)
             self.stream.write("\n")
             self.stream.flush()

@@ -37,7 +37,18 @@ def _transfer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print what would be sent, skipped, failed and deleted; change nothing")
     p.add_argument("--stall-timeout", type=float, default=60.0, metavar="S",
-                   help="fail when nothing moves for S seconds (default 60): the bound on a dead store")
+                   help="fail when nothing moves for S seconds, or no byte of a file in flight does, naming "
+                   "those files (default 60): the bound on a dead store or a hung request")
+    p.add_argument("--part-size", type=_size, default=None, metavar="SIZE",
+                   help="bytes per ranged GET and per S3 multipart part, e.g. 8MiB (default 8MiB; memory "
+                   "is about two parts per file in flight)")
+    p.add_argument("--checksum", action="store_true",
+                   help="compare by content, not size and time (sync), and check every file against every "
+                   "checksum the store gives: MD5, S3 multipart ETags part by part, GCS crc32c, Azure "
+                   "Content-MD5; a mismatch fails the file, naming it")
+    p.add_argument("--progress-interval", type=float, default=10.0, metavar="S",
+                   help="when stderr is not a terminal (a container's log): a progress line every S seconds "
+                   "(default 10; 0: none)")
 
 
 def _src_dst(p: argparse.ArgumentParser) -> None:
@@ -71,7 +82,6 @@ def register(sub: Any) -> None:
     p.add_argument("--watch", action="store_true", help="keep syncing until SIGTERM/SIGINT (sidecar mode)")
     p.add_argument("--interval", type=float, default=10.0, metavar="N", help="seconds between syncs (default 10)")
     p.add_argument("--delete", action="store_true", help="remove files from DST that SRC does not have")
-    p.add_argument("--checksum", action="store_true", help="compare MD5s instead of times when both sides have one")
     p.add_argument("--missing-ok", action="store_true",
                    help="a SRC folder that does not exist (yet) is nothing to sync; a missing store still fails")
     _common(p)
@@ -132,18 +142,39 @@ def _catalog(args: argparse.Namespace) -> Any:
     return load_catalog(args, default_example=False, notes=not args.quiet)
 
 
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000 ** 2, "mb": 1000 ** 2, "mib": 1024 ** 2,
+          "g": 1000 ** 3, "gb": 1000 ** 3, "gib": 1024 ** 3}
+
+
+def _size(text: str) -> int:
+    """``8MiB``, ``5M``, ``1048576``: a byte count."""
+    m = re.fullmatch(r"\s*([0-9]+)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 8MiB, 16M, 1048576)")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
 def _options(args: argparse.Namespace, **extra: Any) -> Any:
     from ..errors import StoresError
     from ..transfer import TransferOptions
 
     if args.workers < 1 or args.retries < 0 or args.stall_timeout <= 0:
         raise StoresError("--workers must be at least 1, --retries at least 0 and --stall-timeout positive")
+    if args.part_size is not None and args.part_size < 64 * 1024:
+        raise StoresError("--part-size must be at least 64KiB")
+    if args.part_size is not None:
+        extra["chunk_size"] = args.part_size
     return TransferOptions(workers=args.workers, retries=args.retries, dry_run=args.dry_run,
-                           stall_timeout=args.stall_timeout, **extra)
+                           stall_timeout=args.stall_timeout, checksum=args.checksum, **extra)
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    return False if args.quiet else None
+    if args.quiet:
+        return False
+    from ..progress import Progress
+
+    # a terminal: the bar; a log (an init container's): a line every --progress-interval seconds
+    return Progress(enabled=None, every=max(0.0, getattr(args, "progress_interval", 0.0) or 0.0) or None)
 
 
 def _report(args: argparse.Namespace, result: Any) -> None:
@@ -293,7 +324,7 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
     src, skey = resolve_spec(args.src, catalog)
     dst, dkey = resolve_spec(args.dst, catalog)
     # a sidecar may start before the run has written anything: --watch implies --missing-ok
-    options = _options(args, delete=args.delete, checksum=args.checksum, missing_ok=args.missing_ok or args.watch)
+    options = _options(args, delete=args.delete, missing_ok=args.missing_ok or args.watch)
     if args.missing_ok and skey and src.exists("") and not src.exists(skey):
         # autoResume on a run's first start: nothing to restore is not an error
         print(f"nothing to sync: {args.src} does not exist", file=sys.stderr)
