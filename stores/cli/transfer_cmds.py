@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from .output import add_output_flag, print_data, print_table
@@ -81,6 +82,9 @@ def register(sub: Any) -> None:
     _src_dst(p)
     p.add_argument("--watch", action="store_true", help="keep syncing until SIGTERM/SIGINT (sidecar mode)")
     p.add_argument("--interval", type=float, default=10.0, metavar="N", help="seconds between syncs (default 10)")
+    p.add_argument("--until-file", default=None, metavar="FILE",
+                   help="with --watch: also stop (final sync, then exit) once FILE exists: the classic "
+                   "sidecar's signal that the main container ended")
     p.add_argument("--delete", action="store_true", help="remove files from DST that SRC does not have")
     p.add_argument("--missing-ok", action="store_true",
                    help="a SRC folder that does not exist (yet) is nothing to sync; a missing store still fails")
@@ -198,7 +202,7 @@ def _report(args: argparse.Namespace, result: Any) -> None:
         print(("dry run: " if getattr(args, "dry_run", False) else "") + result.summary(), file=sys.stderr)
 
 
-def _transfer(args: argparse.Namespace, run: Any) -> Any:
+def _transfer(args: argparse.Namespace, run: Any, final: bool | None = None) -> Any:
     """``run()`` (a transfer), its account written to ``--report`` whatever the outcome; a
     stalled transfer ends the process (its threads may still be blocked in an SDK call)."""
     from ..errors import TransferError
@@ -210,25 +214,33 @@ def _transfer(args: argparse.Namespace, run: Any) -> Any:
     except TransferError as exc:
         result = getattr(exc, "result", None)
         if getattr(exc, "stalled", False):
-            _write_report(args, result)
+            _write_report(args, result, final)
             print(f"error: {exc}", file=sys.stderr)
             sys.stderr.flush()
             sys.stdout.flush()
             os._exit(1)
         raise
     finally:
-        _write_report(args, result)
+        _write_report(args, result, final)
 
 
-def _write_report(args: argparse.Namespace, result: Any) -> None:
+def _write_report(args: argparse.Namespace, result: Any, final: bool | None = None) -> None:
+    """The account as JSON in ``--report`` (``final``: with --watch, whether this was the last
+    pass); written under a temporary name and renamed, so a reader never sees half of it."""
     if not getattr(args, "report", None):
         return
     import json
 
     rows = result.account() if result is not None else []
-    with open(args.report, "w", encoding="utf-8") as fh:
-        json.dump({"ok": result is not None and not result.failed, "entries": rows}, fh, indent=1)
+    doc: dict[str, Any] = {"ok": result is not None and not result.failed}
+    if final is not None:
+        doc["final"] = final
+    doc["entries"] = rows
+    tmp = f"{args.report}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1)
         fh.write("\n")
+    os.replace(tmp, args.report)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -330,23 +342,36 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
         print(f"nothing to sync: {args.src} does not exist", file=sys.stderr)
         return 0
 
-    def once() -> Any:
+    def once(final: bool | None = None) -> Any:
         result = _transfer(args, lambda: sync(src, dst, src_key=skey, dst_key=dkey, options=options,
-                                              progress=_progress(args)))
+                                              progress=_progress(args)), final)
         _report(args, result)
         return result
 
     if not args.watch:
+        if args.until_file:
+            raise StoresError("--until-file goes with --watch")
         result = once()
         return 1 if args.dry_run and result.failed else 0
     if args.interval <= 0:
         raise StoresError("--interval must be positive")
-    while not stop.is_set():
+    ended = lambda: bool(args.until_file) and os.path.exists(args.until_file)  # noqa: E731
+    while not stop.is_set() and not ended():
         try:
-            once()
+            once(False)
         except StoresError as exc:
             # a sidecar outlives a bad minute; the final sync below still raises
             print(f"sync failed, will retry in {args.interval:g}s: {exc}", file=sys.stderr)
-        stop.wait(args.interval)
-    once()  # whatever was written since the last pass
+        # wait for the interval, the signal or the done file, whichever comes first
+        deadline = time.monotonic() + args.interval
+        while not stop.is_set() and not ended() and time.monotonic() < deadline:
+            stop.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+    why = "the main container ended" if ended() and not stop.is_set() else "asked to stop"
+    print(f"stores sync: final pass ({why})", file=sys.stderr)
+    try:
+        result = once(True)  # whatever was written since the last pass
+    except StoresError as exc:
+        print(f"stores sync: final pass failed: {exc}", file=sys.stderr)
+        raise
+    print(f"stores sync: final pass done: {result.summary()}", file=sys.stderr)
     return 0
