@@ -68,7 +68,7 @@ def _crc32c_table() -> list[int]:
 
 class _PyCrc32c:
     """CRC-32C (Castagnoli), pure Python: the fallback when ``google-crc32c`` is not installed
-    (about 10 MB/s; GCS gives it for every object, and composite objects have nothing else)."""
+    (a few MB/s; GCS gives it for every object, and composite objects have nothing else)."""
 
     _TABLE: list[int] | None = None
 
