@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..handles import StoreHandle
 from ..errors import IntegrityError
+from ..kinds import KINDS
 from .blocks import Digests, _blocks, _check, multipart_count
 from .listing import _RESUME_SUFFIX, _TMP_PREFIX, _Entry, _special_kind, _version
 from .options import _MAX_PARTS, _MIN_PART
@@ -123,14 +124,14 @@ def _write_local(src: StoreHandle, spath: str, reader: Any, sentry: _Entry, dpat
 def _first_part_size(src: StoreHandle, spath: str, sentry: _Entry) -> int | None:
     """S3: the size of a multipart object's first part (``HEAD ?partNumber=1``), the part size
     its ETag was computed with; None when the store does not say (then common sizes are tried)."""
-    if src.is_local or src.kind != "s3" or not multipart_count(sentry.version):
+    if src.is_local or not multipart_count(sentry.version):
         return None
+    ask = KINDS[src.kind].code("first_part_size")
     try:
-        bucket, key, _ = src.fs.split_path(spath)
-        size = int(src.fs.call_s3("head_object", Bucket=bucket, Key=key, PartNumber=1).get("ContentLength") or 0)
+        size = ask(src, spath) if ask is not None else None
     except Exception:
         return None
-    return size if 0 < size < sentry.size else None
+    return size if size and 0 < size < sentry.size else None
 
 
 def _resumable(src: StoreHandle, sentry: _Entry, opts: TransferOptions) -> bool:
