@@ -7,7 +7,7 @@ The resolution test builds the checkout's wheel and runs ``pip install --dry-run
 against PyPI in a fresh virtualenv holding that pip (the machine's pip configuration and local
 wheel directories are ignored); it needs network access to PyPI, and fails rather than skips
 without it.  A resolution that backtracks prints "pip is looking at multiple versions" and
-downloads one package several times: both fail the test, whatever the time.
+downloads one package again and again: both fail the test, whatever the time.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 EXTRAS = PYPROJECT["project"]["optional-dependencies"]
 #: Debian bookworm's python3-pip / python-pip-whl (what python3 -m venv gives in the image)
 BOOKWORM_PIP = "23.0.1"
-#: seconds for one extra's resolution, downloads included (about 90 s measured for [s3] on a
-#: busy 2-core machine with a cold cache; the backtracking of issue 22 took many minutes)
-BUDGET = float(os.environ.get("STORES_RESOLVE_BUDGET", "240"))
+#: seconds for one extra's resolution, downloads included: a backstop.  On these shared 2-core
+#: machines the time is the network's and the load's (30-130 s measured, see
+#: docs/reference/plugins.md, "The toolkit image"), as much as the resolver's; backtracking is
+#: caught from pip's own output below, whatever the time
+BUDGET = float(os.environ.get("STORES_RESOLVE_BUDGET", "300"))
 #: distribution -> the module it provides (when the names differ)
 MODULE_OF = {"azure-storage-blob": "azure.storage.blob", "kubernetes-validate": "kubernetes_validate"}
 
@@ -79,7 +81,8 @@ def old_pip(tmp_path_factory):
     """A virtualenv with Debian bookworm's pip, the checkout's wheel, a clean pip environment."""
     work = tmp_path_factory.mktemp("old-pip")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") or k in ("PIP_CERT", "PIP_DEFAULT_TIMEOUT")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_CACHE_DIR=str(work / "cache"))
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_CACHE_DIR=str(work / "cache"),
+               PIP_DEFAULT_TIMEOUT="60")
     subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True, timeout=120)
     pip = [str(work / "venv" / "bin" / "python"), "-m", "pip"]
     subprocess.run([*pip, "install", "-q", f"pip=={BOOKWORM_PIP}"], check=True, env=env, timeout=300)
@@ -91,25 +94,42 @@ def old_pip(tmp_path_factory):
     return pip, env, wheel, work
 
 
-@pytest.mark.parametrize("extra", ["s3", "gcs", "azure", "all"])
-def test_extra_resolves_quickly_with_bookworms_pip(old_pip, extra):
+RESOLVED = ["s3", "gcs", "azure", "all"]
+
+
+@pytest.fixture(scope="module")
+def resolutions(old_pip):
+    """``pip install --dry-run --report`` of each extra, one after the other with one pip cache:
+    extra -> (CompletedProcess, seconds, report)."""
     pip, env, wheel, work = old_pip
-    report = work / f"report-{extra}.json"
-    started = time.monotonic()
-    result = subprocess.run([*pip, "install", "--dry-run", "--ignore-installed", "--report", str(report),
-                             f"plx-stores[{extra}] @ {wheel.as_uri()}"],
-                            capture_output=True, text=True, env=env, timeout=BUDGET * 2)
-    took = time.monotonic() - started
+
+    def resolve(extra: str):
+        report = work / f"report-{extra}.json"
+        started = time.monotonic()
+        result = subprocess.run([*pip, "install", "--dry-run", "--ignore-installed", "--report", str(report),
+                                 f"plx-stores[{extra}] @ {wheel.as_uri()}"], capture_output=True, text=True,
+                                env=env, timeout=BUDGET * 3)
+        return result, time.monotonic() - started, report
+
+    out = {extra: resolve(extra) for extra in RESOLVED}
+    print("\nresolved with pip " + BOOKWORM_PIP + ": " + ", ".join(f"[{e}] {r[1]:.1f}s" for e, r in out.items()))
+    return out
+
+
+@pytest.mark.parametrize("extra", RESOLVED)
+def test_extra_resolves_quickly_with_bookworms_pip(resolutions, extra):
+    result, took, report = resolutions[extra]
     assert result.returncode == 0, result.stderr[-3000:]
     assert "pip is looking at multiple versions" not in result.stdout + result.stderr, result.stdout[-3000:]
     collected = [re.sub(r"[-_.]+", "-", n).lower()
                  for n in re.findall(r"^Collecting ([A-Za-z0-9._-]+)", result.stdout, re.MULTILINE)]
-    twice = sorted({n for n in collected if collected.count(n) > 1})
-    assert not twice, f"collected more than once (backtracking): {twice}"
+    # one discarded candidate is the resolver's normal work (python-dateutil 4 until botocore's
+    # <3 arrives); backtracking downloads a package again and again (30 aiobotocore releases)
+    again = sorted({n for n in collected if collected.count(n) > 2})
+    assert not again, f"collected more than twice (backtracking): {again}"
     names = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
     assert "plx-stores" in names and "boto3" not in names
     expected = {"s3": {"s3fs"}, "gcs": {"gcsfs"}, "azure": {"adlfs", "azure-storage-blob"},
                 "all": {"s3fs", "gcsfs", "adlfs", "kubernetes"}}[extra]
     assert expected <= names
-    print(f"[{extra}] resolved {len(names)} distributions in {took:.1f}s with pip {BOOKWORM_PIP}")
     assert took < BUDGET, f"pip {BOOKWORM_PIP} took {took:.0f}s to resolve plx-stores[{extra}] (budget {BUDGET:.0f}s)"
