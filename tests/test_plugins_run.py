@@ -216,3 +216,16 @@ def test_download_of_a_missing_bucket_fails(s3_server, tmp_path):
     assert result.returncode == 1
     assert f"s3://{missing}/sets" in result.stderr and "does not exist" in result.stderr
     assert "testing" not in result.stderr  # no credential in the message
+
+
+def test_gcs_commands_use_the_stable_gcsfs_without_the_tests_variable():
+    """Regression (issue 22, found by running the rendered GCS download init container in the
+    toolkit image): ``backends.require`` imported gcsfs before ``gcs_fs`` defaulted
+    GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT to false, so gcsfs chose its experimental layer, which
+    probes gRPC for a minute on every bucket.  The tests' own process sets the variable
+    (tests/servers.py), which hid it: here a child runs without it, as a pod does."""
+    code = ("from stores.backends import require; require('gcs'); import gcsfs, gcsfs.core; "
+            "assert gcsfs.GCSFileSystem is gcsfs.core.GCSFileSystem, gcsfs.GCSFileSystem")
+    env = {k: v for k, v in os.environ.items() if k != "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
