@@ -23,7 +23,32 @@ from .checks import check_pod
 from .podpatch import PodPatch
 from .templates import resolve_pod_containers
 
-__all__ = ["WORKLOAD_TEMPLATES", "apply_patch", "pod_template", "main_container_index"]
+__all__ = ["WORKLOAD_TEMPLATES", "apply_patch", "pod_template", "main_container_index", "MAIN_WRAPPER",
+           "wrap_main_command"]
+
+#: the shell around a main container's command when a classic sidecar must learn that it ended:
+#: runs the command (``"$@"``: the container's command and args, unchanged), passes SIGTERM and
+#: SIGINT on to it, then writes its exit code to the done file (``$STORES_MAIN_DONE_FILE``) and
+#: exits with that code.  Needs ``/bin/sh`` in the image, nothing else.
+MAIN_WRAPPER = (
+    'trap \'kill -TERM "$pid" 2>/dev/null\' TERM INT; "$@" & pid=$!; '
+    'while :; do wait "$pid"; rc=$?; kill -0 "$pid" 2>/dev/null || break; done; '
+    'echo "$rc" > "${STORES_MAIN_DONE_FILE:?}.tmp" && mv -f "${STORES_MAIN_DONE_FILE}.tmp" "$STORES_MAIN_DONE_FILE"; '
+    'exit "$rc"'
+)
+
+
+def wrap_main_command(container: dict[str, Any]) -> bool:
+    """Wrap ``container``'s ``command`` in :data:`MAIN_WRAPPER` (its ``args`` stay as they are);
+    False when it has no ``command`` (the image's entrypoint, unknown here, runs: the program then
+    writes ``$STORES_MAIN_DONE_FILE`` itself) or is already wrapped."""
+    command = container.get("command")
+    if not isinstance(command, list) or not command:
+        return False
+    if command[:3] == ["/bin/sh", "-c", MAIN_WRAPPER]:
+        return False
+    container["command"] = ["/bin/sh", "-c", MAIN_WRAPPER, "stores-main", *command]
+    return True
 
 #: kind -> where its pod template is (``()``: the object is the pod)
 WORKLOAD_TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -120,5 +145,7 @@ def apply_patch(manifest: Mapping[str, Any], patch: PodPatch, container: str | N
     label = f"container {main.get('name')!r}"
     for key, items in patch.main_container(env).items():
         _append_new(_list(main, key, label), items)
+    if patch.main_done_file:  # a classic sidecar: it must learn when the main container ends
+        wrap_main_command(main)
     containers.extend(patch.sidecar_dicts())
     return out

@@ -9,6 +9,7 @@ from stores.plugins import Plugins
 from stores.contract.names import ENV_ARTIFACTS_STORE_NAME
 from stores.settings import Settings
 
+from .checks import CONTEXT_MOUNT
 from .podpatch import PodPatch
 from .toolkit import ensure_context, plugin_source, require_artifacts_store, run_paths, toolkit_container
 
@@ -21,12 +22,22 @@ __all__ = [
     "INIT_CONTEXT_NAME",
     "INIT_RESUME_NAME",
     "ENV_COLLECT_ARTIFACTS",
+    "ENV_MAIN_DONE_FILE",
+    "MAIN_DONE_FILE",
+    "SIDECAR_REPORT_FILE",
 ]
 
 SIDECAR_NAME = "polyaxon-sidecar"
 INIT_CONTEXT_NAME = "polyaxon-init-artifacts-default"
 INIT_RESUME_NAME = "polyaxon-init-artifacts-resume"
 ENV_COLLECT_ARTIFACTS = "POLYAXON_COLLECT_ARTIFACTS"
+#: classic sidecar: the file whose appearance in the context volume says the main container ended
+#: (written by the wrapper ``k8s.apply`` puts around its command, or by the program itself; the
+#: main container gets its path as ``STORES_MAIN_DONE_FILE``).  Outside the run's folder: not synced.
+MAIN_DONE_FILE = f"{CONTEXT_MOUNT}/.stores-main-done"
+ENV_MAIN_DONE_FILE = "STORES_MAIN_DONE_FILE"
+#: the sidecar's account of its last pass (``"final": true`` once it did its final one)
+SIDECAR_REPORT_FILE = f"{CONTEXT_MOUNT}/.stores-sidecar-report.json"
 
 
 def _add_init_once(patch: PodPatch, container: V1Container, source: str) -> None:
@@ -87,16 +98,24 @@ def sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
     if not plugins.collect_artifacts:
         local, remote = paths["logs"], run_logs_path(remote)
     config = plugins.sidecar
-    command = ["stores", "sync", local, f"{store.name}:{remote}", "--watch", "--interval", str(config.sync_interval)]
+    command = ["stores", "sync", local, f"{store.name}:{remote}", "--watch", "--interval", str(config.sync_interval),
+               "--report", SIDECAR_REPORT_FILE]
+    native = settings.effective_sidecar_mode == "native"
+    if not native:
+        # a classic sidecar ends on its own: once the main container's done file appears, it syncs
+        # a last time and exits (0 when everything arrived), so a Job completes
+        command += ["--until-file", MAIN_DONE_FILE]
     container = toolkit_container(
         patch, SIDECAR_NAME, command, source, store=store,
         image=config.image, pull_policy=config.image_pull_policy, resources=config.resources,
     )
     container.env = sorted([*container.env, V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name)], key=lambda v: v.name)
-    if settings.sidecar_mode == "native":
+    if native:
         # an init container that keeps running: Kubernetes (1.29+) stops it, with SIGTERM, once
         # the main container has ended, so a Job completes and the last sync still happens
         container.restart_policy = "Always"
         patch.add_init_container(container, source)
     else:
         patch.add_sidecar(container, source)
+        patch.add_env(V1EnvVar(name=ENV_MAIN_DONE_FILE, value=MAIN_DONE_FILE), source)
+        patch.main_done_file = MAIN_DONE_FILE

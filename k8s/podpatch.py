@@ -66,6 +66,9 @@ class PodPatch:
     resolve: Resolver | None = None
     #: what the patch was rendered from, for extensions to read (``Selection``, ``RunInfo``, ...)
     context: dict[str, Any] = field(default_factory=dict)
+    #: a classic sidecar waits for this file: ``k8s.apply`` wraps the main container's command so
+    #: that it is written when the command ends (see ``k8s.collect``); None: nothing to signal
+    main_done_file: str | None = None
     #: ``_fingerprint()`` when the checks last passed: ``to_dict()`` re-checks only if the patch
     #: gained, lost or swapped an item since (items are meant to be added, not edited in place)
     _checked: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)

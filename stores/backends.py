@@ -19,9 +19,19 @@ __all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs",
 DEFAULT_TIMEOUT = 20.0
 
 
+def _gcsfs_stable() -> None:
+    """gcsfs' experimental zonal/HNS layer (on by default since gcsfs 2026.x, chosen once, when
+    gcsfs is imported) probes gRPC on every call: a minute against an emulator or a store that
+    does not answer gRPC.  The stable filesystem is used unless the user opted in explicitly;
+    this must run before the first ``import gcsfs`` (``require`` imports it)."""
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+
 def require(kind: str) -> None:
     """Import the modules a ``kind`` handle needs, or raise MissingExtraError naming the fix."""
     info = KINDS[kind]
+    if "gcsfs" in info.modules:
+        _gcsfs_stable()
     for module in ("fsspec", *info.modules):
         try:
             importlib.import_module(module)
@@ -166,9 +176,7 @@ def s3_upload_fs(fs: Any) -> Any:
 
 
 def gcs_fs(creds: Credentials, account: str | None = None) -> Any:
-    # gcsfs' experimental zonal/HNS layer probes gRPC on every call (a minute against an
-    # emulator); the stable filesystem is used unless the user opted in explicitly
-    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    _gcsfs_stable()
     import gcsfs
 
     return gcsfs.GCSFileSystem(**fs_options(creds, account))

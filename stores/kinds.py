@@ -109,6 +109,9 @@ class KindRow:
     after_write: str | None = None
     #: ``(handle, key)``: deletes exactly one object
     deleter: str | None = None
+    #: ``(handle, path) -> int | None``: the size of the first part of a multipart object, as the
+    #: store tells it (``--checksum`` checks a multipart ETag in that part size)
+    first_part_size: str | None = None
     #: keys a store of this kind cannot store, or cannot read, exactly
     write_rules: tuple[NameRule, ...] = ()
     read_rules: tuple[NameRule, ...] = ()
@@ -178,6 +181,7 @@ KINDS: dict[str, KindRow] = {
         fs_options="stores.backends:s3_options",
         uploader="stores.transfer.s3:_s3_upload",
         deleter="stores.transfer.s3:_rm_s3",
+        first_part_size="stores.transfer.s3:_s3_first_part_size",
     ),
     "gcs": KindRow(
         "gcs",

@@ -17,9 +17,16 @@ run_as_user            ``STORES_RUN_AS_USER``        ``65532`` (never 0: they ru
 toolkit_resources      ``STORES_TOOLKIT_RESOURCES``  ``DEFAULT_RESOURCES`` (JSON, init containers
                                                      and, unless ``plugins.sidecar`` says
                                                      otherwise, the sidecar)
-sidecar_mode           ``STORES_SIDECAR_MODE``       ``container``; ``native``: an init container
-                                                     with ``restartPolicy: Always`` (Kubernetes
-                                                     1.29+), which ends with the main container
+kube_version           ``STORES_KUBE_VERSION``       ``1.37`` (``DEFAULT_KUBE_VERSION``, the newest
+                                                     validated): the Kubernetes version the pods
+                                                     are for; it picks the sidecar mode
+sidecar_mode           ``STORES_SIDECAR_MODE``       unset: ``native`` for ``kube_version`` 1.29+,
+                                                     else ``container``.  ``native``: an init
+                                                     container with ``restartPolicy: Always``,
+                                                     which Kubernetes stops once the main
+                                                     container ended; ``container``: a classic
+                                                     sidecar that exits after its final pass once
+                                                     the main container wrote its done file
 api_host               ``STORES_API_HOST``           ``http://polyaxon-polyaxon-api:80``
 external_api_host      ``STORES_EXTERNAL_API_HOST``  unset (``plugins.externalHost`` needs it)
 auth_secret            ``STORES_AUTH_SECRET``        ``polyaxon-run-auth``
@@ -70,6 +77,8 @@ __all__ = [
     "ENV_VARS",
     "PULL_POLICIES",
     "SIDECAR_MODES",
+    "DEFAULT_KUBE_VERSION",
+    "NATIVE_SIDECAR_VERSION",
     "Settings",
     "check_resources",
     "load_settings",
@@ -90,6 +99,11 @@ DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
 }
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 SIDECAR_MODES = ("container", "native")
+#: the newest Kubernetes version the rendered objects are validated against
+DEFAULT_KUBE_VERSION = "1.37"
+#: native sidecars (init containers with ``restartPolicy: Always``): beta and on by default since
+NATIVE_SIDECAR_VERSION = (1, 29)
+_KUBE_VERSION = re.compile(r"v?1\.([0-9]{1,3})(\.[0-9]+)?")
 
 #: setting -> the environment variable that sets it
 ENV_VARS: dict[str, str] = {
@@ -97,6 +111,7 @@ ENV_VARS: dict[str, str] = {
     "image_pull_policy": "STORES_IMAGE_PULL_POLICY",
     "run_as_user": "STORES_RUN_AS_USER",
     "toolkit_resources": "STORES_TOOLKIT_RESOURCES",
+    "kube_version": "STORES_KUBE_VERSION",
     "sidecar_mode": "STORES_SIDECAR_MODE",
     "api_host": "STORES_API_HOST",
     "external_api_host": "STORES_EXTERNAL_API_HOST",
@@ -145,7 +160,9 @@ class Settings:
     image_pull_policy: str = "IfNotPresent"
     run_as_user: int = 65532
     toolkit_resources: dict[str, dict[str, str]] = field(default_factory=lambda: check_resources(DEFAULT_RESOURCES))
-    sidecar_mode: str = "container"
+    kube_version: str = DEFAULT_KUBE_VERSION
+    #: None: by ``kube_version`` (:attr:`effective_sidecar_mode`)
+    sidecar_mode: str | None = None
     api_host: str = "http://polyaxon-polyaxon-api:80"
     external_api_host: str | None = None
     auth_secret: str = "polyaxon-run-auth"
@@ -153,6 +170,20 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check(self, "the caller")
+
+    @property
+    def kube_minor(self) -> tuple[int, int]:
+        """``kube_version`` as ``(1, minor)``."""
+        m = _KUBE_VERSION.fullmatch(self.kube_version)
+        assert m is not None  # checked
+        return (1, int(m.group(1)))
+
+    @property
+    def effective_sidecar_mode(self) -> str:
+        """``sidecar_mode``, or when unset: ``native`` from Kubernetes 1.29, else ``container``."""
+        if self.sidecar_mode is not None:
+            return self.sidecar_mode
+        return "native" if self.kube_minor >= NATIVE_SIDECAR_VERSION else "container"
 
 
 def _check(s: Settings, where: str) -> None:
@@ -162,8 +193,14 @@ def _check(s: Settings, where: str) -> None:
         raise _problem("image_pull_policy", f"must be one of {', '.join(PULL_POLICIES)}, got {s.image_pull_policy!r}", where)
     if isinstance(s.run_as_user, bool) or not isinstance(s.run_as_user, int) or s.run_as_user < 1:
         raise _problem("run_as_user", f"must be a user id above 0 (the containers run as non-root), got {s.run_as_user!r}", where)
-    if s.sidecar_mode not in SIDECAR_MODES:
+    if not isinstance(s.kube_version, str) or not _KUBE_VERSION.fullmatch(s.kube_version):
+        raise _problem("kube_version", f"must be a Kubernetes version such as 1.25 or 1.37, got {s.kube_version!r}", where)
+    if s.sidecar_mode is not None and s.sidecar_mode not in SIDECAR_MODES:
         raise _problem("sidecar_mode", f"must be one of {', '.join(SIDECAR_MODES)}, got {s.sidecar_mode!r}", where)
+    if s.sidecar_mode == "native" and s.kube_minor < NATIVE_SIDECAR_VERSION:
+        raise _problem("sidecar_mode", f"native sidecars need Kubernetes 1.29 or later (kube_version is "
+                       f"{s.kube_version}); use container, whose sidecar ends after the main container's "
+                       "done file", where)
     for name in ("api_host", "external_api_host"):
         value = getattr(s, name)
         if value is not None and not _HTTP_URL.fullmatch(str(value)):

@@ -72,7 +72,7 @@ _PLUGIN_FLAGS: dict[str, tuple[str, ...]] = {
     "log_level": ("logLevel",),
 }
 #: flag dest -> setting (stores.settings): explicit flags beat STORES_* variables
-_SETTING_FLAGS = ("toolkit_image", "sidecar_mode", "api_host", "external_api_host", "auth_secret")
+_SETTING_FLAGS = ("toolkit_image", "kube_version", "sidecar_mode", "api_host", "external_api_host", "auth_secret")
 
 
 def _plugin_flags(p: argparse.ArgumentParser) -> None:
@@ -105,8 +105,12 @@ def _plugin_flags(p: argparse.ArgumentParser) -> None:
                    "in an init container (repeatable)")
     s = p.add_argument_group("settings (a flag wins over its STORES_* environment variable, which wins over the default)")
     s.add_argument("--toolkit-image", default=None, metavar="IMAGE", help="image of the init and sidecar containers")
+    s.add_argument("--kube-version", default=None, metavar="VERSION",
+                   help="the Kubernetes version the pod is for (default 1.37, the newest validated); from 1.29 "
+                   "the sidecar is native, before it a classic one that ends after the main container's done file")
     s.add_argument("--sidecar-mode", default=None, choices=["container", "native"],
-                   help="native: an init container with restartPolicy Always (Kubernetes 1.29+)")
+                   help="override the mode --kube-version picks: native (an init container with restartPolicy "
+                   "Always, Kubernetes 1.29+) or container")
     s.add_argument("--api-host", default=None, metavar="URL", help="the API the run's containers talk to")
     s.add_argument("--external-api-host", default=None, metavar="URL",
                    help="the API host given to the run with --external-host")

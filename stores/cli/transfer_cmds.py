@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from .output import add_output_flag, print_data, print_table
@@ -67,7 +68,15 @@ def _transfer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print what would be sent, skipped, failed and deleted; change nothing")
     p.add_argument("--stall-timeout", type=float, default=60.0, metavar="S",
-                   help="fail when nothing moves for S seconds (default 60): the bound on a dead store")
+                   help="fail when nothing moves for S seconds, or no byte of a file in flight does, naming "
+                   "those files (default 60): the bound on a dead store or a hung request")
+    p.add_argument("--part-size", type=_size, default=None, metavar="SIZE",
+                   help="bytes per ranged GET and per S3 multipart part, e.g. 8MiB (default 8MiB; memory "
+                   "is about two parts per file in flight)")
+    p.add_argument("--checksum", action="store_true",
+                   help="compare by content, not size and time (sync), and check every file against every "
+                   "checksum the store gives: MD5, S3 multipart ETags part by part, GCS crc32c, Azure "
+                   "Content-MD5; a mismatch fails the file, naming it")
 
 
 def _src_dst(p: argparse.ArgumentParser) -> None:
@@ -100,8 +109,10 @@ def register(sub: Any) -> None:
     _src_dst(p)
     p.add_argument("--watch", action="store_true", help="keep syncing until SIGTERM/SIGINT (sidecar mode)")
     p.add_argument("--interval", type=float, default=10.0, metavar="N", help="seconds between syncs (default 10)")
+    p.add_argument("--until-file", default=None, metavar="FILE",
+                   help="with --watch: also stop (final sync, then exit) once FILE exists: the classic "
+                   "sidecar's signal that the main container ended")
     p.add_argument("--delete", action="store_true", help="remove files from DST that SRC does not have")
-    p.add_argument("--checksum", action="store_true", help="compare MD5s instead of times when both sides have one")
     p.add_argument("--missing-ok", action="store_true",
                    help="a SRC folder that does not exist (yet) is nothing to sync; a missing store still fails")
     _common(p)
@@ -162,14 +173,30 @@ def _catalog(args: argparse.Namespace) -> Any:
     return load_catalog(args, default_example=False, notes=not args.quiet)
 
 
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000 ** 2, "mb": 1000 ** 2, "mib": 1024 ** 2,
+          "g": 1000 ** 3, "gb": 1000 ** 3, "gib": 1024 ** 3}
+
+
+def _size(text: str) -> int:
+    """``8MiB``, ``5M``, ``1048576``: a byte count."""
+    m = re.fullmatch(r"\s*([0-9]+)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 8MiB, 16M, 1048576)")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
 def _options(args: argparse.Namespace, **extra: Any) -> Any:
     from ..errors import StoresError
     from ..transfer import TransferOptions
 
     if args.workers < 1 or args.retries < 0 or args.stall_timeout <= 0:
         raise StoresError("--workers must be at least 1, --retries at least 0 and --stall-timeout positive")
+    if args.part_size is not None and args.part_size < 64 * 1024:
+        raise StoresError("--part-size must be at least 64KiB")
+    if args.part_size is not None:
+        extra["chunk_size"] = args.part_size
     return TransferOptions(workers=args.workers, retries=args.retries, dry_run=args.dry_run,
-                           stall_timeout=args.stall_timeout, **extra)
+                           stall_timeout=args.stall_timeout, checksum=args.checksum, **extra)
 
 
 def _progress(args: argparse.Namespace) -> Any:
@@ -201,7 +228,7 @@ def _report(args: argparse.Namespace, result: Any) -> None:
                                "seconds": round(result.seconds, 3)}})
 
 
-def _transfer(args: argparse.Namespace, run: Any) -> Any:
+def _transfer(args: argparse.Namespace, run: Any, final: bool | None = None) -> Any:
     """``run()`` (a transfer), its account written to ``--report`` whatever the outcome; a
     stalled transfer ends the process (its threads may still be blocked in an SDK call)."""
     from ..errors import TransferError
@@ -215,25 +242,33 @@ def _transfer(args: argparse.Namespace, run: Any) -> Any:
         if getattr(exc, "stalled", False):
             from . import error_line
 
-            _write_report(args, result)
+            _write_report(args, result, final)
             error_line(str(exc))
             sys.stderr.flush()
             sys.stdout.flush()
             os._exit(1)
         raise
     finally:
-        _write_report(args, result)
+        _write_report(args, result, final)
 
 
-def _write_report(args: argparse.Namespace, result: Any) -> None:
+def _write_report(args: argparse.Namespace, result: Any, final: bool | None = None) -> None:
+    """The account as JSON in ``--report`` (``final``: with --watch, whether this was the last
+    pass); written under a temporary name and renamed, so a reader never sees half of it."""
     if not getattr(args, "report", None):
         return
     import json
 
     rows = result.account() if result is not None else []
-    with open(args.report, "w", encoding="utf-8") as fh:
-        json.dump({"ok": result is not None and not result.failed, "entries": rows}, fh, indent=1)
+    doc: dict[str, Any] = {"ok": result is not None and not result.failed}
+    if final is not None:
+        doc["final"] = final
+    doc["entries"] = rows
+    tmp = f"{args.report}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1)
         fh.write("\n")
+    os.replace(tmp, args.report)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -332,29 +367,43 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
     src, skey = resolve_spec(args.src, catalog)
     dst, dkey = resolve_spec(args.dst, catalog)
     # a sidecar may start before the run has written anything: --watch implies --missing-ok
-    options = _options(args, delete=args.delete, checksum=args.checksum, missing_ok=args.missing_ok or args.watch)
+    options = _options(args, delete=args.delete, missing_ok=args.missing_ok or args.watch)
     if args.missing_ok and skey and src.exists("") and not src.exists(skey):
         # autoResume on a run's first start: nothing to restore is not an error
         _log().info("nothing to sync: %s does not exist", args.src)
         return 0
 
-    def once() -> Any:
+    def once(final: bool | None = None) -> Any:
         result = _transfer(args, lambda: sync(src, dst, src_key=skey, dst_key=dkey, options=options,
-                                              progress=_progress(args)))
+                                              progress=_progress(args)), final)
         _report(args, result)
         return result
 
     if not args.watch:
+        if args.until_file:
+            raise StoresError("--until-file goes with --watch")
         result = once()
         return 1 if args.dry_run and result.failed else 0
     if args.interval <= 0:
         raise StoresError("--interval must be positive")
-    while not stop.is_set():
+    ended = lambda: bool(args.until_file) and os.path.exists(args.until_file)  # noqa: E731
+    while not stop.is_set() and not ended():
         try:
-            once()
+            once(False)
         except StoresError as exc:
             # a sidecar outlives a bad minute; the final sync below still raises
             _log().warning("sync failed, will retry in %gs: %s", args.interval, exc)
-        stop.wait(args.interval)
-    once()  # whatever was written since the last pass
+        # wait for the interval, the signal or the done file, whichever comes first
+        deadline = time.monotonic() + args.interval
+        while not stop.is_set() and not ended() and time.monotonic() < deadline:
+            stop.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+    why = "the main container ended" if ended() and not stop.is_set() else "asked to stop"
+    # the final pass and its outcome are always shown (-q too): a Job's log must say how it ended
+    print(f"stores sync: final pass ({why})", file=sys.stderr)
+    try:
+        result = once(True)  # whatever was written since the last pass
+    except StoresError as exc:
+        print(f"stores sync: final pass failed: {exc}", file=sys.stderr)
+        raise
+    print(f"stores sync: final pass done: {result.summary()}", file=sys.stderr)
     return 0

@@ -38,10 +38,18 @@ same key with the same size and
 
 and in both cases a copy made within ``_SETTLED`` (2 s) of the source's last change is compared
 by content (or sent again), since one-second timestamps cannot tell it apart from a change.
-With ``checksum=True`` a same-size pair is compared by MD5 whenever a side can be hashed or the
-store gives one (S3 ETags, GCS ``md5Hash``, Azure Content-MD5).
+With ``checksum=True`` a same-size pair is compared by content whenever a side can be hashed or
+the store gives a checksum (S3 ETags, multipart ones part by part with the part size inferred;
+GCS ``md5Hash`` or ``crc32c``; Azure Content-MD5), and every download is checked against every
+checksum the store gives: a mismatch fails that file, naming it.
 
-**Bound**: a run that makes no progress for ``stall_timeout`` seconds (default 60) fails.
+**Bound**: a run that makes no progress for ``stall_timeout`` seconds (default 60) fails, and so
+does one with a file in flight that moved no byte for that long; the error names those files.
+
+**Resume**: a download of at least ``resume_min`` bytes (16 MiB) into a local folder keeps its
+partial file and a state file (the object's version, the verified length, the MD5 of that
+prefix) when it fails or is killed; the next attempt continues with a ranged GET for the rest
+if the object is unchanged and the prefix still hashes right, and starts over otherwise.
 
 **Seams**: ``TransferOptions.hooks`` (:class:`Hooks`) wraps the copy of each file and each listing
 the engine takes, for a caller that injects failures or counts work without patching internals.

@@ -7,7 +7,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Callable
 
-from .blocks import _md5_local
+from .blocks import _md5_local, _PartHasher, crc32c_file, multipart_count, part_size_candidates
 from .listing import _Entry
 from .options import _MAX_PARTS, _MIN_PART
 
@@ -58,16 +58,23 @@ def _same_content(s: _Entry, d: _Entry, src: StoreHandle, dst: StoreHandle, spat
     ETag (the MD5 of its parts' MD5s) is matched by hashing the local file in our part size."""
     if s.md5 is not None and d.md5 is not None:
         return s.md5 == d.md5
+    if s.crc32c is not None and d.crc32c is not None:  # two GCS objects (composite ones have no MD5)
+        return s.crc32c == d.crc32c
     try:
         if src.is_local and dst.is_local:
             return _md5_file(spath(), opts) == _md5_file(dpath(), opts)
         if not (src.is_local or dst.is_local):
             return None
         remote, path = (d, spath()) if src.is_local else (s, dpath())
+        if not path or not os.path.isfile(path):
+            return None
         if remote.md5 is not None:
             return _md5_file(path, opts) == remote.md5
+        if remote.crc32c is not None:
+            return crc32c_file(path, opts.chunk_size) == remote.crc32c
         if _multipart(remote):
-            return _multipart_etag(path, remote.size, opts) == remote.version
+            return (remote.version or "").lower() in _multipart_etags(path, remote.size, opts,
+                                                                      multipart_count(remote.version) or 0)
     except OSError:
         return None  # unreadable: it is then copied, and fails there with its reason
     return None
@@ -89,3 +96,17 @@ def _multipart_etag(path: str, size: int, opts: TransferOptions) -> str:
         while block := fh.read(part):
             digests.append(hashlib.md5(block, usedforsecurity=False).digest())
     return hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest() + f"-{len(digests)}"
+
+
+def _multipart_etags(path: str, size: int, opts: TransferOptions, count: int) -> set[str]:
+    """The ETags a multipart upload of this file in ``count`` parts can have: one per part size
+    that gives that count (the common clients' defaults, an even split, ours); one read of the file."""
+    ours = max(opts.chunk_size, _MIN_PART, -(-size // _MAX_PARTS))
+    hashers = [_PartHasher(p) for p in part_size_candidates(size, count, ours)]
+    if not hashers:
+        return set()
+    with open(path, "rb") as fh:
+        while block := fh.read(opts.chunk_size):
+            for h in hashers:
+                h.update(block)
+    return {h.etag() for h in hashers}

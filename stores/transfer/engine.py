@@ -36,15 +36,18 @@ _log = logging.getLogger("stores.transfer")
 def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions,
          progress: ProgressArg) -> TransferResult:
     """The transfer in a thread of its own, watched: a run that makes no progress (no byte, no
-    file, no listing) for ``stall_timeout`` seconds fails, whatever an SDK is blocked in, and its
-    temporary files are removed (its threads end when their requests time out)."""
+    file, no listing) for ``stall_timeout`` seconds fails, and so does one with a file in flight
+    none of whose bytes moved for that long (even while other files move): the error names those
+    files, whatever an SDK is blocked in, and the temporary files are removed (a resumable
+    download's partial file stays; its threads end when their requests time out)."""
     bar = as_progress(progress)
     beats = [0]
     box: dict[str, Any] = {}
+    active: dict[str, float] = {}  # file in flight -> when a byte of it last moved
 
     def target() -> None:
         try:
-            box["result"] = _run_watched(src, dst, incremental, opts, bar, beats)
+            box["result"] = _run_watched(src, dst, incremental, opts, bar, beats, active)
         except BaseException as exc:  # handed to the caller's thread below
             box["error"] = exc
 
@@ -55,23 +58,46 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     while worker.is_alive():
         worker.join(0.2)
         bar.tick()
-        now = (bar.bytes_done + bar.files_done, beats[0])
+        now, clock = (bar.bytes_done + bar.files_done, beats[0]), time.monotonic()
         if now != seen:
-            seen, last = now, time.monotonic()
-        elif limit and time.monotonic() - last > limit and worker.is_alive():
+            seen, last = now, clock
+        stuck = sorted(k for k, t in list(active.items()) if clock - t > limit) if limit else []
+        if limit and worker.is_alive() and (stuck or clock - last > limit):
             bar.close()
             for tmp in list(_TEMPS):
                 try:
                     os.unlink(tmp)
                 except OSError:
                     pass
-            err = TransferError(f"the transfer stalled: no progress for {limit:g}s ({src.url} -> {dst.url}); "
-                                "the store looks unreachable")
+            what = (f"no byte of {', '.join(escape_key(k) for k in stuck[:5])}"
+                    f"{f' (and {len(stuck) - 5} more)' if len(stuck) > 5 else ''} moved for {limit:g}s"
+                    if stuck else f"no progress for {limit:g}s")
+            err = TransferError(f"the transfer stalled: {what} ({src.url} -> {dst.url}); "
+                                "the store looks unreachable (--stall-timeout sets the bound)")
             err.stalled = True  # type: ignore[attr-defined]
+            err.stalled_keys = stuck  # type: ignore[attr-defined]
             raise err
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+class _FileProgress:
+    """The run's progress as one file's copy sees it: every byte also marks the file alive (the
+    per-file stall watch of :func:`_run`)."""
+
+    def __init__(self, bar: Progress, key: str, active: dict[str, float]) -> None:
+        self.bar, self.key, self.active = bar, key, active
+
+    def advance(self, nbytes: int) -> None:
+        self.active[self.key] = time.monotonic()
+        self.bar.advance(nbytes)
+
+    def rewind(self, nbytes: int) -> None:
+        self.bar.rewind(nbytes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bar, name)
 
 
 def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _Listing:
@@ -83,7 +109,7 @@ def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _List
 
 
 def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, bar: Progress,
-                 beats: list[int]) -> TransferResult:
+                 beats: list[int], active: dict[str, float] | None = None) -> TransferResult:
     """Plan, then (unless a dry run) execute, verify and delete; the account, or its TransferError."""
     start = time.monotonic()
     redact = src.credentials.redact
@@ -106,7 +132,7 @@ def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: Tr
               extra={"fields": {"source": src.url, "destination": dst.url, "to_send": len(plan.todo),
                                 "bytes": total, "unchanged": len(plan.result.skipped), "to_delete": len(plan.extra)}})
     bar.add_total(len(plan.todo), total)
-    run = _Execution(plan, opts, bar, beats)
+    run = _Execution(plan, opts, bar, beats, {} if active is None else active)
     try:
         run.execute()
         if run.breaker.tripped.is_set():
@@ -218,8 +244,10 @@ class _Execution:
     """The sending of a plan's files, the check of a batch of them, the deletions; collects
     every outcome into the plan's result (``finish`` completes it, or raises its TransferError)."""
 
-    def __init__(self, plan: _Plan, opts: TransferOptions, bar: Progress, beats: list[int]) -> None:
+    def __init__(self, plan: _Plan, opts: TransferOptions, bar: Progress, beats: list[int],
+                 active: dict[str, float] | None = None) -> None:
         self.plan, self.opts, self.bar, self.beats = plan, opts, bar, beats
+        self.active: dict[str, float] = {} if active is None else active
         self.result = plan.result
         self.failures: dict[str, BaseException] = {}
         self.lock = threading.Lock()
@@ -280,10 +308,16 @@ class _Execution:
     def _attempt(self, skey: str, dkey: str, batch: dict[str, tuple[int, str]] | None) -> int:
         """One attempt at one file, through ``Hooks.copy_file`` when the options give one."""
         plan = self.plan
+        name = plan.name(skey)
+        bar = _FileProgress(self.bar, name, self.active)
         copy_file = lambda: _copy_one(plan.src, skey, plan.sources[skey], plan.dst, dkey, self.opts,  # noqa: E731
-                                      self.bar, batch)
+                                      bar, batch)  # type: ignore[arg-type]
         hook = self.opts.hooks.copy_file if self.opts.hooks is not None else None
-        return copy_file() if hook is None else hook(skey, plan.sources[skey].size, copy_file)
+        self.active[name] = time.monotonic()
+        try:
+            return copy_file() if hook is None else hook(skey, plan.sources[skey].size, copy_file)
+        finally:
+            self.active.pop(name, None)
 
     def unverify(self) -> None:
         """The breaker tripped: files of the batch, sent but never checked, are not counted sent."""

@@ -40,6 +40,9 @@ class _Entry:
     version: str | None = None
     #: local files: when the inode last changed (our copies: when they were written)
     ctime: float | None = None
+    #: GCS: the object's CRC-32C as the store gives it (base64 of 4 big-endian bytes); composite
+    #: objects have no MD5, only this
+    crc32c: str | None = None
 
 
 @dataclass
@@ -100,12 +103,16 @@ def _entry(info: dict[str, Any]) -> _Entry:
         mtime = _to_ts(info.get(key))
         if mtime is not None:
             break
-    return _Entry(int(info.get("size") or 0), mtime, _remote_md5(info), _version(info))
+    crc = info.get("crc32c")
+    return _Entry(int(info.get("size") or 0), mtime, _remote_md5(info), _version(info),
+                  crc32c=crc if isinstance(crc, str) and crc else None)
 
 
 #: our temporary files: a dot, a fixed word, 12 hex digits; fixed length, so any name fits
 _TMP_PREFIX = ".stores-tmp-"
-_TMP = re.compile(re.escape(_TMP_PREFIX) + r"[0-9a-f]{12}")
+#: a resumable download's partial file keeps its name and has a state file beside it
+_RESUME_SUFFIX = ".resume"
+_TMP = re.compile(re.escape(_TMP_PREFIX) + r"[0-9a-f]{12}(\.resume(\.new)?)?")
 _NAME_MAX = 255  # bytes in one local file name (Linux, macOS)
 
 

@@ -28,7 +28,7 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
     reader = _open_local(spath) if src.is_local else src.fs.open(spath, "rb", block_size=opts.chunk_size, cache_type="none")
     try:
         if dst.is_local:
-            return _write_local(src, spath, reader, sentry, dpath, opts, progress, md5)
+            return _write_local(src, spath, reader, sentry, dpath, opts, progress)
         part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
         upload = KINDS[dst.kind].code("uploader")
         if upload is not None:

@@ -21,6 +21,9 @@ _MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (a multiple of GC
 #: default of ``TransferOptions.stall_timeout``: a store that answers nothing for this long
 #: (each SDK request times out after 20 s and is retried at most a few times) ends the transfer
 STALL_TIMEOUT = 60.0
+#: default of ``TransferOptions.resume_min``: downloads of objects at least this big into a local
+#: folder keep their partial file and a state file when they fail, and continue from there
+RESUME_MIN = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,17 +50,32 @@ class TransferOptions:
     backoff: float = 0.25  # first retry delay in seconds; doubles each time, with jitter
     max_backoff: float = 8.0
     verify: bool = True
-    checksum: bool = False  # sync: compare MD5s, not mtimes, when both sides have one
+    #: compare and verify by content: ``sync`` compares a same-size pair by its checksums (MD5,
+    #: S3 multipart ETags, GCS crc32c), never by times; every download is checked against every
+    #: checksum the store gives (an S3 multipart ETag part by part, a GCS crc32c): a mismatch fails
+    #: that file, naming it
+    checksum: bool = False
     delete: bool = False  # sync: remove destination files the source does not have
     missing_ok: bool = False  # a source that does not exist is empty, not an error
+    #: the part size: bytes read and written per call, the size of a ranged GET of a download and
+    #: (at least 5 MiB) of an S3 multipart part.  Memory per file is about two of these.
     chunk_size: int = CHUNK_SIZE
+    #: downloads of objects at least this big (into a local folder, from a store that gives the
+    #: object's version) resume: a failed or killed download leaves its partial file and a state
+    #: file (version, verified length, MD5 of that prefix); the next attempt, this run's retry or a
+    #: later run, checks the prefix and the version, then asks only for the rest (a ranged GET).
+    #: None: never
+    resume_min: int | None = RESUME_MIN
     #: stop starting files after this many files in a row failed to reach the store (connection
     #: refused/reset, timeouts): the store looks unreachable.  None: ``max(3, workers)``; 0: never
     unreachable_after: int | None = None
     #: plan only: list what would be sent, skipped, failed and deleted; change nothing
     dry_run: bool = False
-    #: seconds without any progress (no byte moved, no file finished, no listing answered) after
-    #: which the transfer fails as stalled: the bound on how long a dead store can hold it
+    #: seconds without any progress after which the transfer fails as stalled, naming the files
+    #: that made none: the whole run (no byte moved, no file finished, no listing answered), and
+    #: each file in flight on its own (no byte of it moved for this long, even while other files
+    #: move).  The bound on how long a dead store or one hung request can hold a transfer.
+    #: None: ``STALL_TIMEOUT``; 0: no bound
     stall_timeout: float | None = None
     #: steps a caller wraps (:class:`Hooks`); None: none
     hooks: Hooks | None = None

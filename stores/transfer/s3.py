@@ -289,3 +289,10 @@ def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, par
 def _rm_s3(handle: StoreHandle, key: str) -> None:
     bucket, _, prefix = handle.root.partition("/")
     handle.fs.call_s3("delete_object", Bucket=bucket, Key=f"{prefix.rstrip('/')}/{key}" if prefix else key)
+
+
+def _s3_first_part_size(handle: StoreHandle, path: str) -> int | None:
+    """The size of part 1 of a multipart object (``HEAD ?partNumber=1``), or None."""
+    bucket, key, _ = handle.fs.split_path(path)
+    size = int(handle.fs.call_s3("head_object", Bucket=bucket, Key=key, PartNumber=1).get("ContentLength") or 0)
+    return size or None

@@ -21,7 +21,7 @@ SOURCES = sorted(p for d in ("stores", "k8s") for p in (ROOT / d).rglob("*.py"))
 KINDS_PY = ROOT / "stores" / "kinds.py"
 #: the names a storage kind goes by: the kinds and the legacy spelling's store values
 KIND_NAMES = set(KINDS) | {r.legacy_store for r in KINDS.values() if r.legacy_store}
-CODE_FIELDS = ("volume", "backend", "fs_options", "lister", "uploader", "after_write", "deleter")
+CODE_FIELDS = ("volume", "backend", "fs_options", "lister", "uploader", "after_write", "deleter", "first_part_size")
 
 
 def _strings(node: ast.AST) -> list[str]:

@@ -24,6 +24,7 @@ import yaml
 from k8s import render_patch
 from k8s.validate import validate_manifest, wrap_patch
 from stores.catalog import Catalog
+from stores.settings import Settings
 from stores.errors import ValuesError
 from stores.contract.runinfo import RunInfo
 from support.polyaxon_corpus import CORPUS, ITEM_FILES, REFUSED, VALUES_FILES
@@ -77,7 +78,8 @@ def test_documented_connection_loads(path: Path) -> None:
 @pytest.mark.parametrize("path", [p for p in VALUES_FILES if ".invalid" not in p.name and _rel(p) not in REFUSED], ids=_rel)
 def test_polyaxon_file_renders_valid_kubernetes(path: Path) -> None:
     """Each store of the file, selected by a run on its own (several files mount all their data
-    stores on one path, which no single pod can hold), renders strict-valid for 1.25 and 1.37."""
+    stores on one path, which no single pod can hold), renders strict-valid for 1.25 and 1.37
+    (rendered for each: a classic sidecar for 1.25, a native one for 1.37)."""
     catalog = Catalog.from_file(path)
     legacy = bool(catalog.data or catalog.outputs)
     for role, conn in catalog.entries():
@@ -89,8 +91,8 @@ def test_polyaxon_file_renders_valid_kubernetes(path: Path) -> None:
             request = {"run": {"kind": "job", "connections": [conn.name]}}
         # a snippet without an artifacts store is part of a values file that has one
         plugins = {} if catalog.artifacts_store is not None or legacy else None
-        patch = render_patch(catalog, request, RUN, plugins=plugins)
         for version in ("1.25", "1.37"):
+            patch = render_patch(catalog, request, RUN, plugins=plugins, settings=Settings(kube_version=version))
             validate_manifest(wrap_patch(patch, "Pod"), version)
 
 

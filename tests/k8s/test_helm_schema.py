@@ -1,7 +1,7 @@
 """Helm's own validation of values against ``values.schema.json`` (``stores schema``, shipped in
 the library chart as ``files/values.schema.json``): real Helm (``helm-python-sdk``) accepts every
 good document and rejects every bad one JSON Schema can describe; the rest are the marked ones of
-``tests/test_schema.py`` (``test_every_schema_mark_is_justified`` lists them with the reason)."""
+``tests/catalog/test_schema.py`` (``test_every_schema_mark_is_justified`` lists them with the reason)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_bad_documents_against_helm(schema_chart: Any, doc: Any) -> None:
             schema_chart.validate_schema(data)
         return
     if doc.schema == "accepts" and doc.path.stem not in HELM_REJECTS:
-        # beyond JSON Schema (tests/test_schema.py says why, file by file): helm accepts it too
+        # beyond JSON Schema (tests/catalog/test_schema.py says why, file by file): helm accepts it too
         schema_chart.validate_schema(data)
     else:
         with pytest.raises(helm.HelmValuesError):

@@ -65,8 +65,13 @@ def only(**on):
     return {**OFF, **on}
 
 
+#: the goldens here are held to every tested version, 1.25 included: rendered for 1.25, so with the
+#: classic sidecar (the native one, the default from 1.29: tests/k8s/test_sidecar_modes.py)
+CLASSIC = Settings(kube_version="1.25")
+
+
 def render(plugins, catalog=None, settings=None, **kw):
-    return render_patch(catalog or current_catalog(), None, RUN, plugins=plugins, settings=settings, **kw)
+    return render_patch(catalog or current_catalog(), None, RUN, plugins=plugins, settings=settings or CLASSIC, **kw)
 
 
 def all_containers(out):
@@ -286,7 +291,8 @@ def test_mount_artifacts_store_sets_store_path():
 
 def test_legacy_outputs_store_is_the_artifacts_store():
     catalog = Catalog.from_file(ROOT / "examples" / "seed-004-values.yaml")
-    patch = render_patch(catalog, RunRequest(outputs="outputs2"), RUN, plugins=only(mountArtifactsStore=True, collectArtifacts=True))
+    patch = render_patch(catalog, RunRequest(outputs="outputs2"), RUN, plugins=only(mountArtifactsStore=True, collectArtifacts=True),
+                         settings=CLASSIC)
     assert patch.resolve("{{ globals.store_path }}") == catalog.get("outputs2").store_path
     sidecar = next(c for c in patch.to_dict()["spec"]["containers"] if c["name"] == "polyaxon-sidecar")
     assert sidecar["command"][3] == f"outputs2:{RUN.uuid}"  # a run's folder is <store>/<uuid>
@@ -312,7 +318,9 @@ def test_context_volume_init_and_sidecar():
     run_dir = f"/plx-context/artifacts/{RUN.uuid}"
     assert init["command"][-3:] == ["/plx-context/artifacts", run_dir, run_dir + "/outputs"]
     sidecar = out["spec"]["containers"][-1]
-    assert sidecar["command"] == ["stores", "sync", run_dir, f"artifacts:{RUN.uuid}", "--watch", "--interval", "10"]
+    assert sidecar["command"] == ["stores", "sync", run_dir, f"artifacts:{RUN.uuid}", "--watch", "--interval", "10",
+                                  "--report", "/plx-context/artifacts/.stores-sidecar-report.json",
+                                  "--until-file", "/plx-context/artifacts/.stores-main-done"]
 
 
 def test_auto_resume_needs_collect_artifacts():

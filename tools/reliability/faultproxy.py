@@ -5,7 +5,9 @@ Put it between a client and a server (``FaultProxy(host, port)``; the client tal
 ``connection number -> Fault | None``.  A ``Fault`` drops the connection (with a TCP reset) or
 stalls it once ``after`` bytes went in its direction (``"up"``: client to server, ``"down"``:
 server to client), or refuses it outright.  ``fail_next(n, fault)`` and ``random_faults(rng, p)``
-are the usual plans; ``heal()`` lets everything through again.
+are the usual plans; ``heal()`` lets everything through again.  ``bytes_down`` counts the bytes
+passed from the server to clients (what a client was served); ``throttle`` (bytes per second,
+None: unlimited) slows every connection's server-to-client direction.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class FaultProxy:
         self.plan: Callable[[int], Fault | None] = lambda n: None
         self.injected: Counter[str] = Counter()
         self.connections = 0
+        self.bytes_down = 0
+        self.throttle: float | None = None
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -133,16 +137,23 @@ class FaultProxy:
         up_fault = fault if fault is not None and fault.direction == "up" else None
         t = threading.Thread(target=self._pump, args=(client, upstream, up_fault, broken), daemon=True)
         t.start()
-        self._pump(upstream, client, down_fault, broken)
+        self._pump(upstream, client, down_fault, broken, down=True)
         t.join()
         with self._lock:
             self._open.difference_update((client, upstream))
 
-    def _pump(self, src: socket.socket, dst: socket.socket, fault: Fault | None, broken: threading.Event) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, fault: Fault | None, broken: threading.Event,
+              down: bool = False) -> None:
         sent = 0
         try:
             while not broken.is_set():
-                data = src.recv(65536)
+                rate = self.throttle if down else None
+                data = src.recv(min(65536, max(1024, int(rate / 20))) if rate else 65536)
+                if rate and data:
+                    time.sleep(len(data) / rate)
+                if down and data:
+                    with self._lock:
+                        self.bytes_down += len(data)
                 if not data:
                     try:
                         dst.shutdown(socket.SHUT_WR)

@@ -60,6 +60,12 @@ INTENDED: dict[str, tuple[str, str]] = {
         "(`plx-toolkit-tmp`), the store's credentials and `POLYAXON_RUN_DATA_PATHS`",
         "read-only root filesystem; the `stores` command finds its store by name",
     ),
+    "native-sidecar": (
+        "for Kubernetes 1.29 and later (the default `--kube-version` 1.37) `polyaxon-sidecar` is a "
+        "native sidecar: the last init container, with `restartPolicy: Always`",
+        "Kubernetes stops it once the main container ended, after its last sync, so a Job "
+        "completes; Polyaxon 2.18's sidecar container keeps a Job running",
+    ),
     "artifacts-init": (
         "`polyaxon-init-artifacts-default` only creates the run's folders (no store access); "
         "restoring a resumed run is `polyaxon-init-artifacts-resume`, which has the store",
@@ -418,6 +424,10 @@ def differences(case: dict[str, Any], poly: dict[str, Any], mine: dict[str, Any]
         else d
         for d in out[before:]
     ]
+    native = [k for k in o["init"] if k in p["sidecars"] and k not in p["init"] and k not in o["sidecars"]]
+    for key in native:  # compared below as the sidecars they are
+        o["sidecars"][key] = o["init"].pop(key)
+        out.append(Difference(f"sidecars[{key}]", "a native sidecar: an init container in ours", "native-sidecar"))
     for key in sorted(set(p["init"]) | set(o["init"])):
         pc, oc = p["init"].get(key), o["init"].get(key)
         if key == "polyaxon-init-auth" and oc is None:
