@@ -111,6 +111,7 @@ TEST_AREAS = {
     "support": "shared helpers: real servers, manifest checks, the docs runner, the bad corpus, paths",
     "data": "inputs: the bad corpus, Polyaxon's own files, fuzz regressions",
     "golden": "golden files, one concern each",
+    "image": "the toolkit image, built without a daemon, running the rendered init and sidecar containers",
 }
 
 
