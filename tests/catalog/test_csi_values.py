@@ -152,3 +152,17 @@ def test_the_schema_describes_the_mount_of_every_bucket_kind() -> None:
     assert s3["properties"]["driver"]["anyOf"][0]["const"] == "s3.csi.aws.com"
     assert "mountPath" in s3["required"]
     assert "secretName" in schema["definitions"]["WasbMount"]["required"]
+
+
+def test_the_models_and_the_kinds_table_name_the_same_drivers() -> None:
+    from stores.kinds import KINDS
+    from stores.models import CONNECTION_MODELS
+
+    for kind, entry in KINDS.items():
+        field = CONNECTION_MODELS[kind].model_fields.get("mount")
+        if entry.csi is None:
+            assert field is None, kind
+            continue
+        model = next(a for a in field.annotation.__args__ if a is not type(None))
+        assert model.DRIVER == entry.csi.driver
+        assert entry.csi.provisioning in ("inline", "static") and entry.csi.docs.startswith("https://")
