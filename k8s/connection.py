@@ -6,6 +6,7 @@ Used by ``k8s.render`` (every selected connection) and ``k8s.plugins`` (the arti
 
 from __future__ import annotations
 
+from .csi import add_csi_mount
 from .env import connection_env, resource_env
 from .podpatch import PodPatch
 from .protocols import ConnectionLike
@@ -24,6 +25,9 @@ def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     if conn.name in given:
         return
     given[conn.name] = conn
+    csi_mount = add_csi_mount(patch, conn, source)
+    if csi_mount is not None:
+        patch.add_mount(csi_mount, source)
     for volume, mount in connection_volumes(conn, patch.namer):
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)

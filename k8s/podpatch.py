@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
+from stores.errors import RenderError
 
+from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeMount
 from .gcpause import gc_paused
 from .naming import VolumeNamer
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
@@ -60,6 +61,9 @@ class PodPatch:
     annotations: list[Sourced[tuple[str, str]]] = field(default_factory=list)
     init_containers: list[Sourced[V1Container]] = field(default_factory=list)
     sidecars: list[Sourced[V1Container]] = field(default_factory=list)
+    #: objects to create beside the pod (a CSI driver's static PersistentVolume and claim), as
+    #: manifest dicts; ``stores render`` prints them as extra documents
+    objects: list[Sourced[dict[str, Any]]] = field(default_factory=list)
     #: host path -> who allowed it past the deny list (see ``k8s.checks.HostPathPolicy``)
     allowed_host_paths: dict[str, str] = field(default_factory=dict)
     #: resolves ``{{ globals.x }}`` in commands, args and env values; ``None``: leave them
@@ -115,6 +119,18 @@ class PodPatch:
 
     def add_annotation(self, key: str, value: str, source: str) -> None:
         self.annotations.append(Sourced((key, value), source))
+
+    def add_object(self, obj: dict[str, Any], source: str) -> None:
+        """An object to create beside the pod (a manifest dict); the very same object again is
+        added once, a different one of the same kind, namespace and name is a ``RenderError``."""
+        key = _object_key(obj)
+        for entry in self.objects:
+            if _object_key(entry.item) == key:
+                if entry.item == obj:
+                    return
+                raise RenderError(f"two different {key[0]} objects named {key[2]!r}: from {entry.source} "
+                                  f"and from {source}")
+        self.objects.append(Sourced(obj, source))
 
     def add_init_container(self, container: V1Container, source: str) -> None:
         """Runs before the user's init containers, in the order added."""
@@ -224,6 +240,10 @@ class PodPatch:
     def annotation_dict(self) -> dict[str, str]:
         return dict(sorted(entry.item for entry in self.annotations))
 
+    def object_dicts(self) -> list[dict[str, Any]]:
+        """The objects to create beside the pod, in the order added (a PV before its claim)."""
+        return [dict(entry.item) for entry in self.objects]
+
     def init_container_dicts(self) -> list[dict[str, Any]]:
         return [c for c, _ in self._containers(self.init_containers)]
 
@@ -264,6 +284,11 @@ def container_view(container: dict[str, Any], role: str, source: str) -> Contain
     mounts = [MountRecord(m.get("name"), m.get("mountPath", ""), label) for m in container.get("volumeMounts") or []]
     env = [EnvRecord(v.get("name"), v, label) for v in container.get("env") or []]
     return ContainerView(name, role, mounts, env)
+
+
+def _object_key(obj: dict[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
 
 
 def _env_from_key(source: dict[str, Any]) -> tuple[str, str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from stores.catalog import Catalog
-from stores.contract import connections_catalog
+from stores.contract import connections_catalog, csi_mounts
 from stores.plugins import Plugins, artifacts_store, as_plugins
-from stores.contract.names import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG
+from stores.contract.names import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG, ENV_CSI_MOUNTS
 from stores.contract.runinfo import RunInfo
 from stores.selection import RunRequest, Selection, select
 from stores.settings import Settings
@@ -155,3 +155,6 @@ def _add_connections_catalog(patch: PodPatch) -> None:
     catalog_json = connections_catalog([given[name] for name in sorted(given)], patch.resolve)
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
+    mounts = csi_mounts([given[name] for name in sorted(given)])
+    if mounts is not None:
+        patch.add_env(V1EnvVar(name=ENV_CSI_MOUNTS, value=mounts), "the connections mounted through a CSI driver")

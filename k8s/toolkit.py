@@ -19,10 +19,9 @@ from ._client import (
 
 from stores.errors import RenderError
 from stores.plugins import Plugins, artifacts_store
-from stores.contract import connections_catalog
+from stores.contract import connections_catalog, csi_mounts
 from stores.contract.names import CONTEXT_PATH, artifacts_path, run_artifacts_path, run_logs_path, run_outputs_path
-from stores.contract.names import ENV_CONNECTIONS_CATALOG, ENV_DATA_PATHS
-from stores.contract.names import RUN_FOLDER_TEMPLATE
+from stores.contract.names import ENV_CONNECTIONS_CATALOG, ENV_CSI_MOUNTS, ENV_DATA_PATHS, RUN_FOLDER_TEMPLATE
 from stores.settings import Settings, check_resources
 
 from .checks import CONTEXT_MOUNT, CONTEXT_VOLUME
@@ -30,6 +29,7 @@ from .env import connection_env, credential_env, resource_env
 from .naming import CONTEXT_VOLUME_NAMES
 from .podpatch import PodPatch
 from .protocols import ConnectionLike
+from .csi import add_csi_mount
 from .volumes import connection_volumes
 
 __all__ = [
@@ -98,6 +98,9 @@ def store_access(patch: PodPatch, conn: ConnectionLike, source: str) -> tuple[li
     """``(mounts, env, env_from)`` giving a toolkit container one store, the way the main
     container gets it; the store's volumes are added to the pod once."""
     mounts: list[V1VolumeMount] = []
+    csi_mount = add_csi_mount(patch, conn, source)  # a bucket mounted through its CSI driver
+    if csi_mount is not None:
+        mounts.append(csi_mount)
     for volume, mount in connection_volumes(conn, patch.namer):
         _add_volume_once(patch, volume, source)
         mounts.append(mount)
@@ -106,6 +109,9 @@ def store_access(patch: PodPatch, conn: ConnectionLike, source: str) -> tuple[li
     paths = json.dumps({conn.name: conn.store_path}, sort_keys=True, separators=(",", ":"))
     env.append(V1EnvVar(name=ENV_DATA_PATHS, value=paths))
     env.append(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=connections_catalog([conn])))
+    mounted = csi_mounts([conn])
+    if mounted is not None:
+        env.append(V1EnvVar(name=ENV_CSI_MOUNTS, value=mounted))
     return mounts, env, [e.item for e in env_from_items]
 
 

@@ -3,7 +3,9 @@
 - ``host_path``: a ``hostPath`` volume (with the schema's ``type`` when given) and a mount;
 - ``volume_claim``: a ``persistentVolumeClaim`` volume (``readOnly``) and a mount (``readOnly``,
   ``subPath``);
-- buckets: no store volume;
+- buckets: no store volume, unless mounted through their CSI driver (``mount:``: ``k8s.csi``,
+  added by ``k8s.csi.add_csi_mount``, which needs the patch: the run's namespace, the pod's
+  annotations and the objects beside the pod);
 - a secret or config map with a ``mountPath``: a volume of it (items as ``{key, path, mode}``,
   ``defaultMode``) mounted read-only there.
 
@@ -85,9 +87,12 @@ STORE_VOLUMES: dict[str, str | None] = {kind: entry.volume for kind, entry in KI
 
 
 def has_store_volume(conn: ConnectionLike) -> bool:
-    """Whether the connection brings a store volume (Polyaxon's other kinds have none)."""
+    """Whether the connection brings a store volume: a host path, a claim, a bucket mounted
+    through its CSI driver (``mount:``; built by ``k8s.csi``); Polyaxon's other kinds have none."""
     entry = KINDS.get(conn.kind)
-    return entry is not None and entry.volume is not None
+    if entry is None:
+        return False
+    return entry.volume is not None or (entry.csi is not None and getattr(conn, "mount", None) is not None)
 
 
 def store_volume(conn: ConnectionLike, namer: VolumeNamer | None = None) -> VolumeAndMount | None:

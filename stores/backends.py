@@ -96,6 +96,7 @@ def s3_options(creds: Credentials, opts: dict[str, Any], timeout: float, account
 
 def gcs_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
     """The options of a ``gcsfs.GCSFileSystem`` (the kinds table's ``fs_options`` of GCS)."""
+    _gcsfs_stable()  # whoever takes these options (pandas, Dask: ``storage_options``) imports gcsfs next
     if creds.get("service_account"):
         opts["token"] = dict(creds.get("service_account"))
     elif creds.get("endpoint_url"):

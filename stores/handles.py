@@ -226,19 +226,36 @@ def _name_for(url: str, environ: Mapping[str, str]) -> str | None:
     connection of ``POLYAXON_CONNECTIONS_CATALOG`` (the artifacts store, for one)."""
     from .run import ENV_DATA_PATHS, get_data_paths
 
-    candidates: dict[str, str] = {}
+    # (name, path): a CSI-mounted bucket is both its bucket URL (the catalog's) and its mount
+    # path (the data paths'), so neither replaces the other
+    candidates: list[tuple[str, str]] = []
     for name, conn in _catalog_connections(environ).items():
         if conn.is_storage:
-            candidates[name] = conn.store_path
+            candidates.append((name, conn.bucket.url if conn.bucket is not None else conn.store_path))
     if environ.get(ENV_DATA_PATHS):
-        candidates.update(get_data_paths(environ=environ))
+        candidates.extend(get_data_paths(environ=environ).items())
     best: tuple[int, str] | None = None
-    for name, path in candidates.items():
+    for name, path in candidates:
         base = path.rstrip("/")
         if url.rstrip("/") == base or url.startswith(base + "/"):
             if best is None or len(base) > best[0]:
                 best = (len(base), name)
     return best[1] if best else None
+
+
+def _csi_mounts(environ: Mapping[str, str]) -> dict[str, str]:
+    from .contract.read import read_csi_mounts
+
+    return read_csi_mounts(environ)
+
+
+def _mounted_path(conn: Any, environ: Mapping[str, str]) -> str | None:
+    """Where a bucket connection is mounted through its CSI driver: its model's ``mount:``, else
+    this container's ``STORES_CSI_MOUNTS`` (Polyaxon's catalog cannot carry the mount)."""
+    mount = getattr(conn, "mount", None)
+    if mount is not None:
+        return mount.mount_path
+    return _csi_mounts(environ).get(conn.name)
 
 
 def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection: Any = None, **cred_kw: Any) -> StoreLocation:
@@ -271,16 +288,22 @@ def open_store(
     environ: Mapping[str, str] | None = None,
     secrets_root: str | None = None,
     key_file: str | None = None,
+    bucket: bool = False,
 ) -> StoreHandle:
     """Open a store: a connection model, a connection name (from ``catalog``, else from the
     container's ``POLYAXON_CONNECTIONS_CATALOG`` with its credentials, else from the run's
     ``POLYAXON_RUN_DATA_PATHS``; ``"outputs"`` is the artifacts store named by
     ``POLYAXON_ARTIFACTS_STORE_NAME``), a bucket URL, or a local path.
 
+    A bucket mounted through its CSI driver (the connection's ``mount:``; inside a run,
+    ``STORES_CSI_MOUNTS``) opens as a local handle on its mount; ``bucket=True`` opens the
+    bucket itself (through its API, with its credentials).
+
     Credentials follow :mod:`stores.credentials`; ``secrets_root`` re-roots mounted key files and
     ``key_file`` names one explicitly.
     """
-    return _build(locate_store(target, catalog, environ=environ, secrets_root=secrets_root, key_file=key_file))
+    return _build(locate_store(target, catalog, environ=environ, secrets_root=secrets_root, key_file=key_file,
+                               bucket=bucket))
 
 
 def locate_store(
@@ -290,6 +313,7 @@ def locate_store(
     environ: Mapping[str, str] | None = None,
     secrets_root: str | None = None,
     key_file: str | None = None,
+    bucket: bool = False,
 ) -> StoreLocation:
     """Where the store :func:`open_store` would open is, and its credentials (no SDK imported):
     a connection model, a connection name (from ``catalog``, else from the
@@ -307,11 +331,14 @@ def locate_store(
         if not getattr(conn, "is_storage", True):
             raise StoresError(f"connection {conn.name!r} is a {conn.kind} connection, not a store")
         if conn.is_bucket:
-            return _from_url(conn.store_path, conn.name, env, connection=conn, **cred_kw)
+            mounted = None if bucket else _mounted_path(conn, env)
+            if mounted is not None:
+                return _local(mounted, conn.name)
+            return _from_url(conn.bucket.url, conn.name, env, connection=conn, **cred_kw)
         return _local(conn.mount_path, conn.name, conn.kind)
     target = os.fspath(target)
     if catalog is not None and not target.startswith("/") and "://" not in target:
-        return locate_store(catalog.get(target), environ=env, **cred_kw)
+        return locate_store(catalog.get(target), environ=env, bucket=bucket, **cred_kw)
     if "://" in target:
         return _from_url(target, None, env, **cred_kw)
     if target.startswith("/") or target.startswith("."):
@@ -323,7 +350,9 @@ def locate_store(
     if target == "outputs" and "outputs" not in in_catalog and env.get(ENV_ARTIFACTS_STORE_NAME) in in_catalog:
         target = env[ENV_ARTIFACTS_STORE_NAME]  # Polyaxon's name for the run's artifacts store
     if target in in_catalog and in_catalog[target].is_storage:
-        return locate_store(in_catalog[target], environ=env, **cred_kw)
+        return locate_store(in_catalog[target], environ=env, bucket=bucket, **cred_kw)
+    if not bucket and target in _csi_mounts(env):
+        return _local(_csi_mounts(env)[target], target)
     if not env.get(ENV_DATA_PATHS):
         raise SelectionError(
             f"{target!r} is not a URL or a path, and there is no catalog, no {ENV_CONNECTIONS_CATALOG} "

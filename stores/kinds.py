@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .keyfile import KEY_FILE
 
 __all__ = [
+    "CsiDriver",
     "KindInfo",
     "KindRow",
     "NameRule",
@@ -35,6 +36,29 @@ class NameRule:
     order: int
     pattern: str
     message: str
+
+
+@dataclass(frozen=True)
+class CsiDriver:
+    """How a bucket of one kind is mounted as a filesystem through its vendor's CSI driver (the
+    connection's ``mount:``).  ``provisioning`` is the driver's documented model: ``"inline"``
+    (a CSI ephemeral volume in the pod itself) or ``"static"`` (a PersistentVolume + claim pair
+    the renderer emits next to the patch); ``build`` makes the pieces (``k8s.csi``)."""
+
+    #: the driver's name, as its ``CSIDriver`` object and every ``csi.driver`` field spell it
+    driver: str
+    #: ``"inline"`` or ``"static"``
+    provisioning: str
+    #: ``(connection, volume name, namespace) -> k8s.csi.CsiParts``
+    build: str
+    #: the driver's own documentation of the fields we render
+    docs: str
+    #: what the bucket prefix becomes in the driver's mount options (``{}``: the prefix)
+    prefix_option: str
+    #: characters a prefix cannot hold when it is spelt so (the options' own separators), and
+    #: how messages name them
+    prefix_refuses: str = r"\s"
+    prefix_refuses_text: str = "whitespace"
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,10 @@ class KindRow:
     write_rules: tuple[NameRule, ...] = ()
     read_rules: tuple[NameRule, ...] = ()
 
+    # -- mounting the bucket as a filesystem -----------------------------------------------------
+    #: the CSI driver a connection's ``mount:`` uses (``None``: the kind cannot be mounted so)
+    csi: CsiDriver | None = None
+
     @property
     def credential_table(self) -> dict[str, tuple[str, ...]]:
         return dict(self.credential_vars)
@@ -182,6 +210,14 @@ KINDS: dict[str, KindRow] = {
         uploader="stores.transfer.s3:_s3_upload",
         deleter="stores.transfer.s3:_rm_s3",
         first_part_size="stores.transfer.s3:_s3_first_part_size",
+        # Mountpoint for Amazon S3 CSI driver (v1 and v2): static provisioning only
+        csi=CsiDriver(
+            driver="s3.csi.aws.com",
+            provisioning="static",
+            build="k8s.csi:mountpoint_s3",
+            docs="https://github.com/awslabs/mountpoint-s3-csi-driver/blob/main/docs/CONFIGURATION.md",
+            prefix_option="prefix {}",
+        ),
     ),
     "gcs": KindRow(
         "gcs",
@@ -225,6 +261,17 @@ KINDS: dict[str, KindRow] = {
         backend="stores.backends:gcs_fs",
         fs_options="stores.backends:gcs_options",
         write_rules=(NameRule(3, r"[\r\n]", "GCS object names cannot hold CR or LF"),),
+        # Cloud Storage FUSE CSI driver: CSI ephemeral volumes, with the sidecar-injection
+        # annotation on the pod
+        csi=CsiDriver(
+            driver="gcsfuse.csi.storage.gke.io",
+            provisioning="inline",
+            build="k8s.csi:gcs_fuse",
+            docs="https://cloud.google.com/kubernetes-engine/docs/how-to/persistent-volumes/cloud-storage-fuse-csi-driver-ephemeral",
+            prefix_option="only-dir={}",
+            prefix_refuses=r"[\s,]",
+            prefix_refuses_text="whitespace or ','",
+        ),
     ),
     "wasb": KindRow(
         "wasb",
@@ -266,6 +313,15 @@ KINDS: dict[str, KindRow] = {
         write_rules=(NameRule(1, r"[\x00-\x1f\x7f\\]", "Azure Blob Storage cannot store this name exactly "
                               "(it drops control characters and turns '\\' into '/')"),),
         read_rules=(NameRule(2, _CONTROL, "a blob name with control characters cannot be read exactly through adlfs"),),
+        # Azure Blob Storage CSI driver: inline (ephemeral) volumes with a secret in the pod's
+        # namespace, mounted by blobfuse
+        csi=CsiDriver(
+            driver="blob.csi.azure.com",
+            provisioning="inline",
+            build="k8s.csi:azure_blob",
+            docs="https://github.com/kubernetes-sigs/blob-csi-driver/blob/master/deploy/example/nginx-blobfuse-inline-volume.yaml",
+            prefix_option="--subdirectory={}",
+        ),
     ),
 }
 

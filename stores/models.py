@@ -27,6 +27,7 @@ from .envmodels import (  # the env models live there; re-exported here
     ResourceFieldSelector,  # noqa: F401
 )
 from .kinds import KINDS, OTHER_KINDS
+from .mounts import GcsMount, S3Mount, WasbMount
 from .modelbase import (  # the shared field types live there; re-exported here
     _NOT_DOTDOT,  # noqa: F401
     ConnectionName,
@@ -223,7 +224,11 @@ class _ConnectionBase(_Model):
 
     @property
     def mount_path(self) -> str | None:
-        """Where the store is mounted in the container (volumes only)."""
+        """Where the store is mounted in the container: a volume's ``schema.mountPath``, a
+        CSI-mounted bucket's ``mount.mountPath``; ``None`` for a bucket reached as a bucket."""
+        mount = getattr(self, "mount", None)
+        if mount is not None:
+            return mount.mount_path
         return getattr(self.schema_, "mount_path", None)  # type: ignore[attr-defined]
 
     @property
@@ -234,9 +239,12 @@ class _ConnectionBase(_Model):
 
     @property
     def store_path(self) -> str:
-        """The mountPath for volumes, the bucket URL for buckets: what the env contract carries."""
+        """The mountPath for volumes and CSI-mounted buckets, the bucket URL for other buckets:
+        what the env contract carries."""
         bucket = self.bucket
-        return bucket.url if bucket is not None else self.mount_path  # type: ignore[return-value]
+        if bucket is not None and getattr(self, "mount", None) is None:
+            return bucket.url
+        return self.mount_path  # type: ignore[return-value]
 
     @model_validator(mode="after")
     def _unique_env(self) -> "_ConnectionBase":
@@ -261,6 +269,8 @@ class ClaimConnection(_ConnectionBase):
 class S3Connection(_ConnectionBase):
     kind: Literal["s3"] = "s3"
     schema_: S3Schema = Field(alias="schema")
+    #: the bucket mounted as a filesystem through the kind's CSI driver (``stores.mounts``)
+    mount: S3Mount | None = None
 
 
 class GcsConnection(_ConnectionBase):
@@ -269,11 +279,15 @@ class GcsConnection(_ConnectionBase):
     # GOOGLE_APPLICATION_CREDENTIALS is set only for a mounted key.
     kind: Literal["gcs"] = "gcs"
     schema_: GcsSchema = Field(alias="schema")
+    #: the bucket mounted as a filesystem through the kind's CSI driver (``stores.mounts``)
+    mount: GcsMount | None = None
 
 
 class WasbConnection(_ConnectionBase):
     kind: Literal["wasb"] = "wasb"
     schema_: WasbSchema = Field(alias="schema")
+    #: the bucket mounted as a filesystem through the kind's CSI driver (``stores.mounts``)
+    mount: WasbMount | None = None
 
 
 class OtherConnection(_ConnectionBase):

@@ -109,8 +109,6 @@ def storage_options(name: str, **options: Any) -> dict[str, Any]:
         return {}
     from .backends import fs_options
 
-    if loc.kind == "gcs":  # as backends.gcs_fs: the stable gcsfs, not its gRPC probe
-        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     return fs_options(loc.credentials, loc.account)
 
 

@@ -18,8 +18,10 @@ connections it selects, its plugins and settings) stays with the renderer.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any, Iterable, Mapping
 
+from .kinds import KINDS
 from .contract.names import CONTEXT_MOUNT  # where the run's artifacts context is mounted
 from .names import check_env_name
 from .templates import template_problem  # the renderer's own grammar, so the two cannot drift
@@ -123,6 +125,17 @@ def _env_clashes(conn: Any) -> list[tuple[tuple[object, ...], str]]:
     return out
 
 
+def _mount_prefix_problems(conn: Any) -> list[tuple[tuple[object, ...], str]]:
+    """A bucket prefix its CSI driver's mount options cannot carry (their separators)."""
+    entry = KINDS.get(conn.kind)
+    bucket = conn.bucket
+    driver = entry.csi if entry is not None else None
+    if driver is None or bucket is None or not re.search(driver.prefix_refuses, bucket.path):
+        return []
+    return [(("schema", "bucket"), f"bucket prefix {bucket.path!r} cannot be mounted through {driver.driver}: "
+             f"its mount options cannot carry a prefix holding {driver.prefix_refuses_text}")]
+
+
 def connection_problems(conn: Any, allow_host_paths: Iterable[str] = ()) -> list[tuple[tuple[object, ...], str]]:
     """Everything the renderer would refuse about ``conn`` alone, as ``(path, message)``."""
     out: list[tuple[tuple[object, ...], str]] = []
@@ -135,8 +148,12 @@ def connection_problems(conn: Any, allow_host_paths: Iterable[str] = ()) -> list
             out.append((("schema", "hostPath"), f"hostPath {host_path!r} is not allowed: {why}; allow it "
                         "explicitly (--allow-host-path / allow_host_paths) if this is intended"))
     mounts: list[tuple[tuple[object, ...], str]] = []
-    if conn.mount_path is not None:
-        mounts.append((("schema", "mountPath"), conn.mount_path))
+    if getattr(schema, "mount_path", None) is not None:
+        mounts.append((("schema", "mountPath"), schema.mount_path))
+    csi_mount = getattr(conn, "mount", None)  # a bucket mounted through its CSI driver
+    if csi_mount is not None:
+        mounts.append((("mount", "mountPath"), csi_mount.mount_path))
+        out.extend(_mount_prefix_problems(conn))
     for attr, key in _RESOURCES:
         resource = getattr(conn, attr)
         if resource is None:

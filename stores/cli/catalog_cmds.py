@@ -88,7 +88,11 @@ def _where(conn: Any) -> str:
 
         return redact_url(str(url))
     if conn.is_bucket:
-        return conn.store_path
+        mount = getattr(conn, "mount", None)
+        if mount is None:
+            return conn.store_path
+        # mounted through the kind's CSI driver: the bucket, where it appears, how
+        return f"{conn.bucket.url} -> {mount.mount_path} (csi{', ro' if mount.read_only else ''})"
     source = getattr(schema, "host_path", None) or f"pvc/{schema.volume_claim}"
     if getattr(schema, "sub_path", None):
         source += f"/{schema.sub_path}"

@@ -22,7 +22,9 @@ def register(sub: Any) -> None:
         help="render the pod-spec patch of a run (or patch a manifest with it)",
         description="Render volumes, mounts, env and envFrom for a run's selected stores, plus the "
         "env contract, as a pod-template patch; with --into, apply it to a Pod, Job, Deployment, "
-        "StatefulSet, DaemonSet, ReplicaSet or CronJob manifest. Without --run-uuid the uuid is "
+        "StatefulSet, DaemonSet, ReplicaSet or CronJob manifest. Objects to create beside the pod (the "
+        "PersistentVolume and claim of a bucket mounted through a CSI driver that takes only static "
+        "provisioning) follow as extra documents. Without --run-uuid the uuid is "
         "derived from owner, project and name, so the output is the same every time.",
     )
     add_values_argument(p, "values", "VALUES")
@@ -235,9 +237,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         out = patch.to_dict()
         checked = wrap_patch(out)
+    # objects to create beside the pod (a CSI driver's static PersistentVolume and claim)
+    objects = patch.object_dicts()
     if args.validate:
         validate_manifest(checked, args.validate)
+        for obj in objects:
+            validate_manifest(obj, args.validate)
     print_data(out, args.output)
+    for obj in objects:
+        # extra documents: YAML's '---' between them; JSON documents one after the other
+        if args.output != "json":
+            sys.stdout.write("---\n")
+        print_data(obj, args.output)
     return 0
 
 

@@ -29,6 +29,7 @@ _WRITE = (
     "CONTRACT_VARS",
     "connections_catalog",
     "catalog_entry",
+    "csi_mounts",
 )
 
 __all__ = list(_WRITE)

@@ -44,6 +44,7 @@ __all__ = [
     "ENV_LOCAL_DEV_DATA",
     "ENV_CONNECTIONS_CATALOG",
     "ENV_ARTIFACTS_STORE_NAME",
+    "ENV_CSI_MOUNTS",
     "RUN_MARKERS",
     "CONTEXT_PATH",
     "CONTEXT_MOUNT",
@@ -96,6 +97,9 @@ ENV_LOCAL_DEV_DATA = "STORES_LOCAL_DEV_DATA"
 ENV_CONNECTIONS_CATALOG = "POLYAXON_CONNECTIONS_CATALOG"
 #: the name of the store the run's artifacts are collected to
 ENV_ARTIFACTS_STORE_NAME = "POLYAXON_ARTIFACTS_STORE_NAME"
+#: ours, next to Polyaxon's catalog (whose ``V1Connection`` forbids other keys): JSON
+#: ``{name: mountPath}`` of the container's buckets mounted through a CSI driver
+ENV_CSI_MOUNTS = "STORES_CSI_MOUNTS"
 
 #: any of these set means "this process runs inside a rendered run"
 RUN_MARKERS = (ENV_DATA_PATHS, ENV_OUTPUTS_PATH, ENV_RUN_UUID, ENV_RUN_INSTANCE)

@@ -45,6 +45,7 @@ from .names import (
     CONTEXT_PATH,
     ENV_ARTIFACTS_STORE_NAME,
     ENV_CONNECTIONS_CATALOG,
+    ENV_CSI_MOUNTS,
     ENV_CONTEXT_PATH,
     ENV_DATA_PATHS,
     ENV_LOCAL_DEV,
@@ -83,6 +84,7 @@ __all__ = [
     "local_dev",
     "disable_local_dev",
     "local_root",
+    "read_csi_mounts",
     "read_connections_catalog",
     "read_artifacts_store_name",
 ]
@@ -354,6 +356,22 @@ def read_connections_catalog(env: Mapping[str, str]) -> dict[str, dict[str, obje
         if name in out:
             raise ContractError(f"{ENV_CONNECTIONS_CATALOG} names connection {name!r} twice")
         out[name] = conn
+    return out
+
+
+def read_csi_mounts(env: Mapping[str, str]) -> dict[str, str]:
+    """``STORES_CSI_MOUNTS`` as ``{name: mount path}`` (empty when unset): the buckets this
+    container has mounted through a CSI driver; a malformed value is a ``ContractError``."""
+    raw = env.get(ENV_CSI_MOUNTS)
+    if not raw:
+        return {}
+    paths = json_object(ENV_CSI_MOUNTS, raw, str)
+    out: dict[str, str] = {}
+    for name, path in paths.items():
+        location = check_location(ENV_CSI_MOUNTS, path, f" entry {_name_shown(name)}")
+        if not location.startswith("/"):
+            raise ContractError(f"{ENV_CSI_MOUNTS} entry {_name_shown(name)} must be an absolute path")
+        out[check_name(ENV_CSI_MOUNTS, name)] = location
     return out
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "CONTRACT_VARS",
     "connections_catalog",
     "catalog_entry",
+    "csi_mounts",
 ]
 
 #: every variable ``contract_env`` may set, in the order it sets them
@@ -192,3 +193,14 @@ def connections_catalog(connections: Any, resolve: Callable[[str], str] | None =
     if resolve is not None:
         entries = [_map_strings(e, resolve) for e in entries]
     return json.dumps({"connections": entries}, separators=(",", ":"), ensure_ascii=False)
+
+
+def csi_mounts(connections: Any) -> str | None:
+    """``STORES_CSI_MOUNTS`` for ``connections``: compact JSON ``{name: mountPath}`` of those
+    mounted through a CSI driver (``mount:``), sorted by name; ``None`` when none is.  Polyaxon's
+    catalog cannot carry the mount (its ``V1Connection`` forbids other keys), so the in-run
+    lookup reads it here."""
+    mounts = {c.name: c.mount.mount_path for c in connections if getattr(c, "mount", None) is not None}
+    if not mounts:
+        return None
+    return json.dumps(dict(sorted(mounts.items())), separators=(",", ":"), ensure_ascii=False)

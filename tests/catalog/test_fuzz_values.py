@@ -191,6 +191,19 @@ _connection = st.fixed_dictionaries(
                                                                                  st.just({"fieldPath": "metadata.name"})),
                                                                        max_size=2)}), max_size=3),
         "annotations": st.dictionaries(st.text(max_size=20), st.text(max_size=20), max_size=3),
+        # a bucket's CSI mount (stores.mounts): any driver's keys on any kind
+        "mount": st.fixed_dictionaries({}, optional={
+            "mountPath": _paths, "readOnly": st.sampled_from([True, False, "true", None]),
+            "driver": st.sampled_from(["s3.csi.aws.com", "gcsfuse.csi.storage.gke.io", "blob.csi.azure.com", "x"]),
+            "mountOptions": st.lists(st.one_of(st.text(max_size=12), st.sampled_from(
+                ["allow-other", "a,b", "prefix x/", "-o uid=1", "only-dir=..", "--subdirectory=/"])), max_size=3),
+            "region": st.sampled_from(["us-east-1", "US", ""]), "uid": st.integers(-2, 2**31),
+            "allowDelete": st.booleans(), "cache": st.sampled_from(["emptyDir", "ephemeral", "x"]),
+            "implicitDirs": st.booleans(), "metadataCacheTTLSeconds": st.integers(-3, 100),
+            "sidecarResources": st.dictionaries(st.sampled_from(["cpuLimit", "memoryLimit", "x"]),
+                                                st.sampled_from(["1", "4Gi", "lots", ""]), max_size=2),
+            "secretName": st.sampled_from(NAMES + ["azure-secret"]), "protocol": st.sampled_from(["fuse", "fuse2", "nfs"]),
+        }),
     },
 )
 

@@ -25,7 +25,8 @@ from stores.errors import RenderError, StoresError, ValuesError
 from stores.models import parse_connection
 from stores.contract.runinfo import RunInfo
 
-RUN = RunInfo(uuid="0f1e2d3c4b5a69788796a5b4c3d2e1f0", owner="acme", project="vision")
+# a namespace: Mountpoint for S3's static PersistentVolume names its claim's (a CSI mount)
+RUN = RunInfo(uuid="0f1e2d3c4b5a69788796a5b4c3d2e1f0", owner="acme", project="vision", namespace="ml")
 
 # ---- the places a mountPath can be written -----------------------------------------------------------------
 
@@ -48,12 +49,23 @@ def _config_mount(mount: str) -> dict[str, Any]:
                              "configMap": {"name": "settings", "mountPath": mount}}]}
 
 
+def _csi(kind: str, bucket: str, **extra: Any):  # a bucket mounted through its CSI driver
+    def doc(mount: str) -> dict[str, Any]:
+        return {"connections": [{"name": "data", "kind": kind, "schema": {"bucket": bucket},
+                                 "mount": {"mountPath": mount, **extra}}]}
+
+    return doc
+
+
 def _legacy(mount: str) -> dict[str, Any]:
     return {"persistence": {"data": {"data": {"hostPath": "/mnt/data", "mountPath": mount}}}}
 
 
 MOUNT_PLACES = {"host_path": _host_path_conn, "claim": _claim_conn, "secret": _secret_mount,
-                "configMap": _config_mount, "legacy": _legacy}
+                "configMap": _config_mount, "legacy": _legacy,
+                "csi_s3": _csi("s3", "s3://bucket/team", readOnly=True),
+                "csi_gcs": _csi("gcs", "gs://bucket/team"),
+                "csi_wasb": _csi("wasb", "wasbs://cont1@acct1.blob.core.windows.net/team", secretName="azure-secret")}
 
 #: mountPath -> where it is refused: "values" (a ValuesError naming the path) or "render"
 #: (a RenderError: the context path is a rule of the pod, not of one connection)
@@ -120,6 +132,26 @@ def test_a_mount_over_the_context_is_refused_even_with_the_context_plugins_on() 
     catalog = Catalog(artifacts_store=parse_connection(doc["artifactsStore"]))
     with pytest.raises(RenderError, match="/plx-context"):
         render_patch(catalog, None, RUN, plugins={"collectArtifacts": True, "collectLogs": True})
+
+
+#: bucket prefixes and extra options a CSI driver's mount options cannot carry
+HOSTILE_CSI = [
+    pytest.param(_csi("s3", "s3://bucket/a b")("/data"), id="s3-prefix-space"),
+    pytest.param(_csi("s3", "s3://bucket/a\tb")("/data"), id="s3-prefix-tab"),
+    pytest.param(_csi("gcs", "gs://bucket/a,only-dir=/")("/data"), id="gcs-prefix-comma"),
+    pytest.param(_csi("wasb", "wasbs://cont1@acct1.blob.core.windows.net/a b", secretName="s")("/data"), id="wasb-prefix-space"),
+    pytest.param(_csi("gcs", "gs://bucket", mountOptions=["implicit-dirs,only-dir=../x"])("/data"), id="gcs-option-comma"),
+    pytest.param(_csi("s3", "s3://bucket", mountOptions=["allow-other\nallow-delete"])("/data"), id="s3-option-newline"),
+    pytest.param(_csi("s3", "s3://bucket", mountOptions=["--prefix ../"])("/data"), id="s3-option-prefix"),
+    pytest.param(_csi("wasb", "wasbs://cont1@acct1.blob.core.windows.net/", secretName="s",
+                      mountOptions=["--subdirectory=../.."])("/data"), id="wasb-option-subdirectory"),
+    pytest.param(_csi("s3", "s3://bucket/../other")("/data"), id="s3-prefix-dotdot"),
+]
+
+
+@pytest.mark.parametrize("doc", HOSTILE_CSI)
+def test_hostile_csi_prefixes_and_options_are_refused(doc: dict[str, Any]) -> None:
+    assert _refusal(doc) == "values"
 
 
 # ---- host paths -----------------------------------------------------------------------------------------------

@@ -95,6 +95,10 @@ def test_every_schema_mark_is_justified() -> None:
     accepts = sorted(d.path.stem for d in CORPUS if d.schema == "accepts")
     assert accepts == [
         "connection-mounts-clash",  # equality of two values
+        "csi-mount-clashes-with-secret",  # equality of two values
+        "csi-mount-on-context",  # a parent of a path after normalisation
+        "csi-prefix-with-space",  # a rule across two fields (the bucket's prefix, the mount)
+        "csi-s3-ephemeral-cache-incomplete",  # which keys one value requires
         "duplicate-key-json-style",  # gone once parsed: the last one wins
         "duplicate-name-connections-artifacts",  # uniqueness across sections
         "duplicate-name-data-outputs",

@@ -161,6 +161,8 @@ def check_document(doc: str | bytes, versions: tuple[str, ...] = VERSIONS) -> st
         for version in versions:
             try:
                 validate_manifest(pod, version)
+                for obj in patch.object_dicts():  # a CSI driver's PersistentVolume and claim
+                    validate_manifest(obj, version)
             except RenderError as exc:
                 raise PropertyViolation(f"rendered patch rejected by Kubernetes {version}: {exc}", doc) from exc
         problems = pod_problems(pod)
@@ -251,8 +253,12 @@ KEYS = ["name", "kind", "schema", "secret", "configMap", "env", "annotations", "
         "mountPath", "readOnly", "volumeClaim", "subPath", "bucket", "items", "defaultMode", "key", "path", "mode",
         "value", "valueFrom", "existingClaim", "store", "secretKey", "type", "persistence", "artifactsStore",
         "connections", "data", "outputs", "logs", "repos", "upload", "mountpath", "Name", "<<", "", "kind ",
-        "host_path", 1, True, None, 1.5]
+        "host_path", 1, True, None, 1.5,
+        # a bucket's CSI mount (stores.mounts)
+        "mount", "mountOptions", "driver", "secretName", "region", "uid", "gid", "allowDelete", "cache",
+        "protocol", "implicitDirs", "sidecarResources", "cpuLimit", "metadataCacheTTLSeconds"]
 KINDS = ["host_path", "volume_claim", "s3", "gcs", "wasb", "azure", "S3", "hostPath", "", None, 1]
+CSI_DRIVERS = ["s3.csi.aws.com", "gcsfuse.csi.storage.gke.io", "blob.csi.azure.com"]
 STORES = ["s3", "gcs", "azure", "wasb", "S3", "", None]
 
 
@@ -305,6 +311,12 @@ def _value_for(rng: random.Random, key: Any) -> Any:
         return rng.choice([0, 0o400, 0o777, 0o1000, -1, "0400", 1.0, True, None])
     if key == "readOnly":
         return rng.choice([True, False, "true", "yes", 1, None])
+    if key == "mountOptions":
+        return rng.choice([[], ["allow-other"], ["a,b"], ["prefix x/"], ["-o uid=1"], ["x\ny"], "notalist", [1]])
+    if key == "driver":
+        return rng.choice(CSI_DRIVERS + ["", "csi", None])
+    if key in ("uid", "gid", "metadataCacheTTLSeconds"):
+        return rng.choice([0, 1000, -1, -2, 2**31, "1000", 1.5, None])
     return _scalar(rng)
 
 
@@ -606,6 +618,8 @@ def _current_connection(rng: random.Random, names: list[str]) -> dict[str, Any]:
     if kind in ("host_path", "volume_claim") and rng.random() < 0.4:
         schema["readOnly"] = rng.choice([True, False, True, "true"])
     conn["schema"] = schema
+    if kind in ("s3", "gcs", "wasb") and rng.random() < 0.35:
+        conn["mount"] = _csi_mount(rng, kind)
     if rng.random() < 0.5:
         conn["secret"] = _resource(rng, name)
     if rng.random() < 0.2:
@@ -619,6 +633,41 @@ def _current_connection(rng: random.Random, names: list[str]) -> dict[str, Any]:
     if rng.random() < 0.2:
         conn["tags"] = rng.choice([["a", "b"], [], ["ü"], "notalist"])
     return conn
+
+
+def _csi_mount(rng: random.Random, kind: str) -> dict[str, Any]:
+    """A bucket's ``mount:`` (stores.mounts): mostly right for its driver, now and then not."""
+    mount: dict[str, Any] = {"mountPath": rng.choice([_abs_path(rng), _abs_path(rng), rng.choice(HOSTILE_PATHS)])}
+    if rng.random() < 0.4:
+        mount["readOnly"] = rng.choice([True, False, True, "true"])
+    if rng.random() < 0.1:
+        mount["driver"] = rng.choice(CSI_DRIVERS)
+    if rng.random() < 0.3:
+        mount["uid"] = rng.choice([0, 1000, -1])
+    if rng.random() < 0.3:
+        mount["mountOptions"] = rng.choice([["allow-other"], ["metadata-ttl 60"], ["a,b"], ["prefix x/"],
+                                            ["-o allow_other"], ["x\ny"], [" pad"]])
+    if kind == "s3":
+        if rng.random() < 0.3:
+            mount["region"] = rng.choice(["us-east-1", "eu-west-3", "US"])
+        if rng.random() < 0.3:
+            mount["allowDelete"] = rng.choice([True, False])
+        if rng.random() < 0.2:
+            mount["cache"] = rng.choice(["emptyDir", "ephemeral", "disk"])
+            if rng.random() < 0.5:
+                mount["cacheEmptyDirSizeLimit"] = rng.choice(["1Gi", "lots"])
+    elif kind == "gcs":
+        if rng.random() < 0.3:
+            mount["implicitDirs"] = True
+        if rng.random() < 0.3:
+            mount["metadataCacheTTLSeconds"] = rng.choice([-1, 60, -5])
+        if rng.random() < 0.3:
+            mount["sidecarResources"] = {rng.choice(["cpuLimit", "memoryRequest", "gpuLimit"]): rng.choice(["1", "4Gi", "x"])}
+    elif rng.random() < 0.9:
+        mount["secretName"] = rng.choice([_subdomain(rng), "Bad_Name"])
+        if rng.random() < 0.3:
+            mount["protocol"] = rng.choice(["fuse", "fuse2", "nfs"])
+    return mount
 
 
 def _legacy_entry(rng: random.Random) -> dict[str, Any]:
