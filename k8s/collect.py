@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from ._client import V1Container, V1EnvVar
 
 from stores.contract.names import run_logs_path
@@ -10,6 +13,7 @@ from stores.runenv import ENV_ARTIFACTS_STORE_NAME
 from stores.settings import Settings
 
 from .podpatch import PodPatch
+from .serialize import dump, has_field
 from .toolkit import ensure_context, plugin_source, require_artifacts_store, run_paths, toolkit_container
 
 __all__ = [
@@ -29,8 +33,18 @@ INIT_RESUME_NAME = "polyaxon-init-artifacts-resume"
 ENV_COLLECT_ARTIFACTS = "POLYAXON_COLLECT_ARTIFACTS"
 
 
+def _name(container: Any) -> Any:
+    """A container's name, whether a client model or (a native sidecar on a client older than
+    28, see ``sidecar``) its dict."""
+    return container["name"] if isinstance(container, dict) else container.name
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", key).lower()
+
+
 def _add_init_once(patch: PodPatch, container: V1Container, source: str) -> None:
-    if not any(c.item.name == container.name for c in patch.init_containers):
+    if not any(_name(c.item) == container.name for c in patch.init_containers):
         patch.add_init_container(container, source)
 
 
@@ -45,7 +59,7 @@ def _prepare_context(patch: PodPatch, plugins: Plugins, plugin: str) -> None:
     # parents first, each named, so -m applies to every one: the main container's user is not
     # known here, and it must be able to write its outputs
     command = ["mkdir", "-p", "-m", "0777", *dirs]
-    if not any(c.item.name == INIT_CONTEXT_NAME for c in patch.init_containers):
+    if not any(_name(c.item) == INIT_CONTEXT_NAME for c in patch.init_containers):
         patch.add_init_container(toolkit_container(patch, INIT_CONTEXT_NAME, command, source), source)
 
 
@@ -96,7 +110,13 @@ def sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
     if settings.sidecar_mode == "native":
         # an init container that keeps running: Kubernetes (1.29+) stops it, with SIGTERM, once
         # the main container has ended, so a Job completes and the last sync still happens
-        container.restart_policy = "Always"
-        patch.add_init_container(container, source)
+        if has_field(V1Container, "restart_policy"):
+            container.restart_policy = "Always"
+            patch.add_init_container(container, source)
+        else:
+            # a client older than 28 has no restartPolicy on containers: the same container as a
+            # dict, the key where the client's (alphabetical) field order puts it
+            spec = {**dump(container), "restartPolicy": "Always"}
+            patch.add_init_container(dict(sorted(spec.items(), key=lambda kv: _snake(kv[0]))), source)
     else:
         patch.add_sidecar(container, source)
