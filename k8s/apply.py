@@ -180,9 +180,10 @@ def _patch_argo(manifest: dict[str, Any], entry: Workload, patch: PodPatch, cont
                 at = f"{where}[{i}]"
                 if not isinstance(tmpl, dict):
                     raise ManifestError(f"{entry.kind} {at} must be a mapping")
-                key = next((k for k in ARGO_POD_KEYS if k in tmpl), None)
-                if key is None:
+                found = next((k for k in ARGO_POD_KEYS if k in tmpl), None)
+                if found is None:
                     continue
+                key = found
                 if key == "containerSet":
                     cset = tmpl[key]
                     mains = cset.get("containers") if isinstance(cset, dict) else None

@@ -89,6 +89,21 @@ print(json.dumps({"version": kubernetes.__version__, "pydantic": hasattr(client.
 '''
 
 
+#: what the k8s tests need besides the package (``test_k8s_tests_pass_on_the_oldest_client``)
+TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "jsonschema>=4.20")
+
+#: the k8s tests that run again on the oldest client (the ones that need no bucket emulator)
+K8S_TESTS = (
+    "tests/test_k8s_render.py",
+    "tests/test_k8s_volumes.py",
+    "tests/test_k8s_secrets.py",
+    "tests/test_k8s_checks.py",
+    "tests/test_plugins.py",
+    "tests/k8s/test_workload_kinds.py",
+    "tests/k8s/test_postrender.py",
+)
+
+
 def oldest_client() -> str:
     """The lower bound of the ``k8s`` extra's ``kubernetes>=`` pin (pyproject.toml)."""
     text = (ROOT / "pyproject.toml").read_text()
@@ -107,7 +122,8 @@ def _old_venv(version: str) -> Path:
         return python
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(exist_ok=True)
-    spec = [f"{ROOT}[k8s]", f"kubernetes=={version}.*"]
+    # the package (editable: always today's code), the client, and what the k8s tests import
+    spec = [f"{ROOT}[k8s]", f"kubernetes=={version}.*", *TEST_TOOLS]
     uv = shutil.which("uv")
     if uv:
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, timeout=300)
@@ -146,6 +162,17 @@ def test_the_oldest_client_renders_the_examples_byte_for_byte(tmp_path):
     for case, text in new["outputs"].items():
         assert text.startswith("exit 0\n"), f"{case}: {text[:500]}"
         assert old["outputs"][case] == text, f"{case}: the oldest client renders it differently"
+
+
+@pytest.mark.timeout(1800)
+def test_k8s_tests_pass_on_the_oldest_client():
+    """CI runs the k8s tests once more, in the oldest client's virtualenv."""
+    python = _old_venv(oldest_client())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLYAXON_", "STORES_", "PYTHONPATH"))}
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+    res = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *K8S_TESTS],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=1700)
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-2000:]
 
 
 @pytest.mark.timeout(600)

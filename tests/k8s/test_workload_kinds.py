@@ -100,7 +100,8 @@ def _models():
         "StatefulSet": client.V1StatefulSet,
         "DaemonSet": client.V1DaemonSet,
         "ReplicaSet": client.V1ReplicaSet,
-        "CronJob": client.V1CronJob,
+        # batch/v1 CronJob is in the client from 20 on; the oldest supported (19) has v1beta1's
+        "CronJob": getattr(client, "V1CronJob", None) or client.V1beta1CronJob,
     }
 
 
