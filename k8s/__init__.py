@@ -8,7 +8,7 @@ Typical use::
 
     from k8s import render_patch, apply_patch
     patch = render_patch(catalog, RunRequest(data=("data1",)), RunInfo(uuid=...))
-    job = apply_patch(user_job_dict, patch)          # or patch.to_dict() on its own
+    job = apply_patch(user_job_dict, patch)          # or a V1Job; or patch.to_dict() on its own
 
 Modules, one job each:
 
@@ -26,8 +26,10 @@ Modules, one job each:
 ``k8s.toolkit``     the hardened toolkit containers the plugins add, a store's access for them
 ``k8s.collect``     ``collectArtifacts``, ``collectLogs``, ``autoResume``, the sidecar
 ``k8s.initcopies``  copies into the pod: ``run.init`` and bucket downloads (``download_data``)
-``k8s.apply``       ``apply_patch``: a patch onto a Pod, Job, Deployment, StatefulSet, ... dict
-``k8s.serialize``   client models -> manifest dicts
+``k8s.apply``       ``apply_patch``: a patch onto a workload (dict or client model object)
+``k8s.workloads``   where each kind keeps its pod templates (``register_workload``; stdlib only)
+``k8s.postrender``  ``post_render``: a multi-document stream with its workloads patched (helm)
+``k8s.serialize``   client models <-> manifest dicts, pydantic (37+) or older clients
 ``k8s.checks``      clash checks and the hostPath deny list
 ``k8s.validate``    strict validation against the Kubernetes schemas (``kubernetes-validate``)
 ``k8s.templates``   ``{{ globals.x }}``: the run's resolver, and where it applies in containers
@@ -79,6 +81,8 @@ __all__ = [
     "render_patch",
     "resolve_selection",
     "apply_patch",
+    "register_workload",
+    "post_render",
     "PodPatch",
     "Sourced",
     "HostPathPolicy",
@@ -101,6 +105,8 @@ _LAZY = {
     "render_patch": "k8s.render",
     "resolve_selection": "k8s.render",
     "apply_patch": "k8s.apply",
+    "register_workload": "k8s.workloads",
+    "post_render": "k8s.postrender",
     "PodPatch": "k8s.podpatch",
     "Sourced": "k8s.podpatch",
     "HostPathPolicy": "k8s.checks",

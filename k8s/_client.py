@@ -3,7 +3,8 @@
 ``kubernetes/__init__.py`` imports ``kubernetes.config`` (google-auth, requests-oauthlib,
 cryptography, ...), ``dynamic``, ``watch``, ``stream``, ``leaderelection`` and ``informer``:
 about a second of a cold ``stores render``, none of it needed to build ``V1Volume`` and friends.
-``kubernetes.client`` itself (v37) exports its models lazily and is cheap.
+``kubernetes.client`` itself (v37) exports its models lazily and is cheap; older clients (the
+``k8s`` extra allows 19.15 on) import every model there, which is slower but works the same.
 
 So, when ``kubernetes`` is not imported yet, this module registers the ``kubernetes`` package
 module *without running its ``__init__``*: the real spec, ``__path__`` and ``__file__`` (so

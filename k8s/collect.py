@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from ._client import V1Container, V1EnvVar
 
 from stores.contract.names import run_logs_path
@@ -11,6 +14,7 @@ from stores.settings import Settings
 
 from .checks import CONTEXT_MOUNT
 from .podpatch import PodPatch
+from .serialize import dump, has_field
 from .toolkit import ensure_context, plugin_source, require_artifacts_store, run_paths, toolkit_container
 
 __all__ = [
@@ -40,8 +44,18 @@ ENV_MAIN_DONE_FILE = "STORES_MAIN_DONE_FILE"
 SIDECAR_REPORT_FILE = f"{CONTEXT_MOUNT}/.stores-sidecar-report.json"
 
 
+def _name(container: Any) -> Any:
+    """A container's name, whether a client model or (a native sidecar on a client older than
+    28, see ``sidecar``) its dict."""
+    return container["name"] if isinstance(container, dict) else container.name
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", key).lower()
+
+
 def _add_init_once(patch: PodPatch, container: V1Container, source: str) -> None:
-    if not any(c.item.name == container.name for c in patch.init_containers):
+    if not any(_name(c.item) == container.name for c in patch.init_containers):
         patch.add_init_container(container, source)
 
 
@@ -56,7 +70,7 @@ def _prepare_context(patch: PodPatch, plugins: Plugins, plugin: str) -> None:
     # parents first, each named, so -m applies to every one: the main container's user is not
     # known here, and it must be able to write its outputs
     command = ["mkdir", "-p", "-m", "0777", *dirs]
-    if not any(c.item.name == INIT_CONTEXT_NAME for c in patch.init_containers):
+    if not any(_name(c.item) == INIT_CONTEXT_NAME for c in patch.init_containers):
         patch.add_init_container(toolkit_container(patch, INIT_CONTEXT_NAME, command, source), source)
 
 
@@ -113,8 +127,14 @@ def sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
     if native:
         # an init container that keeps running: Kubernetes (1.29+) stops it, with SIGTERM, once
         # the main container has ended, so a Job completes and the last sync still happens
-        container.restart_policy = "Always"
-        patch.add_init_container(container, source)
+        if has_field(V1Container, "restart_policy"):
+            container.restart_policy = "Always"
+            patch.add_init_container(container, source)
+        else:
+            # a client older than 28 has no restartPolicy on containers: the same container as a
+            # dict, the key where the client's (alphabetical) field order puts it
+            spec = {**dump(container), "restartPolicy": "Always"}
+            patch.add_init_container(dict(sorted(spec.items(), key=lambda kv: _snake(kv[0]))), source)
     else:
         patch.add_sidecar(container, source)
         patch.add_env(V1EnvVar(name=ENV_MAIN_DONE_FILE, value=MAIN_DONE_FILE), source)

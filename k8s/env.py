@@ -37,6 +37,7 @@ from stores.kinds import KINDS
 from stores.names import check_env_name
 
 from .podpatch import Sourced
+from .serialize import load
 from .protocols import ConnectionLike, ResourceLike
 
 if TYPE_CHECKING:
@@ -117,10 +118,12 @@ def connection_env(conn: ConnectionLike) -> list[Sourced[V1EnvVar]]:
     for var in conn.env:
         source = f"connection {conn.name!r} (env)"
         try:
-            value_from = V1EnvVarSource.model_validate(var.value_from.to_dict()) if var.value_from is not None else None
+            value_from = load(V1EnvVarSource, var.value_from.to_dict()) if var.value_from is not None else None
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, e["loc"])) or "the entry" for e in exc.errors(include_url=False))
             raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({fields})") from None
+        except ValueError as exc:  # the pre-37 client models' own checks
+            raise RenderError(f"connection {conn.name!r}: env var {var.name} has an invalid valueFrom ({exc})") from None
         out.append(Sourced(V1EnvVar(name=var.name, value=var.value, value_from=value_from), source))
     return out
 

@@ -1,15 +1,103 @@
-"""``kubernetes.client`` models -> manifest dicts (tier 1).  Templates in containers:
-``k8s.templates``."""
+"""``kubernetes.client`` models <-> manifest dicts, for every supported client version (tier 1).
+Templates in containers: ``k8s.templates``.
+
+From version 37 the client's models are pydantic models (``model_dump`` / ``model_validate``);
+before that (the versions kfp allows: ``kubernetes<31``) they are plain classes with
+``openapi_types`` / ``attribute_map``, serialised by ``ApiClient().sanitize_for_serialization``
+and read back by ``ApiClient().deserialize``.  Both give the same manifest spelling: camelCase
+keys in the client's (alphabetical) field order, unset fields left out.  Nothing else in ``k8s``
+looks at which kind of model it holds.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import Any, TypeVar
 
-__all__ = ["dump"]
+__all__ = ["dump", "load", "has_field", "kind_of_model", "pydantic_models"]
+
+M = TypeVar("M")
+
+_api_client: Any = None
+
+
+def _client() -> Any:
+    """One ``ApiClient`` for the old models (built on first use; it opens no connection)."""
+    global _api_client
+    if _api_client is None:
+        from kubernetes.client.api_client import ApiClient
+
+        _api_client = ApiClient()
+    return _api_client
+
+
+def _is_pydantic(obj: Any) -> bool:
+    return hasattr(obj, "model_dump") and hasattr(type(obj), "model_validate")
+
+
+def _is_client_model(obj: Any) -> bool:
+    cls = type(obj)
+    return hasattr(cls, "attribute_map") and (hasattr(cls, "openapi_types") or hasattr(cls, "swagger_types"))
 
 
 def dump(obj: Any) -> Any:
-    """The manifest spelling of a client model (camelCase, no unset fields); dicts pass through."""
-    if hasattr(obj, "model_dump"):
+    """The manifest spelling of a client model (camelCase, no unset fields); dicts, lists and
+    scalars pass through (lists of models are dumped item by item)."""
+    if _is_pydantic(obj):
         return obj.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if _is_client_model(obj):
+        return _client().sanitize_for_serialization(obj)
+    if isinstance(obj, list):
+        return [dump(item) for item in obj]
     return obj
+
+
+class _Response:
+    """What ``ApiClient.deserialize`` reads: a response whose ``data`` is the JSON text."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = json.dumps(data)
+
+
+def load(cls: type[M], data: Any) -> M:
+    """A client model of class ``cls`` from its manifest spelling (the inverse of ``dump``).
+    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) when ``data`` does not fit."""
+    if hasattr(cls, "model_validate"):
+        return cls.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+    try:
+        return _client().deserialize(_Response(data), cls.__name__)  # type: ignore[no-any-return]
+    except (TypeError, AttributeError) as exc:
+        raise ValueError(f"{cls.__name__}: {exc}") from None
+
+
+def has_field(cls: type, name: str) -> bool:
+    """Whether this client version's model ``cls`` has the (snake_case) field ``name``: fields
+    newer than the installed client (``V1Container.restart_policy`` before 28) are absent."""
+    fields = getattr(cls, "model_fields", None)
+    if fields is None:
+        fields = getattr(cls, "openapi_types", None) or getattr(cls, "swagger_types", None) or {}
+    return name in fields
+
+
+#: ``V1Pod`` -> ``Pod``, ``V1beta1CronJob`` -> ``CronJob``, ``V2HorizontalPodAutoscaler`` -> ...
+_MODEL_NAME = re.compile(r"^V\d+(?:(?:alpha|beta)\d+)?(?P<kind>[A-Z]\w*)$")
+
+
+def kind_of_model(obj: Any) -> str | None:
+    """The Kubernetes kind of a client model object: its ``kind`` field when set, else read off
+    its class name (``V1Job`` -> ``Job``); ``None`` for anything else."""
+    kind = getattr(obj, "kind", None)
+    if isinstance(kind, str) and kind:
+        return kind
+    match = _MODEL_NAME.match(type(obj).__name__)
+    return match.group("kind") if match else None
+
+
+def pydantic_models() -> bool:
+    """Whether the installed client's models are pydantic (37+)."""
+    from ._client import V1Volume
+
+    return hasattr(V1Volume, "model_validate")

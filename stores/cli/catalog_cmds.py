@@ -36,7 +36,14 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("schema", help="print values.schema.json (JSON Schema draft 7) for helm",
                        description="Print a JSON Schema (draft 7) for the persistence, artifactsStore "
-                       "and connections sections, usable as a chart's values.schema.json.")
+                       "and connections sections, usable as a chart's values.schema.json. With --fragment, "
+                       "only our sections' properties and their definitions, to merge into a chart's own "
+                       "schema. With --check FILE, print nothing and exit 1 if FILE is not what would be "
+                       "printed (a pre-commit hook; with --fragment: if FILE does not hold the fragment).")
+    p.add_argument("--fragment", action="store_true",
+                   help="only `properties` (our sections) and `definitions`, to merge into an existing schema")
+    p.add_argument("--check", nargs="+", default=None, metavar="FILE",
+                   help="exit 1 if FILE differs from the printed schema (or, with --fragment, lacks the fragment)")
     add_output_flag(p, "json")
     p.set_defaults(func=cmd_schema)
 
@@ -118,7 +125,46 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from ..schema import values_schema
+    from ..schema import values_schema, values_schema_fragment
 
-    print_data(values_schema(), args.output)
-    return 0
+    schema = values_schema_fragment() if args.fragment else values_schema()
+    if args.check is None:
+        print_data(schema, args.output)
+        return 0
+    failed = False
+    for path in args.check:
+        problem = _schema_problem(path, schema, fragment=args.fragment)
+        if problem:
+            failed = True
+            fix = "merge `stores schema --fragment` into it" if args.fragment else f"stores schema > {path}"
+            print(f"{path}: {problem}; regenerate: {fix}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _schema_problem(path: str, schema: dict[str, Any], *, fragment: bool) -> str | None:
+    """Why the file at ``path`` is not (or, ``fragment``, does not hold) ``schema``; ``None``
+    when it is.  Formatting is free: the JSON documents are compared, not their text."""
+    import json
+
+    from ..errors import StoresError
+    from ..reader import read_file
+
+    try:
+        data = json.loads(read_file(path, what="schema file", error=StoresError))
+    except StoresError as exc:
+        return str(exc)
+    except ValueError as exc:
+        return f"not JSON ({exc})"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if not fragment:
+        return None if data == schema else "differs from `stores schema`"
+    for section in ("properties", "definitions"):
+        have = data.get(section)
+        have = have if isinstance(have, dict) else {}
+        missing = [k for k in schema[section] if k not in have]
+        stale = [k for k in schema[section] if k in have and have[k] != schema[section][k]]
+        if missing or stale:
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"outdated {', '.join(stale)}"] if stale else [])
+            return f"{section}: {'; '.join(parts)}"
+    return None

@@ -21,10 +21,12 @@ def register(sub: Any) -> None:
         "render",
         help="render the pod-spec patch of a run (or patch a manifest with it)",
         description="Render volumes, mounts, env and envFrom for a run's selected stores, plus the "
-        "env contract, as a pod-template patch; with --into, apply it to a Pod, Job, Deployment, "
-        "StatefulSet, DaemonSet, ReplicaSet or CronJob manifest. Objects to create beside the pod (the "
-        "PersistentVolume and claim of a bucket mounted through a CSI driver that takes only static "
-        "provisioning) follow as extra documents. Without --run-uuid the uuid is "
+        "env contract, as a pod-template patch; with --into, apply it to a workload manifest (Pod, "
+        "Job, Deployment, StatefulSet, DaemonSet, ReplicaSet, CronJob, Kubeflow training jobs, JobSet, "
+        "Ray, Argo workflows); with --post-renderer, patch every workload of a multi-document stream "
+        "(helm's --post-renderer contract). Objects to create beside the pod (the PersistentVolume and "
+        "claim of a bucket mounted through a CSI driver that takes only static provisioning) follow as "
+        "extra documents. Without --run-uuid the uuid is "
         "derived from owner, project and name, so the output is the same every time.",
     )
     add_values_argument(p, "values", "VALUES")
@@ -32,7 +34,14 @@ def register(sub: Any) -> None:
     add_run_flags(p)
     p.add_argument("--namespace", default=None, help="the run's namespace (globals.namespace)")
     p.add_argument("--into", default=None, metavar="MANIFEST", help="a manifest file to patch ('-': standard input)")
-    p.add_argument("--container", default=None, help="main container of --into (default: the first)")
+    p.add_argument("--container", default=None,
+                   help="main container of --into / --post-renderer (default: the kind's usual one, else the first)")
+    p.add_argument("--post-renderer", action="store_true",
+                   help="read a multi-document stream (standard input, or --into FILE), write it to standard "
+                   "output with every workload patched and everything else byte for byte (helm --post-renderer)")
+    p.add_argument("--only-annotated", action="store_true",
+                   help="with --post-renderer: patch only the workloads annotated plx-stores/connections "
+                   "(which also names the data stores each one mounts)")
     p.add_argument("--allow-host-path", action="append", default=[], metavar="PATH",
                    help="let this exact hostPath past the deny list (repeatable)")
     p.add_argument("--gcs-default", default=None, metavar="NAME",
@@ -124,7 +133,9 @@ def _one_stdin(args: argparse.Namespace) -> None:
     """Standard input can be read once: by one of VALUES/-f, --into and --plugins."""
     from ..errors import StoresError
 
-    readers = [flag for flag, given in (("-f", "-" in [args.values, *args.values_files]), ("--into", args.into == "-"),
+    stream = args.post_renderer and args.into in (None, "-")
+    readers = [flag for flag, given in (("-f", "-" in [args.values, *args.values_files]),
+                                        ("--post-renderer" if stream else "--into", args.into == "-" or stream),
                                         ("--plugins", args.plugins == "-")) if given]
     if len(readers) > 1:
         raise StoresError(f"standard input ('-') can be read once; {' and '.join(readers)} both ask for it")
@@ -207,7 +218,6 @@ def cmd_render(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise RenderError(str(exc)) from None
-    request = RunRequest(tuple(args.data) if args.data is not None else None, args.outputs)
     from k8s.plugins import download_data
 
     from ..plugins import DataDownload, parse_plugins
@@ -220,17 +230,27 @@ def cmd_render(args: argparse.Namespace) -> int:
         downloads = [DataDownload.parse(d) for d in args.download_data]
     except ValueError as exc:
         raise RenderError(f"--download-data: {exc}") from None
-    patch = render_patch(
-        catalog,
-        request,
-        run,
-        inputs=inputs,
-        allow_host_paths=args.allow_host_path,
-        sdk_defaults={"gcs": args.gcs_default} if args.gcs_default else None,
-        plugins=plugins,
-        settings=settings,
-        extensions=[download_data(downloads)] if downloads else (),
-    )
+    def render(data: tuple[str, ...] | None = None, outputs: str | None = None) -> Any:
+        """The patch of one selection (``None``: the flags' own)."""
+        request = RunRequest(data if data is not None else (tuple(args.data) if args.data is not None else None),
+                             outputs if outputs is not None else args.outputs)
+        return render_patch(
+            catalog,
+            request,
+            run,
+            inputs=inputs,
+            allow_host_paths=args.allow_host_path,
+            sdk_defaults={"gcs": args.gcs_default} if args.gcs_default else None,
+            plugins=plugins,
+            settings=settings,
+            extensions=[download_data(downloads)] if downloads else (),
+        )
+
+    if args.post_renderer:
+        return _post_render(args, render)
+    if args.only_annotated:
+        raise RenderError("--only-annotated goes with --post-renderer")
+    patch = render()
     if args.into is not None:
         out = apply_patch(_load_manifest(args.into), patch, args.container)
         checked = out
@@ -249,6 +269,41 @@ def cmd_render(args: argparse.Namespace) -> int:
         if args.output != "json":
             sys.stdout.write("---\n")
         print_data(obj, args.output)
+    return 0
+
+
+#: a rendered chart is bigger than a values file: the stream's own read limit
+STREAM_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _post_render(args: argparse.Namespace, render: Any) -> int:
+    from k8s.postrender import post_render
+    from k8s.validate import validate_manifest
+    from k8s.workloads import WORKLOADS
+
+    from ..errors import ManifestError
+    from ..reader import read_file, read_stdin
+
+    path = args.into or "-"
+    where = "standard input" if path == "-" else path
+
+    def error(message: str) -> ManifestError:
+        return ManifestError(f"{where}: {message}")
+
+    raw = (read_stdin(what="manifest stream", limit=STREAM_MAX_BYTES, error=error) if path == "-"
+           else read_file(path, what="manifest stream", limit=STREAM_MAX_BYTES, error=error))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error("is not UTF-8 text") from None
+    patched: list[dict[str, Any]] = []
+    out = post_render(text, render, select="annotated" if args.only_annotated else "all",
+                      container=args.container, file=where, patched=patched)
+    if args.validate:
+        for doc in patched:
+            if WORKLOADS[doc["kind"]].group in ("", "batch", "apps"):  # the kinds with a Kubernetes schema
+                validate_manifest(doc, args.validate)
+    sys.stdout.write(out)
     return 0
 
 
