@@ -7,6 +7,7 @@ Used by ``k8s.render`` (every selected connection) and ``k8s.plugins`` (the arti
 from __future__ import annotations
 
 from .env import connection_env, resource_env
+from .identity import add_identity, identity_env, identity_volumes
 from .podpatch import PodPatch
 from .protocols import ConnectionLike
 from .volumes import connection_volumes
@@ -24,11 +25,12 @@ def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     if conn.name in given:
         return
     given[conn.name] = conn
-    for volume, mount in connection_volumes(conn, patch.namer):
+    for volume, mount in (*connection_volumes(conn, patch.namer), *identity_volumes(conn)):
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)
+    add_identity(patch, conn)
     env, env_from = resource_env(conn)
-    for var in (*env, *connection_env(conn)):
+    for var in (*env, *connection_env(conn), *identity_env(conn)):
         patch.add_env(var.item, var.source)
     for env_source in env_from:
         patch.add_env_from(env_source.item, env_source.source)

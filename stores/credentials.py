@@ -193,6 +193,7 @@ def resolve_credentials(
     if key_file:
         search.from_file(key_file, must_exist=True)
     _from_mounts(search, connection, name)
+    _from_identity(search, connection)
     _from_connection_env(search, connection)
     _from_environment(search)
     # 4. anything still unset is left to the SDK's default chain
@@ -242,6 +243,24 @@ def _from_mounts(search: _Search, connection: Any, name: str | None) -> None:
         if search.env.get(var):
             # the renderer points at a file it mounted: a missing one is a broken pod, say so
             search.from_file(search.reroot(search.env[var]), must_exist=True)
+
+
+def _from_identity(search: _Search, connection: Any) -> None:
+    """The connection's workload identity (``identity:``): its cloud fields (role ARN, client id,
+    ...) and the projected token's path (the variable a webhook or the renderer set, else the
+    place the renderer mounts it).  No key: the SDK exchanges the token."""
+    identity = getattr(connection, "identity", None)
+    row = KINDS[search.kind].identity
+    if identity is None or row is None:
+        return
+    found: dict[str, Any] = {"workload_identity": identity.service_account}
+    for field_name in row.fields:
+        if getattr(identity, field_name, None) is not None:
+            found[field_name] = getattr(identity, field_name)
+    if row.token_env:
+        setting = next(s for s, names in KINDS[search.kind].credential_vars if row.token_env in names)
+        found[setting] = search.reroot(search.env.get(row.token_env) or row.token_path)
+    search.merge(found, "connection identity")
 
 
 def _from_connection_env(search: _Search, connection: Any) -> None:

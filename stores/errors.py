@@ -43,6 +43,7 @@ __all__ = [
     "MissingExtraError",
     "TransferError",
     "IntegrityError",
+    "ReadOnlyStoreError",
     "format_path",
 ]
 
@@ -190,3 +191,7 @@ class TransferError(StoresError, OSError):
 
 class IntegrityError(TransferError):
     """What arrived differs from what was sent (size or checksum)."""
+
+
+class ReadOnlyStoreError(StoresError, PermissionError):
+    """A write to a store whose connection is ``readOnly`` (refused before anything is sent)."""

@@ -37,6 +37,9 @@ def register(sub: Any) -> None:
                    help="the GCS connection whose key is GOOGLE_APPLICATION_CREDENTIALS")
     p.add_argument("--validate", default=None, metavar="VERSION",
                    help="validate the output strictly against this Kubernetes version (e.g. 1.30)")
+    p.add_argument("--service-accounts", action="store_true",
+                   help="also print the ServiceAccount the connections' workload identity needs, annotated "
+                   "for the cloud (YAML: an extra document after the patch; JSON: a list of both)")
     _plugin_flags(p)
     add_output_flag(p, "yaml")
     p.set_defaults(func=cmd_render)
@@ -231,9 +234,19 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         out = patch.to_dict()
         checked = wrap_patch(out)
+    accounts = patch.service_account_manifests(args.namespace) if args.service_accounts else []
     if args.validate:
         validate_manifest(checked, args.validate)
-    print_data(out, args.output)
+        for account in accounts:
+            validate_manifest(account, args.validate)
+    if not accounts:
+        print_data(out, args.output)
+    elif args.output == "json":
+        print_data([out, *accounts], args.output)
+    else:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump_all([out, *accounts], sort_keys=False, default_flow_style=False))
     return 0
 
 

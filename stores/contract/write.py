@@ -167,6 +167,10 @@ def catalog_entry(conn: Any) -> dict[str, Any]:
         out["env"] = literal
     if conn.annotations:
         out["annotations"] = dict(conn.annotations)
+    identity = getattr(conn, "identity", None)
+    if identity is not None:
+        # ours, not Polyaxon's: the handles in the pod learn the role / client id from it
+        out["identity"] = identity.to_dict()
     return out
 
 
