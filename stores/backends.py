@@ -102,17 +102,16 @@ def gcs_options(creds: Credentials, opts: dict[str, Any], timeout: float, accoun
     server answers for the pod's ServiceAccount)."""
     from .refresh import ReloadingGoogleCredentials, key_file_of
 
-    path = key_file_of(creds.sources, "service_account") or (
-        creds.sources.get("service_account") == "$GOOGLE_APPLICATION_CREDENTIALS" and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"))
+    path = key_file_of(creds.sources, "service_account")
     info = creds.get("service_account")
-    if info and path and not creds.get("endpoint_url"):
+    if info and path:
         from .credentials import _read_key_file
 
         opts["token"] = ReloadingGoogleCredentials(path, info, lambda: _read_key_file(path, "gcs")["service_account"])
     elif info and info.get("type") not in (None, "service_account") and not creds.get("endpoint_url"):
-        import google.auth
+        from .refresh import google_credentials
 
-        opts["token"], _ = google.auth.load_credentials_from_dict(dict(info))
+        opts["token"] = google_credentials(info)
     elif info:
         opts["token"] = dict(info)
     elif creds.get("workload_identity") and not creds.get("endpoint_url"):

@@ -164,6 +164,33 @@ def _google_scopes() -> list[str]:
     return ["https://www.googleapis.com/auth/devstorage.full_control"]
 
 
+def google_credentials(doc: Mapping[str, Any]) -> Any:
+    """google-auth credentials of a key file's document, by its ``type``: a service-account key,
+    an external-account config (workload identity federation: a file- or URL-sourced token, or
+    AWS), an authorized user."""
+    kind = doc.get("type")
+    scopes = _google_scopes()
+    if kind == "service_account":
+        from google.oauth2 import service_account
+
+        return service_account.Credentials.from_service_account_info(dict(doc), scopes=scopes)
+    if kind == "external_account":
+        source = doc.get("credential_source") or {}
+        if source.get("environment_id", "").startswith("aws"):
+            from google.auth import aws as module
+        else:
+            from google.auth import identity_pool as module
+        return module.Credentials.from_info(dict(doc), scopes=scopes)
+    if kind == "authorized_user":
+        from google.oauth2 import credentials
+
+        return credentials.Credentials.from_authorized_user_info(dict(doc), scopes=scopes)
+    import google.auth
+
+    made, _ = google.auth.load_credentials_from_dict(dict(doc), scopes=scopes)
+    return made
+
+
 def ReloadingGoogleCredentials(path: str, info: Mapping[str, Any], load: Callable[[], Mapping[str, Any]]) -> Any:  # noqa: N802
     """google-auth credentials built from a key file ``info`` (a service-account key or an
     external-account / workload-identity-federation config) that reload the file when it
@@ -172,8 +199,7 @@ def ReloadingGoogleCredentials(path: str, info: Mapping[str, Any], load: Callabl
     import google.auth.credentials
 
     def build(doc: Mapping[str, Any]) -> Any:
-        made, _ = google.auth.load_credentials_from_dict(dict(doc), scopes=_google_scopes())
-        return made
+        return google_credentials(doc)
 
     class Reloading(google.auth.credentials.Credentials):
         def __init__(self) -> None:

@@ -140,8 +140,10 @@ def test_key_file_swapped_by_the_kubelet_is_reread(s3_auth_server, tmp_path: Pat
                              "secret": {"name": "data-key", "mountPath": "/plx-secrets/data"}})
     handle = open_store(conn, environ={"AWS_REGION": "us-east-1"}, secrets_root=str(tmp_path))
     handle.write_bytes("before", b"1")
+    assert not handle.key_file_changed()
     new = iam.create_access_key(UserName=user)["AccessKey"]
     _kubelet_swap(mount, {"key.json": _key_doc(new, server)}, 2)
+    assert handle.key_file_changed()  # what `stores sync --watch` checks before each pass
     iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
     handle.write_bytes("after", b"2")  # the old key no longer exists: only the new one signs this
     assert _s3_credentials(handle)._frozen_credentials.access_key == new["AccessKeyId"]
@@ -218,3 +220,40 @@ def test_gcs_identity_uses_google_default() -> None:
                              "identity": {"serviceAccount": "runs", "gcpServiceAccount": "runs-sa@proj.iam.gserviceaccount.com"}})
     creds = resolve_credentials("gcs", connection=conn, environ={})
     assert fs_options(creds)["token"] == "google_default"
+
+
+def test_gcs_key_file_swapped_by_the_kubelet_is_reloaded(tmp_path: Path, gcs_server, oauth_server) -> None:
+    """A service-account key rotated in its Secret: the handle's credentials reload the file and
+    the next token exchange is signed by the new key (the JWT names its account)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from servers import create_gcs_bucket
+
+    def account(email: str) -> str:
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+        return json.dumps({"type": "service_account", "project_id": "test", "private_key_id": email[:4],
+                           "private_key": pem, "client_email": email, "token_uri": oauth_server.url})
+
+    def last_issuer() -> str:
+        body = oauth_server.extra["requests"][-1]
+        assertion = dict(p.split("=", 1) for p in body.split("&"))["assertion"]
+        return json.loads(base64.urlsafe_b64decode(assertion.split(".")[1] + "=="))["iss"]
+
+    bucket = unique_bucket("gkey")
+    create_gcs_bucket(gcs_server, bucket)
+    mount = tmp_path / "plx-secrets" / "data"
+    _kubelet_swap(mount, {"gc-secret.json": account("first-key@test.iam.gserviceaccount.com")}, 1)
+    conn = parse_connection({"name": "data", "kind": "gcs", "schema": {"bucket": f"gs://{bucket}"},
+                             "secret": {"name": "gcs-key", "mountPath": "/plx-secrets/data"},
+                             "env": [{"name": "STORAGE_EMULATOR_HOST", "value": gcs_server.url}]})
+    handle = open_store(conn, environ={}, secrets_root=str(tmp_path))
+    handle.write_bytes("a", b"1")
+    assert last_issuer() == "first-key@test.iam.gserviceaccount.com"
+    _kubelet_swap(mount, {"gc-secret.json": account("second-key@test.iam.gserviceaccount.com")}, 2)
+    handle.write_bytes("b", b"2")
+    assert last_issuer() == "second-key@test.iam.gserviceaccount.com"
+    assert sorted(handle.find()) == ["a", "b"]
