@@ -68,6 +68,9 @@ def test_s3_web_identity_from_the_rendered_pod(s3_auth_server, tmp_path: Path) -
     assert not set(KEY_NAMES) & {e["name"] for e in main["env"]}
     assert all("secret" not in v for v in patch["spec"]["volumes"])
     assert "envFrom" not in main and all("valueFrom" not in e for e in main["env"])
+    # the catalog keeps Polyaxon's spelling (its V1Connection refuses unknown keys): the handle
+    # finds the role in AWS_ROLE_ARN, the token in AWS_WEB_IDENTITY_TOKEN_FILE
+    assert "identity" not in env["POLYAXON_CONNECTIONS_CATALOG"]
     # the kubelet's projected token, where the pod mounts it (re-rooted for the test)
     _write_token(tmp_path / env["AWS_WEB_IDENTITY_TOKEN_FILE"].lstrip("/"), "eyJhbGciOiJSUzI1NiJ9.pod-token.sig")
     pod_env = {**env, "AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1", "STORES_SECRETS_ROOT": str(tmp_path)}
