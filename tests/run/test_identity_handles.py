@@ -184,14 +184,25 @@ def test_read_only_bucket_handle_refuses_writes(s3_server, tmp_path: Path) -> No
     with pytest.raises(ReadOnlyStoreError, match="cannot copy into it"):
         upload(src, handle, "f.txt")
     assert sorted(handle.find()) == ["seed"]
+    # what a read-only store is for: reading it, through the transfer engine too
+    from stores.transfer import sync
+
+    out = tmp_path / "out"
+    assert sync(handle, str(out)).transferred == ["seed"]
+    assert (out / "seed").read_bytes() == b"seed"
 
 
 def test_read_only_host_path_handle_refuses_writes(tmp_path: Path) -> None:
     (tmp_path / "seed").write_bytes(b"seed")
     conn = parse_connection({"name": "ro", "kind": "host_path",
                              "schema": {"hostPath": "/data/ro", "mountPath": str(tmp_path), "readOnly": True}})
-    _refuses_writes(open_store(conn))
+    handle = open_store(conn)
+    _refuses_writes(handle)
     assert sorted(os.listdir(tmp_path)) == ["seed"]
+    from stores.transfer import sync
+
+    out = tmp_path.parent / f"{tmp_path.name}-out"
+    assert sync(handle, str(out)).transferred == ["seed"]
 
 
 # ---- the SDK chains of GCS and Azure ---------------------------------------------------------------
@@ -260,3 +271,19 @@ def test_gcs_key_file_swapped_by_the_kubelet_is_reloaded(tmp_path: Path, gcs_ser
     handle.write_bytes("b", b"2")
     assert last_issuer() == "second-key@test.iam.gserviceaccount.com"
     assert sorted(handle.find()) == ["a", "b"]
+
+
+def test_read_only_azure_handle_reads_and_refuses_writes(azurite_server, tmp_path: Path) -> None:
+    from servers import AZURITE_ACCOUNT, azure_env, create_container
+    from stores.transfer import sync
+
+    container = unique_bucket("ro")
+    create_container(azurite_server, container)
+    url = f"wasbs://{container}@{AZURITE_ACCOUNT}.blob.core.windows.net/"
+    open_store(url, environ=azure_env(azurite_server)).write_bytes("seed", b"seed")
+    conn = parse_connection({"name": "ro", "kind": "wasb", "schema": {"bucket": url, "readOnly": True}})
+    handle = open_store(conn, environ=azure_env(azurite_server))
+    _refuses_writes(handle)
+    assert sync(handle, str(tmp_path / "out")).transferred == ["seed"]
+    with pytest.raises(ReadOnlyStoreError):
+        sync(str(tmp_path / "out"), handle)
