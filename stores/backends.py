@@ -152,19 +152,18 @@ def azure_options(creds: Credentials, opts: dict[str, Any], timeout: float, acco
         opts.update(timeout=int(timeout), connection_timeout=int(timeout), read_timeout=int(timeout))
 
 
-def _azure_workload_identity(creds: Credentials) -> Any:
-    """azure-identity's WorkloadIdentityCredential (async, for adlfs): the client id's federated
-    token file exchanged for an Entra token, the file read again at each exchange (the kubelet
-    rotates it)."""
-    from azure.identity.aio import WorkloadIdentityCredential
+def _azure_workload_identity(creds: Credentials, aio: bool = True) -> Any:
+    """azure-identity's WorkloadIdentityCredential (``aio``: the asynchronous one adlfs uses):
+    the client id's federated token file exchanged for an Entra token, the file read again at
+    each exchange (the kubelet rotates it)."""
+    if aio:
+        from azure.identity.aio import WorkloadIdentityCredential
+    else:
+        from azure.identity import WorkloadIdentityCredential
 
-    kw = {"client_id": creds.get("client_id"), "token_file_path": creds.get("federated_token_file")}
-    tenant = creds.get("tenant_id") or os.environ.get("AZURE_TENANT_ID")
-    if tenant:
-        kw["tenant_id"] = tenant
-    if creds.get("authority_host"):
-        kw["authority"] = creds.get("authority_host")
-    return WorkloadIdentityCredential(**kw)
+    kw = {"client_id": creds.get("client_id"), "token_file_path": creds.get("federated_token_file"),
+          "tenant_id": creds.get("tenant_id"), "authority": creds.get("authority_host")}
+    return WorkloadIdentityCredential(**{k: v for k, v in kw.items() if v})
 
 
 def local_fs(creds: Credentials, account: str | None = None) -> Any:
@@ -226,12 +225,8 @@ def azure_fs(creds: Credentials, account: str | None = None) -> Any:
     fs = adlfs.AzureBlobFileSystem(**options)
     fs._stores_timeout = _timeout(creds)
     if "credential" in options and getattr(fs, "sync_credential", None) is None:
-        from azure.identity import WorkloadIdentityCredential
-
         # the synchronous clients (exact listings, deletions) get the same identity
-        fs.sync_credential = WorkloadIdentityCredential(
-            **{k: v for k, v in {"client_id": creds.get("client_id"), "token_file_path": creds.get("federated_token_file"),
-                                 "tenant_id": creds.get("tenant_id") or os.environ.get("AZURE_TENANT_ID")}.items() if v})
+        fs.sync_credential = _azure_workload_identity(creds, aio=False)
     return fs
 
 

@@ -224,6 +224,12 @@ def test_azure_identity_is_a_workload_identity_credential(tmp_path: Path) -> Non
     opts = fs_options(creds, "acct")
     assert isinstance(opts["credential"], WorkloadIdentityCredential)
     assert "account_key" not in opts and "anon" not in opts
+    from azure.identity import WorkloadIdentityCredential as SyncCredential
+
+    from stores.backends import azure_fs
+
+    fs = azure_fs(creds, "acct")  # adlfs's synchronous clients get the same identity
+    assert isinstance(fs.credential, WorkloadIdentityCredential) and isinstance(fs.sync_credential, SyncCredential)
 
 
 def test_gcs_identity_uses_google_default() -> None:
