@@ -260,6 +260,10 @@ class Identity(_Model):
 
 
 class _ConnectionBase(_Model):
+    # one credential mode per connection, for helm too (``_one_credential_mode`` says which)
+    model_config = {**_Model.model_config,
+                    "json_schema_extra": {"not": {"required": ["secret", "identity"]}}}  # type: ignore[typeddict-item]
+
     name: ConnectionName
     description: str | None = None
     tags: tuple[str, ...] = ()

@@ -185,6 +185,8 @@ def test_schema_takes_identity_and_refuses_a_bad_one() -> None:
     assert list(validator.iter_errors(bad))
     typo = {"connections": [s3({"serviceAccount": "runs", "roleARN": ROLE})]}
     assert list(validator.iter_errors(typo))
+    both = {"connections": [s3({"serviceAccount": "runs", "roleArn": ROLE}, secret={"name": "k", "mountPath": "/k"})]}
+    assert list(validator.iter_errors(both))  # two credential modes: helm refuses it too
 
 
 def test_cli_render_emits_the_service_account(tmp_path: Path) -> None:
