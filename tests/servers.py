@@ -33,7 +33,7 @@ import pytest
 # gcsfs reads this once, at import: without it every call probes gRPC for about a minute
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
-__all__ = ["s3_server", "s3_auth_server", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port", "unique_bucket",
+__all__ = ["s3_server", "s3_auth_server", "admin_client", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port", "unique_bucket",
            "s3_env", "gcs_env", "azure_env", "create_s3_bucket", "create_gcs_bucket", "create_container",
            "AZURITE_ACCOUNT", "AZURITE_KEY"]
 
