@@ -19,7 +19,7 @@ import copy
 import json
 from typing import Any, Mapping, TypeVar
 
-from stores.errors import ManifestError
+from stores.errors import ManifestError, RenderError
 
 from .checks import check_pod
 from .podpatch import PodPatch
@@ -158,6 +158,24 @@ def _patch_template(template: dict[str, Any], patch: PodPatch, index: int, env: 
         template["metadata"] = meta
         existing = meta.get("annotations") or {}
         meta["annotations"] = {**existing, **{k: v for k, v in annotations.items() if k not in existing}}
+    labels = patch.label_dict()
+    if labels:
+        meta = template.setdefault("metadata", {}) or {}
+        template["metadata"] = meta
+        existing = meta.get("labels") or {}
+        for key, value in labels.items():
+            if key in existing and existing[key] != value:
+                raise RenderError(f"pod label {key}: the manifest sets {existing[key]!r}, the patch needs {value!r}")
+        meta["labels"] = {**existing, **labels}
+    if patch.service_account is not None:
+        have = spec.get("serviceAccountName") or spec.get("serviceAccount")
+        want = patch.service_account.item
+        if have and have != want:
+            raise RenderError(
+                f"conflicting service accounts: the manifest runs as {have!r}, {patch.service_account.source} "
+                f"needs {want!r} (its workload identity)"
+            )
+        spec["serviceAccountName"] = want
     volumes = copy.deepcopy(patch.volume_dicts())
     if volumes:
         _list(spec, "volumes", "spec").extend(volumes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .csi import add_csi_mount
 from .env import connection_env, resource_env
+from .identity import add_identity, identity_env, identity_volumes
 from .podpatch import PodPatch
 from .protocols import ConnectionLike
 from .volumes import connection_volumes
@@ -28,11 +29,12 @@ def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     csi_mount = add_csi_mount(patch, conn, source)
     if csi_mount is not None:
         patch.add_mount(csi_mount, source)
-    for volume, mount in connection_volumes(conn, patch.namer):
+    for volume, mount in (*connection_volumes(conn, patch.namer), *identity_volumes(conn)):
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)
+    add_identity(patch, conn)
     env, env_from = resource_env(conn)
-    for var in (*env, *connection_env(conn)):
+    for var in (*env, *connection_env(conn), *identity_env(conn)):
         patch.add_env(var.item, var.source)
     for env_source in env_from:
         patch.add_env_from(env_source.item, env_source.source)

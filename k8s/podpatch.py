@@ -5,8 +5,9 @@ docker socket, artifacts-store mount), init containers and sidecars (collect*) â
 ``add_*`` methods, before the checks run.  ``to_dict()`` runs every check of ``k8s.checks`` and
 gives a pod-template patch::
 
-    metadata: {annotations: {...}}
+    metadata: {annotations: {...}, labels: {...}}
     spec:
+      serviceAccountName: <the identity's ServiceAccount, when a connection has one>
       containers: [{name: <main>, volumeMounts, env, envFrom}, *sidecars]
       initContainers: [...]
       volumes: [...]
@@ -59,6 +60,13 @@ class PodPatch:
     env_from: list[Sourced[V1EnvFromSource]] = field(default_factory=list)
     #: (key, value) pod annotations
     annotations: list[Sourced[tuple[str, str]]] = field(default_factory=list)
+    #: (key, value) pod labels (workload identity: Azure's ``azure.workload.identity/use``)
+    labels: list[Sourced[tuple[str, str]]] = field(default_factory=list)
+    #: the pod's ``serviceAccountName`` (workload identity), ``None``: the manifest's / namespace default
+    service_account: Sourced[str] | None = None
+    #: annotations of that ServiceAccount (``key -> Sourced(value)``) and whether to emit it
+    service_account_annotations: dict[str, Sourced[str]] = field(default_factory=dict)
+    create_service_account: bool = False
     init_containers: list[Sourced[V1Container]] = field(default_factory=list)
     sidecars: list[Sourced[V1Container]] = field(default_factory=list)
     #: objects to create beside the pod (a CSI driver's static PersistentVolume and claim), as
@@ -131,6 +139,56 @@ class PodPatch:
                 raise RenderError(f"two different {key[0]} objects named {key[2]!r}: from {entry.source} "
                                   f"and from {source}")
         self.objects.append(Sourced(obj, source))
+
+    def add_label(self, key: str, value: str, source: str) -> None:
+        """A pod label; one key with two values is a ``RenderError`` naming both sources."""
+        for entry in self.labels:
+            if entry.item[0] == key:
+                if entry.item[1] != value:
+                    raise RenderError(f"pod label {key}: {entry.source} sets {entry.item[1]!r}, {source} sets {value!r}")
+                return
+        self.labels.append(Sourced((key, value), source))
+
+    def set_service_account(self, name: str, source: str, annotations: dict[str, str] | None = None,
+                            create: bool = True) -> None:
+        """The pod's ServiceAccount (workload identity).  A pod runs as one: another name, or
+        the same one annotated differently (two roles), is a ``RenderError`` naming both."""
+        have = self.service_account
+        if have is not None and have.item != name:
+            raise RenderError(
+                f"conflicting service accounts: {have.source} runs as {have.item!r}, {source} as {name!r}; "
+                "a pod has one ServiceAccount: give these connections the same identity.serviceAccount "
+                "(one ServiceAccount may hold several clouds' annotations) or select them in different runs"
+            )
+        if have is None:
+            self.service_account = Sourced(name, source)
+        for key, value in (annotations or {}).items():
+            prior = self.service_account_annotations.get(key)
+            if prior is not None and prior.item != value:
+                raise RenderError(
+                    f"ServiceAccount {name!r} annotation {key}: {prior.source} wants {prior.item!r}, "
+                    f"{source} wants {value!r}; one ServiceAccount holds one role per cloud"
+                )
+            if prior is None:
+                self.service_account_annotations[key] = Sourced(value, source)
+        self.create_service_account = self.create_service_account or create
+
+    def service_account_manifests(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The ServiceAccount the identities need (``[]`` when none, or every one says
+        ``create: false``), annotated for the clouds: what ``stores render --service-accounts``
+        prints as an extra YAML document."""
+        if self.service_account is None or not self.create_service_account:
+            return []
+        meta: dict[str, Any] = {"name": self.service_account.item}
+        if namespace:
+            meta["namespace"] = namespace
+        annotations = {k: v.item for k, v in sorted(self.service_account_annotations.items())}
+        if annotations:
+            meta["annotations"] = annotations
+        return [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}]
+
+    def label_dict(self) -> dict[str, str]:
+        return dict(sorted(entry.item for entry in self.labels))
 
     def add_init_container(self, container: V1Container, source: str) -> None:
         """Runs before the user's init containers, in the order added."""
@@ -265,10 +323,14 @@ class PodPatch:
         volumes = self.volume_dicts()
         if volumes:
             spec["volumes"] = volumes
+        if self.service_account is not None:
+            spec = {"serviceAccountName": self.service_account.item, **spec}
         out: dict[str, Any] = {}
         annotations = self.annotation_dict()
-        if annotations:
-            out["metadata"] = {"annotations": annotations}
+        labels = self.label_dict()
+        if annotations or labels:
+            out["metadata"] = {**({"annotations": annotations} if annotations else {}),
+                               **({"labels": labels} if labels else {})}
         out["spec"] = spec
         return out
 

@@ -26,6 +26,7 @@ from stores.settings import Settings, check_resources
 
 from .checks import CONTEXT_MOUNT, CONTEXT_VOLUME
 from .env import connection_env, credential_env, resource_env
+from .identity import add_identity, identity_env, identity_volumes
 from .naming import CONTEXT_VOLUME_NAMES
 from .podpatch import PodPatch
 from .protocols import ConnectionLike
@@ -101,11 +102,12 @@ def store_access(patch: PodPatch, conn: ConnectionLike, source: str) -> tuple[li
     csi_mount = add_csi_mount(patch, conn, source)  # a bucket mounted through its CSI driver
     if csi_mount is not None:
         mounts.append(csi_mount)
-    for volume, mount in connection_volumes(conn, patch.namer):
+    for volume, mount in (*connection_volumes(conn, patch.namer), *identity_volumes(conn)):
         _add_volume_once(patch, volume, source)
         mounts.append(mount)
+    add_identity(patch, conn)
     env_items, env_from_items = resource_env(conn)
-    env = [v.item for v in (*env_items, *connection_env(conn), *credential_env([conn]))]
+    env = [v.item for v in (*env_items, *connection_env(conn), *identity_env(conn), *credential_env([conn]))]
     paths = json.dumps({conn.name: conn.store_path}, sort_keys=True, separators=(",", ":"))
     env.append(V1EnvVar(name=ENV_DATA_PATHS, value=paths))
     env.append(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=connections_catalog([conn])))

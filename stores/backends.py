@@ -71,11 +71,13 @@ def fs_options(creds: Credentials, account: str | None = None) -> dict[str, Any]
 
 
 def s3_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
-    """The options of an ``s3fs.S3FileSystem`` (the kinds table's ``fs_options`` of S3)."""
-    for ours, theirs in (("access_key", "key"), ("secret_key", "secret"), ("token", "token"),
-                         ("endpoint_url", "endpoint_url")):
-        if creds.get(ours):
-            opts[theirs] = creds.get(ours)
+    """The options of an ``s3fs.S3FileSystem`` (the kinds table's ``fs_options`` of S3).
+
+    A workload identity (role ARN + token file) or keys read from a mounted key file give the
+    filesystem an aiobotocore session with refreshable credentials (``stores.refresh``): renewed
+    before they expire, re-read when Kubernetes swaps the key file."""
+    from .refresh import s3_session
+
     client: dict[str, Any] = {}
     region = creds.get("region")
     # us-east-1 is the default; naming it makes s3fs send an invalid LocationConstraint
@@ -85,6 +87,13 @@ def s3_options(creds: Credentials, opts: dict[str, Any], timeout: float, account
         client["verify"] = False
     elif creds.get("ca_bundle"):
         client["verify"] = creds.get("ca_bundle")
+    session = s3_session(creds, {k: v for k, v in client.items() if k == "verify"})
+    if session is not None:
+        opts["session"] = session
+    for ours, theirs in (("access_key", "key"), ("secret_key", "secret"), ("token", "token"),
+                         ("endpoint_url", "endpoint_url")):
+        if creds.get(ours) and (session is None or ours == "endpoint_url"):
+            opts[theirs] = creds.get(ours)
     if client:
         opts["client_kwargs"] = client
     # whole files are retried by stores.transfer; SDK-level retries on top of that multiply
@@ -95,10 +104,29 @@ def s3_options(creds: Credentials, opts: dict[str, Any], timeout: float, account
 
 
 def gcs_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
-    """The options of a ``gcsfs.GCSFileSystem`` (the kinds table's ``fs_options`` of GCS)."""
+    """The options of a ``gcsfs.GCSFileSystem`` (the kinds table's ``fs_options`` of GCS).
+
+    A key read from a mounted file (a service-account key, or an external-account config of
+    workload identity federation) becomes credentials that reload the file when Kubernetes swaps
+    it; a workload identity without one uses google-auth's default chain (GKE's metadata
+    server answers for the pod's ServiceAccount)."""
     _gcsfs_stable()  # whoever takes these options (pandas, Dask: ``storage_options``) imports gcsfs next
-    if creds.get("service_account"):
-        opts["token"] = dict(creds.get("service_account"))
+    from .refresh import ReloadingGoogleCredentials, key_file_of
+
+    path = key_file_of(creds.sources, "service_account")
+    info = creds.get("service_account")
+    if info and path:
+        from .credentials import _read_key_file
+
+        opts["token"] = ReloadingGoogleCredentials(path, info, lambda: _read_key_file(path, "gcs")["service_account"])
+    elif info and info.get("type") not in (None, "service_account") and not creds.get("endpoint_url"):
+        from .refresh import google_credentials
+
+        opts["token"] = google_credentials(info)
+    elif info:
+        opts["token"] = dict(info)
+    elif creds.get("workload_identity") and not creds.get("endpoint_url"):
+        opts["token"] = "google_default"
     elif creds.get("endpoint_url"):
         opts["token"] = "anon"  # an emulator takes no credentials
     if creds.get("endpoint_url"):
@@ -127,10 +155,26 @@ def azure_options(creds: Credentials, opts: dict[str, Any], timeout: float, acco
             opts["account_key"] = creds.get("account_key")
         elif creds.get("sas_token"):
             opts["sas_token"] = creds.get("sas_token")
+        elif creds.get("client_id") and creds.get("federated_token_file"):
+            opts["credential"] = _azure_workload_identity(creds)
         else:
             opts["anon"] = False  # DefaultAzureCredential
     if timeout:
         opts.update(timeout=int(timeout), connection_timeout=int(timeout), read_timeout=int(timeout))
+
+
+def _azure_workload_identity(creds: Credentials, aio: bool = True) -> Any:
+    """azure-identity's WorkloadIdentityCredential (``aio``: the asynchronous one adlfs uses):
+    the client id's federated token file exchanged for an Entra token, the file read again at
+    each exchange (the kubelet rotates it)."""
+    if aio:
+        from azure.identity.aio import WorkloadIdentityCredential
+    else:
+        from azure.identity import WorkloadIdentityCredential
+
+    kw = {"client_id": creds.get("client_id"), "token_file_path": creds.get("federated_token_file"),
+          "tenant_id": creds.get("tenant_id"), "authority": creds.get("authority_host")}
+    return WorkloadIdentityCredential(**{k: v for k, v in kw.items() if v})
 
 
 def local_fs(creds: Credentials, account: str | None = None) -> Any:
@@ -186,8 +230,12 @@ def gcs_fs(creds: Credentials, account: str | None = None) -> Any:
 def azure_fs(creds: Credentials, account: str | None = None) -> Any:
     import adlfs
 
-    fs = adlfs.AzureBlobFileSystem(**fs_options(creds, account))
+    options = fs_options(creds, account)
+    fs = adlfs.AzureBlobFileSystem(**options)
     fs._stores_timeout = _timeout(creds)
+    if "credential" in options and getattr(fs, "sync_credential", None) is None:
+        # the synchronous clients (exact listings, deletions) get the same identity
+        fs.sync_credential = _azure_workload_identity(creds, aio=False)
     return fs
 
 

@@ -7,11 +7,14 @@ the **first** of these sources that has it:
    connection (its only item, else ``key.json``: the renderer's rule); for a
    store known only by name (in-run lookup) the legacy place ``/plx-secrets/<name>/key.json``.
 2. **The env vars the rendered pod carries for this connection**: the key file named by
-   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`stores.keyfile.key_file_env`), then the connection's own
-   literal ``env`` entries.
+   ``POLYAXON_CONNECTION_<NAME>_KEY_FILE`` (see :func:`stores.keyfile.key_file_env`), then the
+   connection's ``identity`` (workload identity: role ARN / client id and the projected token's
+   path), then its own literal ``env`` entries.
 3. **The standard SDK variables** of the process: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
    ``AWS_SESSION_TOKEN`` / ``AWS_SECURITY_TOKEN``, ``AWS_ENDPOINT_URL``, ``AWS_REGION`` /
-   ``AWS_DEFAULT_REGION``, ``AWS_CA_BUNDLE``; ``GOOGLE_APPLICATION_CREDENTIALS``,
+   ``AWS_DEFAULT_REGION``, ``AWS_CA_BUNDLE``, ``AWS_ROLE_ARN`` + ``AWS_WEB_IDENTITY_TOKEN_FILE``
+   (web identity, what EKS's webhook sets); ``AZURE_CLIENT_ID``, ``AZURE_TENANT_ID``,
+   ``AZURE_FEDERATED_TOKEN_FILE`` (Azure Workload Identity); ``GOOGLE_APPLICATION_CREDENTIALS``,
    ``GOOGLE_CLOUD_PROJECT``, ``STORAGE_EMULATOR_HOST``; ``AZURE_STORAGE_CONNECTION_STRING``,
    ``AZURE_STORAGE_ACCOUNT_NAME`` / ``_KEY`` / ``_SAS_TOKEN`` (and the ``AZURE_ACCOUNT_NAME``,
    ``AZURE_ACCOUNT_KEY``, ``AZURE_CONNECTION_STRING``, ``AZURE_SAS_TOKEN`` spellings of Polyaxon's key files).
@@ -193,6 +196,7 @@ def resolve_credentials(
     if key_file:
         search.from_file(key_file, must_exist=True)
     _from_mounts(search, connection, name)
+    _from_identity(search, connection)
     _from_connection_env(search, connection)
     _from_environment(search)
     # 4. anything still unset is left to the SDK's default chain
@@ -244,6 +248,28 @@ def _from_mounts(search: _Search, connection: Any, name: str | None) -> None:
             search.from_file(search.reroot(search.env[var]), must_exist=True)
 
 
+#: settings naming a workload identity's token file
+_TOKEN_FILES = ("web_identity_token_file", "federated_token_file")
+
+
+def _from_identity(search: _Search, connection: Any) -> None:
+    """The connection's workload identity (``identity:``): its cloud fields (role ARN, client id,
+    ...) and the projected token's path (the variable a webhook or the renderer set, else the
+    place the renderer mounts it).  No key: the SDK exchanges the token."""
+    identity = getattr(connection, "identity", None)
+    row = KINDS[search.kind].identity
+    if identity is None or row is None:
+        return
+    found: dict[str, Any] = {"workload_identity": identity.service_account}
+    for field_name in row.fields:
+        if getattr(identity, field_name, None) is not None:
+            found[field_name] = getattr(identity, field_name)
+    if row.token_env:
+        setting = next(s for s, names in KINDS[search.kind].credential_vars if row.token_env in names)
+        found[setting] = search.reroot(search.env.get(row.token_env) or row.token_path)
+    search.merge(found, "connection identity")
+
+
 def _from_connection_env(search: _Search, connection: Any) -> None:
     """The literal env vars of the connection."""
     literal = {e.name: e.value for e in getattr(connection, "env", ()) if e.value is not None}
@@ -261,4 +287,8 @@ def _from_environment(search: _Search) -> None:
         path = search.reroot(gac) if not os.path.isfile(gac) else gac
         search.searched.append(path)
         search.merge(_read_key_file(path, kind), "$GOOGLE_APPLICATION_CREDENTIALS")
+    for token in _TOKEN_FILES:
+        # a projected token's path, as a webhook or the renderer set it (re-rooted like key files)
+        if std.get(token) and not os.path.isfile(std[token]):
+            std[token] = search.reroot(std[token])
     search.merge(std, "environment")

@@ -45,6 +45,7 @@ __all__ = [
     "MissingExtraError",
     "TransferError",
     "IntegrityError",
+    "ReadOnlyStoreError",
     "format_path",
 ]
 
@@ -197,3 +198,7 @@ class TransferError(StoresError, OSError):
 
 class IntegrityError(TransferError):
     """What arrived differs from what was sent (size or checksum)."""
+
+
+class ReadOnlyStoreError(StoresError, PermissionError):
+    """A write to a store whose connection is ``readOnly`` (refused before anything is sent)."""

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .credentials import Credentials, resolve_credentials
-from .errors import ContractError, SelectionError, StoresError
+from .errors import ContractError, ReadOnlyStoreError, SelectionError, StoresError
 from .kinds import KINDS, resolve
 
-__all__ = ["BACKENDS", "StoreHandle", "StoreLocation", "register_backend", "open_store", "locate_store", "clean_key",
-           "local_store"]
+__all__ = ["BACKENDS", "StoreHandle", "StoreLocation", "ReadOnlyFileSystem", "register_backend", "open_store",
+           "locate_store", "clean_key", "local_store"]
 
 #: kind -> ``"module:factory"`` or a callable ``(credentials, account) -> filesystem``; the
 #: kinds table's ``backend`` until :func:`register_backend` says otherwise
@@ -65,6 +65,73 @@ def _inside(root: str, full: str, key: str) -> None:
         raise StoresError(f"store key {key!r} leads out of the store through a symlink (to {real})")
 
 
+#: fsspec methods that change a store (sync and async spellings)
+_WRITES = frozenset(
+    name for base in ("pipe", "pipe_file", "put", "put_file", "rm", "rm_file", "mv", "cp_file", "copy", "mkdir",
+                      "makedirs", "touch", "rmdir", "setxattrs", "rename", "move", "upload", "write_bytes",
+                      "write_text", "merge", "transaction", "start_transaction", "open_async")
+    for name in (base, "_" + base)
+)
+#: S3 API calls that change a bucket (what ``call_s3`` may be asked for directly)
+_S3_WRITES = ("put_object", "delete_object", "delete_objects", "copy_object", "create_multipart_upload",
+              "upload_part", "upload_part_copy", "complete_multipart_upload", "create_bucket", "delete_bucket",
+              "put_object_acl", "put_object_tagging", "restore_object")
+
+
+def _read_only_error(name: str | None, url: str, what: str) -> ReadOnlyStoreError:
+    return ReadOnlyStoreError(
+        f"store {name or url} is read-only (its connection says readOnly: true): cannot {what}; "
+        "write to another store, or drop readOnly from the connection (and give it write credentials)"
+    )
+
+
+class ReadOnlyFileSystem:
+    """An fsspec filesystem that refuses every write: what a handle of a ``readOnly`` connection
+    holds, so that code reaching for ``handle.fs`` directly cannot write either.  Reads are
+    the wrapped filesystem's."""
+
+    def __init__(self, fs: Any, name: str | None, url: str) -> None:
+        object.__setattr__(self, "_fs", fs)
+        object.__setattr__(self, "_where", (name, url))
+
+    def _refuse(self, what: str) -> ReadOnlyStoreError:
+        return _read_only_error(*self._where, what)
+
+    def open(self, path: str, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        if any(c in mode for c in "wax+"):
+            raise self._refuse(f"open {path!r} for writing (mode {mode!r})")
+        return self._fs.open(path, mode, *args, **kwargs)
+
+    def _open(self, path: str, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        if any(c in mode for c in "wax+"):
+            raise self._refuse(f"open {path!r} for writing (mode {mode!r})")
+        return self._fs._open(path, mode, *args, **kwargs)
+
+    def _guard_call(self, target: Any) -> Any:
+        def call(method: Any, *args: Any, **kwargs: Any) -> Any:
+            op = getattr(method, "__name__", method)
+            if isinstance(op, str) and op in _S3_WRITES:
+                raise self._refuse(f"call {op}")
+            return target(method, *args, **kwargs)
+        return call
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _WRITES:
+            def refuse(*args: Any, **kwargs: Any) -> Any:
+                raise self._refuse(f"{name.lstrip('_')} {args[0]!r}" if args else name.lstrip("_"))
+            return refuse
+        value = getattr(self._fs, name)
+        if name in ("call_s3", "_call_s3"):
+            return self._guard_call(value)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._fs, name, value)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyFileSystem({self._fs!r})"
+
+
 @dataclass(repr=False)
 class StoreHandle:
     """One opened store: ``fs`` (fsspec) and ``root`` (the fsspec path of the store's root)."""
@@ -75,6 +142,10 @@ class StoreHandle:
     url: str
     name: str | None = None
     credentials: Credentials = field(default_factory=lambda: Credentials("host_path"))
+    #: the connection says ``readOnly``: every write through the handle (and ``fs``) is refused
+    read_only: bool = False
+    #: the mounted key file the credentials were read from (``stores.refresh.KeyFileWatch``)
+    key_watch: Any = field(default=None, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -106,11 +177,33 @@ class StoreHandle:
         slash = "/" if key.endswith("/") else ""  # "copy into this folder"
         key = clean_key(key)
         url = f"{self.url.rstrip('/')}/{key}{slash}" if key else self.url
-        return StoreHandle(self.kind, self.fs, self.path(key), url, self.name, self.credentials)
+        return StoreHandle(self.kind, self.fs, self.path(key), url, self.name, self.credentials, self.read_only,
+                           self.key_watch)
+
+    def key_file_changed(self) -> bool:
+        """Whether the key file the handle's credentials came from was swapped since it was read
+        (the kubelet's ``..data`` update of a Secret volume).  S3 handles re-read it by
+        themselves; a long-running loop (``stores sync --watch``) opens the others again."""
+        return self.key_watch is not None and self.key_watch.changed()
+
+    def check_writable(self, what: str = "write to it") -> None:
+        """Raise ``ReadOnlyStoreError`` (a ``PermissionError``) if the handle is read-only."""
+        if self.read_only:
+            raise _read_only_error(self.name, self.url, what)
+
+    def credentials_signature(self) -> Any:
+        """What the handle's refreshable credentials were read from, as it is now (a key file's
+        or token file's resolved path, inode, size and mtime); ``None`` without such a file.
+        The transfer engine compares two of these to tell a rotation from a bad key."""
+        session = getattr(getattr(self.fs, "_fs", self.fs), "session", None)
+        watch = getattr(getattr(session, "_stores_credentials", None), "watch", None)
+        return watch.signature() if watch is not None else None
 
     # -- thin fsspec wrappers that keep keys inside the store -----------------------------------
 
     def open(self, key: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if any(c in mode for c in "wax+"):
+            self.check_writable(f"open {key!r} for writing")
         if "w" in mode and self.is_local:
             os.makedirs(os.path.dirname(self.path(key)), exist_ok=True)
         return self.fs.open(self.path(key), mode, **kwargs)
@@ -143,10 +236,12 @@ class StoreHandle:
         return {self.key_of(p): i for p, i in found.items() if i.get("type") != "directory"}
 
     def rm(self, key: str, recursive: bool = False) -> None:
+        self.check_writable(f"remove {key!r}")
         self.fs.rm(self.path(key), recursive=recursive)
 
     def __repr__(self) -> str:
-        text = f"StoreHandle(kind={self.kind!r}, name={self.name!r}, url={self.url!r}, credentials={self.credentials!r})"
+        ro = ", read_only=True" if self.read_only else ""
+        text = f"StoreHandle(kind={self.kind!r}, name={self.name!r}, url={self.url!r}{ro}, credentials={self.credentials!r})"
         return self.credentials.redact(text)
 
 
@@ -167,6 +262,8 @@ class StoreLocation:
     name: str | None
     credentials: Credentials
     account: str | None = None
+    #: a ``readOnly`` connection: the handle refuses writes
+    read_only: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -187,17 +284,25 @@ def _build(loc: StoreLocation) -> StoreHandle:
         raise StoresError(
             f"cannot open {kind} store {name or loc.url}: {creds.redact(str(exc))}"
         ) from None
-    return StoreHandle(kind, fs, loc.root, loc.url, name, creds)
+    if loc.read_only:
+        fs = ReadOnlyFileSystem(fs, name, loc.url)
+    from .refresh import KeyFileWatch, key_file_of
+
+    files = [f for f in (key_file_of(creds.sources, s) for s in sorted(creds.sources)) if f]
+    return StoreHandle(kind, fs, loc.root, loc.url, name, creds, loc.read_only, KeyFileWatch(files[0]) if files else None)
 
 
-def _local(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path") -> StoreLocation:
+def _local(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path",
+           read_only: bool = False) -> StoreLocation:
     root = os.path.abspath(os.fspath(path))
-    return StoreLocation(kind, root, root, name, Credentials(kind))
+    return StoreLocation(kind, root, root, name, Credentials(kind), read_only=read_only)
 
 
-def local_store(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path") -> StoreHandle:
-    """A handle on a local directory (host paths, claims, or any local path)."""
-    return _build(_local(path, name, kind))
+def local_store(path: str | os.PathLike[str], name: str | None = None, kind: str = "host_path",
+                read_only: bool = False) -> StoreHandle:
+    """A handle on a local directory (host paths, claims, or any local path); ``read_only``
+    refuses writes (a ``readOnly`` host path or claim)."""
+    return _build(_local(path, name, kind, read_only))
 
 
 def _catalog_connections(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -278,7 +383,8 @@ def _from_url(url: str, name: str | None, environ: Mapping[str, str], connection
         # the catalog says where the connection's secret is mounted: its key file
         connection = _catalog_connections(environ).get(name)
     creds = resolve_credentials(kind, connection=connection, name=name, environ=environ, **cred_kw)
-    return StoreLocation(kind, bucket.url, bucket.root, name, creds, bucket.account)
+    read_only = bool(getattr(connection, "read_only", False))
+    return StoreLocation(kind, bucket.url, bucket.root, name, creds, bucket.account, read_only=read_only)
 
 
 def open_store(
@@ -331,11 +437,12 @@ def locate_store(
         if not getattr(conn, "is_storage", True):
             raise StoresError(f"connection {conn.name!r} is a {conn.kind} connection, not a store")
         if conn.is_bucket:
+            read_only = bool(getattr(conn, "read_only", False))
             mounted = None if bucket else _mounted_path(conn, env)
             if mounted is not None:
-                return _local(mounted, conn.name)
+                return _local(mounted, conn.name, read_only=read_only)
             return _from_url(conn.bucket.url, conn.name, env, connection=conn, **cred_kw)
-        return _local(conn.mount_path, conn.name, conn.kind)
+        return _local(conn.mount_path, conn.name, conn.kind, read_only=bool(getattr(conn, "read_only", False)))
     target = os.fspath(target)
     if catalog is not None and not target.startswith("/") and "://" not in target:
         return locate_store(catalog.get(target), environ=env, bucket=bucket, **cred_kw)

@@ -15,10 +15,13 @@ from .keyfile import KEY_FILE
 
 __all__ = [
     "CsiDriver",
+    "IdentityRow",
     "KindInfo",
     "KindRow",
     "NameRule",
     "KINDS",
+    "IDENTITY_TOKEN_VOLUME",
+    "IDENTITY_TOKEN_SECONDS",
     "row",
     "resolve",
     "LEGACY_STORES",
@@ -59,6 +62,39 @@ class CsiDriver:
     #: how messages name them
     prefix_refuses: str = r"\s"
     prefix_refuses_text: str = "whitespace"
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    """How a bucket kind's workload identity reaches a pod (a connection's ``identity:``): the
+    pod runs as a Kubernetes ServiceAccount that the cloud trusts, and never carries a key.
+
+    ``fields`` are the identity settings of the kind (snake_case, the model's attribute names),
+    ``required`` those a connection must give; ``sa_annotations`` put some of them on the
+    ServiceAccount (``(annotation, field)``), ``pod_labels`` go on the pod.  When no admission
+    webhook injects them (``identity.webhook: false``), the renderer mounts a projected
+    serviceAccountToken (``audience``, at ``token_path``) and sets ``token_env`` to its path and
+    each ``(variable, field)`` of ``field_env``.  A kind without ``token_path`` (GKE) needs no
+    token: its metadata server answers for the ServiceAccount."""
+
+    #: the cloud's name for the mechanism, for messages and docs
+    provider: str
+    fields: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    sa_annotations: tuple[tuple[str, str], ...] = ()
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    #: the projected token: where it is mounted (a file), its audience, the variable naming it
+    token_path: str | None = None
+    audience: str | None = None
+    token_env: str | None = None
+    #: ``(variable, identity field)`` set on the containers that use the connection
+    field_env: tuple[tuple[str, str], ...] = ()
+
+
+#: what the renderer names the projected token volume
+IDENTITY_TOKEN_VOLUME = "plx-identity-token"
+#: the projected token's lifetime (seconds): the kubelet rotates it at 80% of that
+IDENTITY_TOKEN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -117,6 +153,8 @@ class KindRow:
     sdk_key_file_env: str | None = None
     #: why a key given as env vars (a secret without a mountPath) will not work, when it will not
     key_needs_file: str | None = None
+    #: workload identity (a connection's ``identity:``): ``None`` for kinds without
+    identity: IdentityRow | None = None
 
     # -- code, as "module:function" ------------------------------------------------------------
     #: ``(connection, namer) -> (volume, mount)``: the store volume (None: buckets have none)
@@ -191,8 +229,20 @@ KINDS: dict[str, KindRow] = {
             ("region", ("AWS_REGION", "AWS_DEFAULT_REGION")),
             ("ca_bundle", ("AWS_CA_BUNDLE",)),
             ("verify_ssl", ("AWS_VERIFY_SSL",)),
+            ("role_arn", ("AWS_ROLE_ARN",)),
+            ("web_identity_token_file", ("AWS_WEB_IDENTITY_TOKEN_FILE",)),
+            ("sts_endpoint_url", ("AWS_ENDPOINT_URL_STS",)),
         ),
         paired_settings=("access_key", "secret_key"),
+        identity=IdentityRow(
+            provider="AWS IAM roles for service accounts (IRSA) / EKS Pod Identity",
+            fields=("role_arn",),
+            sa_annotations=(("eks.amazonaws.com/role-arn", "role_arn"),),
+            token_path="/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+            audience="sts.amazonaws.com",
+            token_env="AWS_WEB_IDENTITY_TOKEN_FILE",
+            field_env=(("AWS_ROLE_ARN", "role_arn"),),
+        ),
         required_keys=(("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",)),
         known_keys=(
             "AWS_ENDPOINT_URL",
@@ -254,6 +304,11 @@ KINDS: dict[str, KindRow] = {
         # a GCS key may carry fields Google adds later
         strict_keys=False,
         sdk_key_file_env="GOOGLE_APPLICATION_CREDENTIALS",
+        identity=IdentityRow(
+            provider="GKE Workload Identity",
+            fields=("gcp_service_account",),
+            sa_annotations=(("iam.gke.io/gcp-service-account", "gcp_service_account"),),
+        ),
         key_needs_file=(
             "GCS key reaches the pod as env vars; Google's SDKs read a service-account key "
             "only from a file (GOOGLE_APPLICATION_CREDENTIALS)"
@@ -294,6 +349,22 @@ KINDS: dict[str, KindRow] = {
             ("account_key", ("AZURE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY")),
             ("sas_token", ("AZURE_SAS_TOKEN", "AZURE_STORAGE_SAS_TOKEN")),
             ("blob_endpoint", ("AZURE_BLOB_ENDPOINT", "AZURE_STORAGE_BLOB_ENDPOINT")),
+            ("client_id", ("AZURE_CLIENT_ID",)),
+            ("tenant_id", ("AZURE_TENANT_ID",)),
+            ("federated_token_file", ("AZURE_FEDERATED_TOKEN_FILE",)),
+            ("authority_host", ("AZURE_AUTHORITY_HOST",)),
+        ),
+        identity=IdentityRow(
+            provider="Azure Workload Identity",
+            fields=("client_id", "tenant_id"),
+            required=("client_id",),
+            sa_annotations=(("azure.workload.identity/client-id", "client_id"),
+                            ("azure.workload.identity/tenant-id", "tenant_id")),
+            pod_labels=(("azure.workload.identity/use", "true"),),
+            token_path="/var/run/secrets/azure/tokens/azure-identity-token",
+            audience="api://AzureADTokenExchange",
+            token_env="AZURE_FEDERATED_TOKEN_FILE",
+            field_env=(("AZURE_CLIENT_ID", "client_id"), ("AZURE_TENANT_ID", "tenant_id")),
         ),
         required_keys=(
             ("AZURE_ACCOUNT_NAME", "AZURE_CONNECTION_STRING"),

@@ -12,7 +12,7 @@ unknown keys and is frozen, so two catalogs built from equal input compare equal
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
 
@@ -47,6 +47,7 @@ from .modelbase import (  # the shared field types live there; re-exported here
 __all__ = [
     "KeyToPath",
     "ConnectionResource",
+    "Identity",
     "EnvVar",
     "HostPathSchema",
     "ClaimSchema",
@@ -175,6 +176,9 @@ def _bucket_type(kind: str) -> Any:
 
 class BucketSchema(_Model):
     bucket: str
+    #: handles of the store refuse writes (``stores.handles``), the sidecar never writes to it;
+    #: give the connection read-only credentials too (see the credential-mode docs)
+    read_only: Flag | None = None
 
     @cached_property
     def parsed(self) -> names.BucketURL:
@@ -197,10 +201,70 @@ class WasbSchema(BucketSchema):
     bucket: _bucket_type("wasb")  # type: ignore[valid-type]
 
 
+# ---- workload identity ----------------------------------------------------------------------
+
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+_GCP_SA = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9][a-z0-9.-]*[a-z0-9]$"
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class Identity(_Model):
+    """Workload identity: the pod runs as the Kubernetes ServiceAccount ``serviceAccount``, which
+    the cloud trusts (AWS IRSA / EKS Pod Identity, GKE Workload Identity, Azure Workload
+    Identity); no key is stored anywhere.  Which of the cloud fields a kind takes is the kinds
+    table's (``stores.kinds.IdentityRow``): ``roleArn`` (s3), ``gcpServiceAccount`` (gcs),
+    ``clientId`` / ``tenantId`` (wasb)."""
+
+    #: the pod's ``serviceAccountName``
+    service_account: ResourceName
+    #: ``stores render --service-accounts`` emits the ServiceAccount (annotated for the cloud);
+    #: ``false``: it exists already, made by the platform's own tooling
+    create: Flag = True
+    #: a webhook of the cloud (EKS Pod Identity webhook, Azure Workload Identity webhook) injects
+    #: the token volume and the variables; ``false``: the renderer mounts a projected
+    #: serviceAccountToken and sets them itself (clusters without the webhook)
+    webhook: Flag = True
+    #: the projected token's audience when the renderer mounts it (default: the cloud's)
+    audience: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    role_arn: Annotated[str, Field(pattern=_ROLE_ARN, max_length=2048)] | None = None
+    gcp_service_account: Annotated[str, Field(pattern=_GCP_SA, max_length=254)] | None = None
+    client_id: Annotated[str, Field(pattern=_UUID)] | None = None
+    tenant_id: Annotated[str, Field(pattern=_UUID)] | None = None
+
+    #: the cloud fields (the kinds table's ``IdentityRow.fields`` come from these)
+    CLOUD_FIELDS: ClassVar[tuple[str, ...]] = ("role_arn", "gcp_service_account", "client_id", "tenant_id")
+
+    def check_kind(self, kind: str) -> None:
+        """Refuse a field the kind does not take, a missing required one; raises ValueError."""
+        row = KINDS.get(kind)
+        entry = row.identity if row is not None else None
+        if entry is None:
+            raise ValueError(f"a {kind} connection has no workload identity")
+        alias = lambda f: Identity.model_fields[f].alias or f  # noqa: E731
+        for field_name in self.CLOUD_FIELDS:
+            if getattr(self, field_name) is not None and field_name not in entry.fields:
+                takes = ", ".join(alias(f) for f in entry.fields) or "no cloud field"
+                raise ValueError(f"identity.{alias(field_name)} is not for a {kind} connection ({entry.provider} takes {takes})")
+        needed = list(entry.required)
+        if not self.webhook and entry.token_path:
+            needed += [f for _, f in entry.field_env if f not in needed and f != "tenant_id"]
+        for field_name in needed:
+            if getattr(self, field_name) is None:
+                why = "" if field_name in entry.required else " (webhook: false: the renderer sets the variables itself)"
+                raise ValueError(f"identity.{alias(field_name)} is required for {entry.provider}{why}")
+
+    def value(self, field_name: str) -> str | None:
+        return getattr(self, field_name)
+
+
 # ---- connections ----------------------------------------------------------------------------
 
 
 class _ConnectionBase(_Model):
+    # one credential mode per connection, for helm too (``_one_credential_mode`` says which)
+    model_config = {**_Model.model_config,
+                    "json_schema_extra": {"not": {"required": ["secret", "identity"]}}}  # type: ignore[typeddict-item]
+
     name: ConnectionName
     description: str | None = None
     tags: tuple[str, ...] = ()
@@ -208,6 +272,8 @@ class _ConnectionBase(_Model):
     config_map: ConnectionResource | None = None
     env: EnvList = ()
     annotations: dict[AnnotationKey, str] = Field(default_factory=dict)
+    #: workload identity instead of a key (bucket kinds; ``Identity``)
+    identity: Identity | None = None
 
     @property
     def info(self):
@@ -245,6 +311,24 @@ class _ConnectionBase(_Model):
         if bucket is not None and getattr(self, "mount", None) is None:
             return bucket.url
         return self.mount_path  # type: ignore[return-value]
+
+    @property
+    def read_only(self) -> bool:
+        """Declared read-only (``schema.readOnly``): its handles refuse writes."""
+        return bool(getattr(self.schema_, "read_only", None))  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _one_credential_mode(self) -> "_ConnectionBase":
+        if self.identity is None:
+            return self
+        self.identity.check_kind(self.kind)  # type: ignore[attr-defined]
+        if self.secret is not None:
+            raise ValueError(
+                f"two credential modes: identity (ServiceAccount {self.identity.service_account!r}) and secret "
+                f"{self.secret.name!r}; a connection uses one: drop the secret (workload identity carries no key) "
+                "or the identity"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_env(self) -> "_ConnectionBase":

@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
                    help="the GCS connection whose key is GOOGLE_APPLICATION_CREDENTIALS")
     p.add_argument("--validate", default=None, metavar="VERSION",
                    help="validate the output strictly against this Kubernetes version (e.g. 1.30)")
+    p.add_argument("--service-accounts", action="store_true",
+                   help="also print the ServiceAccount the connections' workload identity needs, annotated "
+                   "for the cloud (YAML: an extra document after the patch; JSON: a list of both)")
     _plugin_flags(p)
     add_output_flag(p, "yaml")
     p.set_defaults(func=cmd_render)
@@ -257,18 +260,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         out = patch.to_dict()
         checked = wrap_patch(out)
-    # objects to create beside the pod (a CSI driver's static PersistentVolume and claim)
-    objects = patch.object_dicts()
+    # objects to create beside the pod: a CSI driver's static PersistentVolume and claim, and with
+    # --service-accounts the ServiceAccount the workload identities run as
+    objects = patch.object_dicts() + (patch.service_account_manifests(args.namespace) if args.service_accounts else [])
     if args.validate:
         validate_manifest(checked, args.validate)
         for obj in objects:
             validate_manifest(obj, args.validate)
-    print_data(out, args.output)
-    for obj in objects:
-        # extra documents: YAML's '---' between them; JSON documents one after the other
-        if args.output != "json":
+    if not objects:
+        print_data(out, args.output)
+    elif args.output == "json":
+        print_data([out, *objects], args.output)  # one JSON value: the patch, then the objects
+    else:  # YAML: one document each, '---' between them
+        print_data(out, args.output)
+        for obj in objects:
             sys.stdout.write("---\n")
-        print_data(obj, args.output)
+            print_data(obj, args.output)
     return 0
 
 

@@ -374,6 +374,12 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
         return 0
 
     def once(final: bool | None = None) -> Any:
+        nonlocal src, dst
+        # a Secret updated while the sidecar runs: the kubelet swapped the key file; open again
+        if src.key_file_changed():
+            src = resolve_spec(args.src, catalog)[0]
+        if dst.key_file_changed():
+            dst = resolve_spec(args.dst, catalog)[0]
         result = _transfer(args, lambda: sync(src, dst, src_key=skey, dst_key=dkey, options=options,
                                               progress=_progress(args)), final)
         _report(args, result)

@@ -168,6 +168,9 @@ def catalog_entry(conn: Any) -> dict[str, Any]:
         out["env"] = literal
     if conn.annotations:
         out["annotations"] = dict(conn.annotations)
+    # a connection's ``identity`` is not written: Polyaxon's V1Connection forbids unknown keys,
+    # and its clients in the pod would refuse the whole catalog; handles there find the role /
+    # client id in the variables the cloud's webhook (or the renderer) sets, AWS_ROLE_ARN, ...
     return out
 
 

@@ -40,6 +40,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
     none of whose bytes moved for that long (even while other files move): the error names those
     files, whatever an SDK is blocked in, and the temporary files are removed (a resumable
     download's partial file stays; its threads end when their requests time out)."""
+    dst.check_writable(f"copy into it from {src.url}")
     bar = as_progress(progress)
     beats = [0]
     box: dict[str, Any] = {}
@@ -259,6 +260,10 @@ class _Execution:
             {} if opts.verify and not plan.dst.is_local and not plan.single and len(plan.todo) > _BATCH_VERIFY_MIN
             else None)
 
+    def credentials(self) -> tuple[Any, Any]:
+        """What both sides' refreshable credentials were read from, as it is now."""
+        return self.plan.src.credentials_signature(), self.plan.dst.credentials_signature()
+
     def execute(self) -> None:
         """Every planned file, on a pool of ``workers`` threads (one by one for one worker or file)."""
         todo = self.plan.todo
@@ -281,7 +286,7 @@ class _Execution:
             return
         try:
             n = _with_retries(lambda: self._attempt(skey, dkey, batch), self.opts, self.breaker.tripped,
-                              what=escape_key(name(skey)), redact=self._redact)
+                              what=escape_key(name(skey)), redact=self._redact, credentials=self.credentials)
         except Exception as exc:  # collected and raised by finish, with every other failure
             if isinstance(exc, FileNotFoundError) and _vanished(self.plan.src, skey):
                 _log.info("skipped %s: vanished from the source after it was listed", escape_key(name(skey)))
@@ -403,6 +408,7 @@ def _rm_exact(handle: StoreHandle, key: str) -> None:
     """Delete exactly the object ``key`` (a raw key: ``a//b`` is not ``a/b``).  Local keys are
     plain paths; S3 and Azure are addressed by the SDK with the exact name; other keys that a
     filesystem path would normalise are refused rather than risk deleting another object."""
+    handle.check_writable(f"delete {escape_key(key)!r}")
     if handle.is_local:
         os.unlink(_join(handle, key))
         return

@@ -113,16 +113,44 @@ class _Breaker:
                 self.streak = 0
 
 
+#: what stores answer a request signed with a key that was just rotated away or expired
+_CREDENTIAL_CODES = ("invalidaccesskeyid", "expiredtoken", "signaturedoesnotmatch", "invalidtoken",
+                     "requestexpired", "tokenrefreshrequired", "authenticationfailed", "invalid_grant")
+
+
+def is_credential_error(exc: BaseException) -> bool:
+    """The store refused the request's credentials (a rotated, deleted or expired key)."""
+    chain: BaseException | None = exc
+    seen: set[int] = set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        text = f"{type(chain).__name__} {chain}".lower().replace(" ", "")
+        if any(code in text for code in _CREDENTIAL_CODES):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
 def _with_retries(fn: Callable[[], int], opts: TransferOptions, stop: threading.Event | None = None,
-                  what: str = "", redact: Callable[[str], str] | None = None) -> int:
+                  what: str = "", redact: Callable[[str], str] | None = None,
+                  credentials: Callable[[], Any] | None = None) -> int:
     """``fn()``, retried with backoff on transient errors; not retried once ``stop`` is set (the
     circuit breaker: the store looks unreachable).  Each retry is logged (``what``: the file or
-    listing; ``redact``: scrubs the error text of the credentials' secrets)."""
+    listing; ``redact``: scrubs the error text of the credentials' secrets).  ``credentials()``
+    tells what the handles' credentials were read from (``StoreHandle.credentials_signature``): a
+    request refused for its credentials while they changed underneath it (a key file rotated
+    mid-transfer, the old key deleted) is sent again with the new ones, without counting as a retry."""
     attempt = 0
+    rotations = 0
     while True:
+        before = credentials() if credentials is not None else None
         try:
             return fn()
         except Exception as exc:
+            if (credentials is not None and rotations < 3 and is_credential_error(exc)
+                    and credentials() != before):
+                rotations += 1
+                continue
             if attempt >= opts.retries or not is_transient(exc) or (stop is not None and stop.is_set()):
                 raise
             delay = min(opts.max_backoff, opts.backoff * (2 ** attempt)) * (0.5 + random.random() / 2)

@@ -273,10 +273,5 @@ def test_stores_render_prints_the_objects_as_extra_documents(tmp_path: Any) -> N
     res = subprocess.run([sys.executable, "-m", "stores", "render", str(values), "--namespace", "ml", "-o", "json"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    decoder, text, found = json.JSONDecoder(), res.stdout, []
-    pos = 0
-    while pos < len(text.rstrip()):
-        obj, end = decoder.raw_decode(text, pos)
-        found.append(obj)
-        pos = end + 1
+    found = json.loads(res.stdout)  # one JSON value: the patch, then the objects
     assert [d.get("kind") for d in found] == [None, "PersistentVolume", "PersistentVolumeClaim"]

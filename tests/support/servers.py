@@ -1,6 +1,9 @@
 """Real storage servers on 127.0.0.1 for the tests (session-scoped pytest fixtures).
 
 - ``s3_server``: moto's S3 server (``ThreadedMotoServer``, in-process, a real HTTP server)
+- ``s3_auth_server``: moto's server with authentication enforced (S3, IAM and STS at one
+  endpoint, a process of its own: ``tests/support/moto_auth_server.py``), with an admin user's key in
+  ``extra["admin"]``; only the tests that ask for it start it
 - ``gcs_server``: gcp-storage-emulator (subprocess, in memory)
 - ``azurite_server``: Azurite's blob service (subprocess from ``$AZURITE_BLOB``)
 - ``oauth_server``: a token endpoint, so a real service-account key can be exchanged locally
@@ -23,14 +26,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 # gcsfs reads this once, at import: without it every call probes gRPC for about a minute
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
-__all__ = ["s3_server", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port", "unique_bucket",
+__all__ = ["s3_server", "s3_auth_server", "admin_client", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port", "unique_bucket",
            "s3_env", "gcs_env", "azure_env", "create_s3_bucket", "create_gcs_bucket", "create_container",
            "AZURITE_ACCOUNT", "AZURITE_KEY"]
 
@@ -111,6 +114,44 @@ def s3_server() -> Iterator[Server]:
         yield Server(url, port)
     finally:
         server.stop()
+
+
+#: requests the auth-enforcing server takes unsigned: the fixture's own making of its admin
+_ADMIN_SETUP_ACTIONS = 3
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+@pytest.fixture(scope="session")
+def s3_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """moto with authentication enforced; ``extra["admin"]``: ``{"key", "secret"}`` of a user
+    allowed everything (to make users, keys and roles for the test at hand)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto-auth") / "moto.log"
+    proc = _spawn([sys.executable, str(ROOT / "tests" / "support" / "moto_auth_server.py"), str(port)], log,
+                  env={"INITIAL_NO_AUTH_ACTION_COUNT": str(_ADMIN_SETUP_ACTIONS)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url + "/moto-api/", proc, "moto (authentication enforced)", log)
+        import boto3
+
+        # the only unsigned requests the server takes (_ADMIN_SETUP_ACTIONS)
+        iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="setup",
+                           aws_secret_access_key="setup")
+        iam.create_user(UserName="admin")
+        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=ALLOW_ALL)
+        key = iam.create_access_key(UserName="admin")["AccessKey"]
+        yield Server(url, port, {"admin": {"key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}})
+    finally:
+        _stop(proc)
+
+
+def admin_client(server: Server, service: str) -> Any:
+    """A boto3 client of ``s3_auth_server`` signed by its admin."""
+    import boto3
+
+    admin = server.extra["admin"]
+    return boto3.client(service, endpoint_url=server.url, region_name="us-east-1",
+                        aws_access_key_id=admin["key"], aws_secret_access_key=admin["secret"])
 
 
 @pytest.fixture(scope="session")
