@@ -62,7 +62,8 @@ class _DeferredPackage(types.ModuleType):
             raise AttributeError(name)  # probes such as __wrapped__ or __getstate__
         with _lock:
             if type(self) is _DeferredPackage:
-                self.__class__ = types.ModuleType  # run the real __init__ exactly once
+                # run the real __init__ exactly once (setattr: mypy refuses a plain module class here)
+                setattr(self, "__class__", types.ModuleType)
                 try:
                     self.__spec__.loader.exec_module(self)  # type: ignore[union-attr]
                 except BaseException:

@@ -95,7 +95,7 @@ def resolve_spec(spec: str, values: Any = None, environ: Any = None) -> tuple[An
         if isinstance(values, (str, os.PathLike)):
             from ..catalog import Catalog
 
-            catalog = Catalog.from_file(values)
+            catalog = Catalog.from_file(os.fspath(values))
         if catalog is not None:
             if name in catalog.names():
                 handle = open_store(catalog.get(name), environ=env)
@@ -233,7 +233,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
     if recursive:
         # the engine's listing: every key exactly as stored (``t/`` is not ``t``)
-        from ..transfer import _list
+        from ..transfer.listing import _list
 
         base = key.rstrip("/")
         listing = _list(handle.child(key) if base else handle, strict=False)
@@ -248,7 +248,7 @@ def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
 
 
 def _fields(info: dict[str, Any]) -> dict[str, Any]:
-    from ..transfer import _entry
+    from ..transfer.listing import _entry
 
     entry = _entry(info)
     return {"size": entry.size, "mtime": entry.mtime}

@@ -61,7 +61,8 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
             raise err
     if "error" in box:
         raise box["error"]
-    return box["result"]
+    result: TransferResult = box["result"]
+    return result
 
 
 def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _Listing:
@@ -69,7 +70,8 @@ def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _List
     hook = opts.hooks.list_store if opts.hooks is not None else None
     if hook is None:
         return _list(handle, **kw)
-    return hook(handle, lambda: _list(handle, **kw))
+    listing: _Listing = hook(handle, lambda: _list(handle, **kw))
+    return listing
 
 
 def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, bar: Progress,
@@ -252,8 +254,8 @@ class _Execution:
     def _attempt(self, skey: str, dkey: str, batch: dict[str, tuple[int, str]] | None) -> int:
         """One attempt at one file, through ``Hooks.copy_file`` when the options give one."""
         plan = self.plan
-        copy_file = lambda: _copy_one(plan.src, skey, plan.sources[skey], plan.dst, dkey, self.opts,  # noqa: E731
-                                      self.bar, batch)
+        def copy_file() -> int:
+            return _copy_one(plan.src, skey, plan.sources[skey], plan.dst, dkey, self.opts, self.bar, batch)
         hook = self.opts.hooks.copy_file if self.opts.hooks is not None else None
         return copy_file() if hook is None else hook(skey, plan.sources[skey].size, copy_file)
 
