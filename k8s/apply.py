@@ -57,7 +57,8 @@ def pod_template(manifest: dict[str, Any]) -> dict[str, Any]:
     containers = spec.get("containers")
     if not isinstance(containers, list) or not containers or not all(isinstance(c, dict) for c in containers):
         raise ManifestError(f"{kind} {where}.containers must be a non-empty list of containers")
-    return node
+    template: dict[str, Any] = node
+    return template
 
 
 def main_container_index(containers: list[dict[str, Any]], name: str | None) -> int:

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 if TYPE_CHECKING:
+    import signal
     import threading
 
 __all__ = ["main", "COMMAND_MODULES", "EARLY_STOP"]
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 EARLY_STOP: "threading.Event | None" = None
 
 
-def _watch_signals_first(argv: Sequence[str]) -> dict[str, Any]:
+def _watch_signals_first(argv: Sequence[str]) -> dict[signal.Signals, Any]:
     """``stores sync --watch`` (a sidecar) takes SIGTERM before parsing or importing anything,
     so a pod stopped while the sidecar starts still gets its final sync."""
     global EARLY_STOP

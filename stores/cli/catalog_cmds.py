@@ -88,7 +88,8 @@ def _where(conn: Any) -> str:
 
         return redact_url(str(url))
     if conn.is_bucket:
-        return conn.store_path
+        store_url: str = conn.store_path
+        return store_url
     source = getattr(schema, "host_path", None) or f"pvc/{schema.volume_claim}"
     if getattr(schema, "sub_path", None):
         source += f"/{schema.sub_path}"

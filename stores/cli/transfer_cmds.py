@@ -239,7 +239,8 @@ def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
         listing = _list(handle.child(key) if base else handle, strict=False)
         rows = {k: {"size": e.size, "mtime": e.mtime} for k, e in listing.files.items()}
         rows.update({k: {"size": 0, "mtime": None} for k in listing.skipped})
-        full = lambda k: (f"{base}/{k}" if k else base) if base else k  # noqa: E731
+        def full(k: str) -> str:
+            return (f"{base}/{k}" if k else base) if base else k
         return [{"key": full(k), "type": "file", **v} for k, v in sorted(rows.items())]
     if handle.exists(key) and handle.info(key).get("type") == "file":
         return [{"key": key or handle.root.rsplit("/", 1)[-1], "type": "file", **_fields(handle.info(key))}]

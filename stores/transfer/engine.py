@@ -112,7 +112,7 @@ def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: Tr
 def _list_source(src: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _Listing | None:
     """The source's listing; None when there is nothing and that is fine (``missing_ok``); a
     TransferError when a copy has nothing to copy."""
-    listing = _listed(lambda: _list_hooked(src, opts), src, opts)
+    listing: _Listing = _listed(lambda: _list_hooked(src, opts), src, opts)
     beats[0] += 1
     if not listing.files and not listing.failed and not listing.skipped:
         if opts.missing_ok:
