@@ -207,8 +207,7 @@ def select(
             raise SelectionError(
                 f"unknown data store{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; known: {known}"
             )
-        seen: set[str] = set()
-        picked = tuple(by_name[n] for n in names if not (n in seen or seen.add(n)))  # type: ignore[func-returns-value]  # set.add is None: the idiom keeps first occurrences
+        picked = tuple(by_name[n] for n in dict.fromkeys(names))  # each once, first occurrence first
         chosen = tuple(c for c in picked if c.is_storage)
         others = tuple(c for c in picked if not c.is_storage)
     if outputs is None:
