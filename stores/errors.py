@@ -28,6 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (this module is in-run)
+if TYPE_CHECKING:
+    from .transfer.options import TransferResult
+
 __all__ = [
     "StoresError",
     "Problem",
@@ -186,6 +190,13 @@ class MissingExtraError(StoresError, ImportError):
 
 class TransferError(StoresError, OSError):
     """An upload, download or sync failed after its retries."""
+
+    # what the engine (stores.transfer.engine) sets on the errors it raises; declared, not defined
+    stalled: bool
+    failures: dict[str, BaseException]
+    not_attempted: list[str]
+    unverified: list[str]
+    result: TransferResult
 
 
 class IntegrityError(TransferError):

@@ -57,7 +57,7 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
                     pass
             err = TransferError(f"the transfer stalled: no progress for {limit:g}s ({src.url} -> {dst.url}); "
                                 "the store looks unreachable")
-            err.stalled = True  # type: ignore[attr-defined]
+            err.stalled = True
             raise err
     if "error" in box:
         raise box["error"]
@@ -330,10 +330,10 @@ def _failed(result: TransferResult, src: StoreHandle, dst: StoreHandle, failures
         f"{len(failures) + len(listed)} of {tried + len(listed)} file(s) failed ({src.url} -> {dst.url}):\n"
         + "\n".join(lines))
     # every failed entry, with the exception it failed with (a refused entry: a StoresError)
-    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}  # type: ignore[attr-defined]
-    err.not_attempted = list(not_attempted)  # type: ignore[attr-defined]
-    err.unverified = list(unverified)  # type: ignore[attr-defined]
-    err.result = result  # type: ignore[attr-defined]
+    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}
+    err.not_attempted = list(not_attempted)
+    err.unverified = list(unverified)
+    err.result = result
     return err
 
 
