@@ -75,7 +75,7 @@ Extension points (plugins, init containers, sidecars)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "render_patch",
@@ -124,6 +124,27 @@ _LAZY = {
     "apply_plugins": "k8s.plugins",
     "download_data": "k8s.plugins",
 }
+
+
+if TYPE_CHECKING:  # `from k8s import render_patch` typed; at run time __getattr__ imports on first use
+    from k8s.render import render_patch as render_patch, resolve_selection as resolve_selection
+    from k8s.apply import apply_patch as apply_patch
+    from k8s.podpatch import PodPatch as PodPatch, Sourced as Sourced
+    from k8s.checks import HostPathPolicy as HostPathPolicy, check_pod as check_pod
+    from k8s.secrets import (
+        build_secret as build_secret,
+        secret_from_file as secret_from_file,
+        check_key_document as check_key_document,
+    )
+    from k8s.validate import validate_manifest as validate_manifest, wrap_patch as wrap_patch
+    from k8s.serialize import dump as dump
+    from k8s.naming import (
+        label_for as label_for,
+        VolumeNamer as VolumeNamer,
+        key_file_env as key_file_env,
+        default_run_uuid as default_run_uuid,
+    )
+    from k8s.plugins import apply_plugins as apply_plugins, download_data as download_data
 
 
 def __getattr__(name: str) -> Any:

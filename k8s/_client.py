@@ -22,8 +22,35 @@ import importlib.util
 import sys
 import threading
 import types
+from typing import TYPE_CHECKING
 
 __all__ = ["client"]
+
+if TYPE_CHECKING:  # the type checker sees the real models; at run time __getattr__ below serves them
+    from kubernetes.client import (
+        V1Capabilities as V1Capabilities,
+        V1ConfigMapEnvSource as V1ConfigMapEnvSource,
+        V1ConfigMapKeySelector as V1ConfigMapKeySelector,
+        V1ConfigMapVolumeSource as V1ConfigMapVolumeSource,
+        V1Container as V1Container,
+        V1EmptyDirVolumeSource as V1EmptyDirVolumeSource,
+        V1EnvFromSource as V1EnvFromSource,
+        V1EnvVar as V1EnvVar,
+        V1EnvVarSource as V1EnvVarSource,
+        V1HostPathVolumeSource as V1HostPathVolumeSource,
+        V1KeyToPath as V1KeyToPath,
+        V1ObjectMeta as V1ObjectMeta,
+        V1PersistentVolumeClaimVolumeSource as V1PersistentVolumeClaimVolumeSource,
+        V1ResourceRequirements as V1ResourceRequirements,
+        V1SeccompProfile as V1SeccompProfile,
+        V1Secret as V1Secret,
+        V1SecretEnvSource as V1SecretEnvSource,
+        V1SecretKeySelector as V1SecretKeySelector,
+        V1SecretVolumeSource as V1SecretVolumeSource,
+        V1SecurityContext as V1SecurityContext,
+        V1Volume as V1Volume,
+        V1VolumeMount as V1VolumeMount,
+    )
 
 _lock = threading.RLock()
 
@@ -36,7 +63,8 @@ class _DeferredPackage(types.ModuleType):
             raise AttributeError(name)  # probes such as __wrapped__ or __getstate__
         with _lock:
             if type(self) is _DeferredPackage:
-                self.__class__ = types.ModuleType  # run the real __init__ exactly once
+                # run the real __init__ exactly once (setattr: mypy refuses a plain module class here)
+                setattr(self, "__class__", types.ModuleType)
                 try:
                     self.__spec__.loader.exec_module(self)  # type: ignore[union-attr]
                 except BaseException:

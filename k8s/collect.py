@@ -123,7 +123,7 @@ def sidecar(patch: PodPatch, plugins: Plugins, settings: Settings) -> None:
         patch, SIDECAR_NAME, command, source, store=store,
         image=config.image, pull_policy=config.image_pull_policy, resources=config.resources,
     )
-    container.env = sorted([*container.env, V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name)], key=lambda v: v.name)
+    container.env = sorted([*(container.env or []), V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name)], key=lambda v: v.name)
     if native:
         # an init container that keeps running: Kubernetes (1.29+) stops it, with SIGTERM, once
         # the main container has ended, so a Job completes and the last sync still happens

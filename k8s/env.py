@@ -183,6 +183,7 @@ def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[
                     f"stores render --{kind}-default NAME)"
                 )
             conn, path = candidates[0]
+        assert env_name is not None  # by_kind holds only kinds that have one (above)
         out.append(Sourced(V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
     if sdk_defaults:
         kind, wanted = next(iter(sdk_defaults.items()))

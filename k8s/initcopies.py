@@ -58,7 +58,7 @@ def _copy_into_pod(patch: PodPatch, conn: ConnectionLike, copies: list[tuple[str
         command = ["/bin/sh", "-c", " && ".join(shlex.join(c) for c in commands)]
     container = toolkit_container(patch, init_container_name(conn.name, what), command, source, store=conn, context=in_context)
     if extra:
-        container.volume_mounts = sorted([*container.volume_mounts, *extra], key=lambda m: m.mount_path)
+        container.volume_mounts = sorted([*(container.volume_mounts or []), *extra], key=lambda m: m.mount_path)
     patch.add_init_container(container, source)
 
 

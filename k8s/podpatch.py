@@ -256,9 +256,9 @@ class PodPatch:
             view.volumes.append((entry.item.name, entry.source))
             if entry.item.host_path is not None:
                 view.host_paths.append((entry.item.host_path.path, entry.item.name, entry.source))
-        for entry in self.annotations:
-            key, value = entry.item
-            view.annotations.append((key, value, entry.source))
+        for note in self.annotations:
+            key, value = note.item
+            view.annotations.append((key, value, note.source))
         return view
 
     def _fingerprint(self) -> tuple[Any, ...]:

@@ -123,7 +123,7 @@ def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool, sdk
     """The selected connections (and the outputs store when ``on_main``) on the main container,
     with their credentials' env."""
     connections = [*chosen.data, *chosen.others]
-    if on_main and all(c.name != chosen.outputs.name for c in connections):
+    if on_main and chosen.outputs is not None and all(c.name != chosen.outputs.name for c in connections):
         connections.append(chosen.outputs)
     for conn in connections:
         add_connection(patch, conn)

@@ -86,7 +86,7 @@ def ensure_context(patch: PodPatch, source: str) -> V1VolumeMount:
 
 def require_artifacts_store(patch: PodPatch, plugin: str) -> ConnectionLike:
     """The selection's artifacts store; ``RenderError`` naming ``plugin`` when there is none."""
-    store = artifacts_store(patch.context["selection"])
+    store: ConnectionLike | None = artifacts_store(patch.context["selection"])
     if store is None:
         raise RenderError(
             f"plugins.{plugin} needs an artifacts store, and the catalog has none (define "

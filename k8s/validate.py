@@ -47,7 +47,8 @@ def validate_manifest(obj: Any, version: str = DEFAULT_VERSION, *, strict: bool 
     if "apiVersion" not in data or "kind" not in data:
         raise RenderError(f"{what}: a manifest needs apiVersion and kind to be validated")
     try:
-        return kubernetes_validate.validate(dict(data), version, strict=strict)
+        validated: str = kubernetes_validate.validate(dict(data), version, strict=strict)
+        return validated
     except utils.ValidationError as exc:
         detail = f"fails {exc.validator!r}" if manifest_kind == "Secret" else exc.message
         raise RenderError(

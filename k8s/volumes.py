@@ -105,7 +105,7 @@ def key_to_paths(resource: ResourceLike) -> list[V1KeyToPath] | None:
     """Items as Kubernetes wants them: ``{key, path[, mode]}`` (never bare strings)."""
     if not resource.items:
         return None
-    return [V1KeyToPath(key=i.key, path=i.path, mode=i.mode) for i in resource.items]
+    return [V1KeyToPath(key=i.key, path=i.path if i.path is not None else i.key, mode=i.mode) for i in resource.items]
 
 
 def _secret_volume(resource: ResourceLike, namer: VolumeNamer) -> V1Volume:

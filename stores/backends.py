@@ -249,7 +249,7 @@ def azure_container_client(fs: Any, container: str) -> Any:
     from azure.storage.blob import BlobServiceClient
 
     timeout = int(getattr(fs, "_stores_timeout", DEFAULT_TIMEOUT))
-    kw = {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 2, "retry_connect": 1,
+    kw: dict[str, Any] = {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 2, "retry_connect": 1,
           "retry_read": 1, "retry_backoff_factor": 0.5}
     if getattr(fs, "connection_string", None):
         service = BlobServiceClient.from_connection_string(fs.connection_string, **kw)

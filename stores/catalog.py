@@ -55,7 +55,7 @@ class Catalog(BaseModel):
 
     @classmethod
     def from_values(
-        cls, values: Any, *, file: str | None = None, lines: dict | None = None, allow_host_paths: Iterable[str] = ()
+        cls, values: Any, *, file: str | None = None, lines: dict[Any, Any] | None = None, allow_host_paths: Iterable[str] = ()
     ) -> "Catalog":
         """From a parsed values document (either helm spelling, or both).  Every rule the
         renderer applies to a connection on its own is checked here (``stores.policy``);

@@ -29,6 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (this module is in-run)
+if TYPE_CHECKING:
+    from .transfer.options import TransferResult
+
 __all__ = [
     "StoresError",
     "Problem",
@@ -102,7 +106,7 @@ class Problem:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._key() == other._key()  # type: ignore[attr-defined]
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash(self._key())
@@ -194,6 +198,14 @@ class MissingExtraError(StoresError, ImportError):
 
 class TransferError(StoresError, OSError):
     """An upload, download or sync failed after its retries."""
+
+    # what the engine (stores.transfer.engine) sets on the errors it raises; declared, not defined
+    stalled: bool
+    stalled_keys: list[str]
+    failures: dict[str, BaseException]
+    not_attempted: list[str]
+    unverified: list[str]
+    result: TransferResult
 
 
 class IntegrityError(TransferError):

@@ -209,17 +209,20 @@ class StoreHandle:
         return self.fs.open(self.path(key), mode, **kwargs)
 
     def read_bytes(self, key: str) -> bytes:
-        return self.fs.cat_file(self.path(key))
+        data: bytes = self.fs.cat_file(self.path(key))
+        return data
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with self.open(key, "wb") as fh:
             fh.write(data)
 
     def exists(self, key: str = "") -> bool:
-        return self.fs.exists(self.path(key))
+        found: bool = self.fs.exists(self.path(key))
+        return found
 
     def info(self, key: str = "") -> dict[str, Any]:
-        return self.fs.info(self.path(key))
+        info: dict[str, Any] = self.fs.info(self.path(key))
+        return info
 
     def ls(self, key: str = "", detail: bool = False) -> list[Any]:
         """Direct children of ``key``: keys, or info dicts whose ``key`` is set."""

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
 from .keyfile import KEY_FILE
 
 __all__ = [
@@ -186,7 +190,7 @@ class KindRow:
     def credential_table(self) -> dict[str, tuple[str, ...]]:
         return dict(self.credential_vars)
 
-    def code(self, attr: str):  # -> Callable[..., Any] | None
+    def code(self, attr: str) -> Callable[..., Any] | None:
         """The function named by field ``attr``, imported now; ``None`` when the field is."""
         ref = getattr(self, attr)
         return resolve(ref) if ref is not None else None
@@ -402,12 +406,13 @@ def row(kind: str) -> KindRow:
     return KINDS[kind]
 
 
-def resolve(ref: str):  # -> Callable[..., Any]
+def resolve(ref: str) -> Callable[..., Any]:
     """The function a ``"module:function"`` string names, imported now."""
     import importlib
 
     module, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    function: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return function
 
 
 #: legacy ``store:`` value -> kind

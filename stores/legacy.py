@@ -22,14 +22,10 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from . import names
 from .keyfile import KEY_FILE, SECRETS_ROOT
 from .kinds import LEGACY_STORES
+from .modelbase import HostPath, MountPath, ResourceName, SecretKey, _checked
 from .models import (
     CONNECTION_MODELS,
     Flag,
-    HostPath,
-    MountPath,
-    ResourceName,
-    SecretKey,
-    _checked,
     bucket_keywords,
     drop_nulls,
 )

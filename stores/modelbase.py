@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -27,19 +27,28 @@ def _checked(checker: Any, **schema: Any) -> Any:
     return Annotated[str, Field(json_schema_extra={"type": "string", **schema}), AfterValidator(checker)]
 
 
-Name = _checked(names.check_name, pattern=names.DNS1123_LABEL, minLength=1, maxLength=63)
-#: what a connection may be called: Polyaxon takes any string; we take what every derived name
-#: (volume, container, env var, ``STORE:path`` argument) can be made from, one-to-one
-ConnectionName = _checked(
-    names.check_connection_name, pattern=names.CONNECTION_NAME, minLength=1, maxLength=names.MAX_CONNECTION_NAME
-)
-ResourceName = _checked(
-    names.check_resource_name, pattern=names.DNS1123_SUBDOMAIN, minLength=1, maxLength=253
-)
-SecretKey = _checked(names.check_secret_key, pattern=names.SECRET_KEY, minLength=1, maxLength=253)
-MountPath = _checked(names.check_mount_path, pattern=r"^/+[^/]", maxLength=names.PATH_MAX, **_NOT_DOTDOT)
-HostPath = _checked(names.check_host_path, pattern=r"^/", maxLength=names.PATH_MAX, **_NOT_DOTDOT)
-RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, maxLength=names.PATH_MAX, **_NOT_DOTDOT)
+if TYPE_CHECKING:  # to a type checker each is the str it checks; pydantic reads the Annotated below
+    Name = str
+    ConnectionName = str
+    ResourceName = str
+    SecretKey = str
+    MountPath = str
+    HostPath = str
+    RelPath = str
+else:
+    Name = _checked(names.check_name, pattern=names.DNS1123_LABEL, minLength=1, maxLength=63)
+    #: what a connection may be called: Polyaxon takes any string; we take what every derived name
+    #: (volume, container, env var, ``STORE:path`` argument) can be made from, one-to-one
+    ConnectionName = _checked(
+        names.check_connection_name, pattern=names.CONNECTION_NAME, minLength=1, maxLength=names.MAX_CONNECTION_NAME
+    )
+    ResourceName = _checked(
+        names.check_resource_name, pattern=names.DNS1123_SUBDOMAIN, minLength=1, maxLength=253
+    )
+    SecretKey = _checked(names.check_secret_key, pattern=names.SECRET_KEY, minLength=1, maxLength=253)
+    MountPath = _checked(names.check_mount_path, pattern=r"^/+[^/]", maxLength=names.PATH_MAX, **_NOT_DOTDOT)
+    HostPath = _checked(names.check_host_path, pattern=r"^/", maxLength=names.PATH_MAX, **_NOT_DOTDOT)
+    RelPath = _checked(names.check_relative_path, pattern=r"^[^/]", minLength=1, maxLength=names.PATH_MAX, **_NOT_DOTDOT)
 
 
 def _octal_mode(value: Any) -> Any:

@@ -12,7 +12,7 @@ unknown keys and is frozen, so two catalogs built from equal input compare equal
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Literal, Union
 
 from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
 
@@ -26,7 +26,7 @@ from .envmodels import (  # the env models live there; re-exported here
     ObjectFieldSelector,  # noqa: F401
     ResourceFieldSelector,  # noqa: F401
 )
-from .kinds import KINDS, OTHER_KINDS
+from .kinds import KINDS, OTHER_KINDS, KindRow
 from .mounts import GcsMount, S3Mount, WasbMount
 from .modelbase import (  # the shared field types live there; re-exported here
     _NOT_DOTDOT,  # noqa: F401
@@ -125,7 +125,10 @@ class ConnectionResource(_Model):
         return self
 
 
-AnnotationKey = _checked(names.check_annotation_key, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
+if TYPE_CHECKING:  # the str it checks (see stores.modelbase)
+    AnnotationKey = str
+else:
+    AnnotationKey = _checked(names.check_annotation_key, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 
 
 # ---- schemas, one per kind ------------------------------------------------------------------
@@ -149,7 +152,7 @@ class ClaimSchema(_Model):
     sub_path: RelPath | None = None
 
 
-def _bucket_checker(kind: str):
+def _bucket_checker(kind: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         return names.parse_bucket(kind, value).url
 
@@ -276,7 +279,7 @@ class _ConnectionBase(_Model):
     identity: Identity | None = None
 
     @property
-    def info(self):
+    def info(self) -> KindRow:
         return KINDS[self.kind]  # type: ignore[attr-defined]
 
     @property

@@ -44,6 +44,10 @@ from __future__ import annotations
 
 import re
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms in-run)
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = [
     "MASK",
     "SECRET_VARIABLES",
@@ -70,13 +74,13 @@ class _Lazy:
 
     __slots__ = ("_args", "_rx")
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: Any) -> None:
         self._args = args
         self._rx: re.Pattern[str] | None = None
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:
         if self._rx is None:
-            self._rx = re.compile(*self._args)  # type: ignore[arg-type]
+            self._rx = re.compile(*self._args)
         return getattr(self._rx, name)
 
 #: what a refusal says about where secret material belongs
@@ -244,7 +248,7 @@ def secret_values(value: object) -> list[str]:
         return [bytes(value).decode("utf-8", "replace")]
     if isinstance(value, dict) or hasattr(value, "items"):
         out: list[str] = []
-        for key, item in value.items():  # type: ignore[attr-defined]
+        for key, item in value.items():
             if is_secret_name(key):
                 out.extend(secret_values(item))
             elif isinstance(item, (dict, list, tuple)):

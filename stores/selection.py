@@ -55,7 +55,7 @@ class InitRequest:
             pair = tuple(p) if isinstance(p, (list, tuple)) and len(p) == 2 else (p, p)
             if not all(isinstance(x, str) and x and not x.startswith("/") and ".." not in x.split("/") for x in pair):
                 raise SelectionError(f"{where}.paths[{i}]: expected a relative path in the store, got {p!r}")
-            out.append(pair)  # type: ignore[arg-type]
+            out.append(pair)
         if isinstance(artifacts, Mapping):
             for key in ("files", "dirs"):
                 for i, p in enumerate(artifacts.get(key) or []):
@@ -207,8 +207,7 @@ def select(
             raise SelectionError(
                 f"unknown data store{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; known: {known}"
             )
-        seen: set[str] = set()
-        picked = tuple(by_name[n] for n in names if not (n in seen or seen.add(n)))
+        picked = tuple(by_name[n] for n in dict.fromkeys(names))  # each once, first occurrence first
         chosen = tuple(c for c in picked if c.is_storage)
         others = tuple(c for c in picked if not c.is_storage)
     if outputs is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import ValidationError
 
@@ -24,6 +24,9 @@ from .models import connection_adapter
 from . import names, policy
 from .reader import read_file
 from .yamlsrc import Lines, load_yaml
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "catalog_from_values",
@@ -170,7 +173,7 @@ class _Parser:
             self.add(prefix + loc, message)
 
     @staticmethod
-    def _message(err: dict[str, Any], loc: tuple[object, ...]) -> str:
+    def _message(err: ErrorDetails, loc: tuple[object, ...]) -> str:
         error_type, msg, value = err["type"], err["msg"], err.get("input")
         if error_type == "missing":
             return "required key missing"

@@ -47,7 +47,7 @@ class _Loader(yaml.SafeLoader):
         try:
             # two more levels than the walker allows, so that the walker reports its own message
             if self._depth > MAX_DEPTH + 2:
-                raise _TooDeep(self.peek_event().start_mark.line + 1)
+                raise _TooDeep(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]  # types-PyYAML: peek_event unannotated
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -97,7 +97,7 @@ def _as_text(text: str | bytes, file: str | None) -> str:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             # the line of the first bad byte: an editor shows where to look
-            line = text.count(b"\n", 0, exc.start) + 1
+            line = exc.object.count(b"\n", 0, exc.start) + 1
             raise ValuesError([Problem((), f"not UTF-8 text ({exc.reason} at byte {exc.start})", file, line)]) from None
     if len(text) > MAX_BYTES:
         raise ValuesError([Problem((), f"document is larger than {size_text(MAX_BYTES)}; refused", file)])

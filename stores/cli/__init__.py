@@ -11,7 +11,11 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
+
+if TYPE_CHECKING:
+    import signal
+    import threading
 
 __all__ = ["main", "COMMAND_MODULES", "EARLY_STOP", "error_line"]
 
@@ -29,7 +33,7 @@ COMMAND_MODULES = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: exit 2, no traceback
+    def error(self, message: str) -> NoReturn:  # usage errors: exit 2, no traceback
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
@@ -54,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 EARLY_STOP: "threading.Event | None" = None
 
 
-def _watch_signals_first(argv: Sequence[str]) -> dict:
+def _watch_signals_first(argv: Sequence[str]) -> dict[signal.Signals, Any]:
     """``stores sync --watch`` (a sidecar) takes SIGTERM before parsing or importing anything,
     so a pod stopped while the sidecar starts still gets its final sync."""
     global EARLY_STOP

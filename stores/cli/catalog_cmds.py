@@ -97,7 +97,8 @@ def _where(conn: Any) -> str:
     if conn.is_bucket:
         mount = getattr(conn, "mount", None)
         if mount is None:
-            return conn.store_path
+            store_url: str = conn.store_path
+            return store_url
         # mounted through the kind's CSI driver: the bucket, where it appears, how
         return f"{conn.bucket.url} -> {mount.mount_path} (csi{', ro' if mount.read_only else ''})"
     source = getattr(schema, "host_path", None) or f"pvc/{schema.volume_claim}"

@@ -136,7 +136,7 @@ def resolve_spec(spec: str, values: Any = None, environ: Any = None) -> tuple[An
         if isinstance(values, (str, os.PathLike)):
             from ..catalog import Catalog
 
-            catalog = Catalog.from_file(values)
+            catalog = Catalog.from_file(os.fspath(values))
         if catalog is not None:
             if name in catalog.names():
                 handle = open_store(catalog.get(name), environ=env)
@@ -305,13 +305,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
     if recursive:
         # the engine's listing: every key exactly as stored (``t/`` is not ``t``)
-        from ..transfer import _list
+        from ..transfer.listing import _list
 
         base = key.rstrip("/")
         listing = _list(handle.child(key) if base else handle, strict=False)
         rows = {k: {"size": e.size, "mtime": e.mtime} for k, e in listing.files.items()}
         rows.update({k: {"size": 0, "mtime": None} for k in listing.skipped})
-        full = lambda k: (f"{base}/{k}" if k else base) if base else k  # noqa: E731
+        def full(k: str) -> str:
+            return (f"{base}/{k}" if k else base) if base else k
         return [{"key": full(k), "type": "file", **v} for k, v in sorted(rows.items())]
     if handle.exists(key) and handle.info(key).get("type") == "file":
         return [{"key": key or handle.root.rsplit("/", 1)[-1], "type": "file", **_fields(handle.info(key))}]
@@ -320,7 +321,7 @@ def _entries(handle: Any, key: str, recursive: bool) -> list[dict[str, Any]]:
 
 
 def _fields(info: dict[str, Any]) -> dict[str, Any]:
-    from ..transfer import _entry
+    from ..transfer.listing import _entry
 
     entry = _entry(info)
     return {"size": entry.size, "mtime": entry.mtime}

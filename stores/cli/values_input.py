@@ -56,7 +56,7 @@ def note(message: str) -> None:
 
 # -- merging --------------------------------------------------------------------------------------
 
-Origins = dict  # path tuple -> (source name, line or None)
+Origins = dict[tuple[Any, ...], Any]  # path tuple -> (source name, line or None)
 
 
 def merge_values(dst: Any, src: Any) -> Any:
@@ -66,7 +66,7 @@ def merge_values(dst: Any, src: Any) -> Any:
     return merged
 
 
-def _merge(dst: Any, src: Any, origins: Origins, src_origins: Origins, path: tuple) -> tuple[Any, Origins]:
+def _merge(dst: Any, src: Any, origins: Origins, src_origins: Origins, path: tuple[Any, ...]) -> tuple[Any, Origins]:
     if isinstance(dst, dict) and isinstance(src, dict):
         out = dict(dst)
         for key, value in src.items():
@@ -82,7 +82,7 @@ def _merge(dst: Any, src: Any, origins: Origins, src_origins: Origins, path: tup
     return src, _replace_origins(origins, src_origins, path)
 
 
-def _replace_origins(origins: Origins, src_origins: Origins, path: tuple) -> Origins:
+def _replace_origins(origins: Origins, src_origins: Origins, path: tuple[Any, ...]) -> Origins:
     n = len(path)
     kept = {p: o for p, o in origins.items() if p[:n] != path}
     kept.update({p: o for p, o in src_origins.items() if p[:n] == path})
@@ -201,8 +201,8 @@ def apply_set(doc: Any, parts: list[Any], value: Any, origins: Origins | None = 
 
     root = doc if isinstance(doc, dict) else {}
     node: Any = root
-    path: tuple = ()
-    created: list[tuple] = []
+    path: tuple[Any, ...] = ()
+    created: list[tuple[Any, ...]] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         nxt = None if last else parts[i + 1]
@@ -237,7 +237,7 @@ def apply_set(doc: Any, parts: list[Any], value: Any, origins: Origins | None = 
 # -- loading --------------------------------------------------------------------------------------
 
 
-def _read_source(path: str) -> tuple[Any, dict]:
+def _read_source(path: str) -> tuple[Any, dict[Any, Any]]:
     from ..errors import Problem, ValuesError
     from ..reader import read_file, read_stdin
     from ..yamlsrc import load_yaml
@@ -340,7 +340,7 @@ def _merged(files: Sequence[str], sets: Sequence[str]) -> tuple[Any, Origins]:
 
     doc: Any = None
     origins: Origins = {}
-    problems = []
+    problems: list[Any] = []
     for path in files:
         try:
             data, lines = _read_source(path)

@@ -34,6 +34,19 @@ _WRITE = (
 
 __all__ = list(_WRITE)
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see __getattr__)
+if TYPE_CHECKING:
+    from .write import (
+        CONTRACT_VARS as CONTRACT_VARS,
+        catalog_entry as catalog_entry,
+        connections_catalog as connections_catalog,
+        contract_env as contract_env,
+        data_paths as data_paths,
+        inputs_env as inputs_env,
+        join_store_path as join_store_path,
+        outputs_path as outputs_path,
+    )
+
 
 def __getattr__(name: str) -> object:  # not typing.Any: importing typing costs ~2 ms in-run
     if name not in _WRITE:

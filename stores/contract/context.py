@@ -130,12 +130,12 @@ def _convert(name: str, what: str, raw: Any) -> Any:
         return parse_bool(what, raw, error=ContextError)
     if name == "timeout":
         try:
-            value = float(raw)
+            seconds = float(raw)
         except (TypeError, ValueError):
             raise ContextError(f"{what} must be a number of seconds, got {str(raw)[:40]!r}") from None
-        if value <= 0:
+        if seconds <= 0:
             raise ContextError(f"{what} must be positive, got {raw!r}")
-        return value
+        return seconds
     if not isinstance(raw, str):
         shown = "a secret" if name == "token" else repr(raw)
         raise ContextError(f"{what} must be a string, got {shown}")

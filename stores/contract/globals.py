@@ -124,7 +124,8 @@ class Globals(Mapping[str, Any]):
 def _store_path(artifacts_store: Any) -> str | None:
     if artifacts_store is None or isinstance(artifacts_store, str):
         return artifacts_store
-    return artifacts_store.store_path  # a catalog connection: mountPath or bucket URL
+    path: str | None = artifacts_store.store_path  # a catalog connection: mountPath or bucket URL
+    return path
 
 
 def compute_globals(

@@ -130,7 +130,7 @@ class RunContext:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self.as_dict() == other.as_dict()  # type: ignore[attr-defined]
+        return self.as_dict() == other.as_dict()
 
     def __hash__(self) -> int:
         return hash(tuple(self.as_dict().values()))
@@ -219,7 +219,7 @@ def _local_data(env: Mapping[str, str]) -> dict[str, str]:
                 found[entry] = os.path.join(data_dir, entry)
     raw = env.get(ENV_LOCAL_DEV_DATA)
     if raw:
-        found.update({k: os.path.abspath(v) for k, v in json_object(ENV_LOCAL_DEV_DATA, raw, str).items()})
+        found.update({k: os.path.abspath(str(v)) for k, v in json_object(ENV_LOCAL_DEV_DATA, raw, str).items()})
     if _explicit:
         found.update(_explicit.data)
     return found
@@ -304,6 +304,8 @@ def _identity(env: Mapping[str, str]) -> tuple[str, str | None, str | None]:
 
 
 def read_context(env: Mapping[str, str], run_mode: str) -> RunContext:
+    owner: str | None
+    project: str | None
     if run_mode == "local":
         root = local_root(env)
         uuid, owner, project, name = LOCAL_UUID, LOCAL_UUID, LOCAL_UUID, None

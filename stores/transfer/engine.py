@@ -75,12 +75,13 @@ def _run(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOp
                     if stuck else f"no progress for {limit:g}s")
             err = TransferError(f"the transfer stalled: {what} ({src.url} -> {dst.url}); "
                                 "the store looks unreachable (--stall-timeout sets the bound)")
-            err.stalled = True  # type: ignore[attr-defined]
-            err.stalled_keys = stuck  # type: ignore[attr-defined]
+            err.stalled = True
+            err.stalled_keys = stuck
             raise err
     if "error" in box:
         raise box["error"]
-    return box["result"]
+    result: TransferResult = box["result"]
+    return result
 
 
 class _FileProgress:
@@ -106,7 +107,8 @@ def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _List
     hook = opts.hooks.list_store if opts.hooks is not None else None
     if hook is None:
         return _list(handle, **kw)
-    return hook(handle, lambda: _list(handle, **kw))
+    listing: _Listing = hook(handle, lambda: _list(handle, **kw))
+    return listing
 
 
 def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, bar: Progress,
@@ -153,7 +155,7 @@ def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: Tr
 def _list_source(src: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _Listing | None:
     """The source's listing; None when there is nothing and that is fine (``missing_ok``); a
     TransferError when a copy has nothing to copy."""
-    listing = _listed(lambda: _list_hooked(src, opts), src, opts)
+    listing: _Listing = _listed(lambda: _list_hooked(src, opts), src, opts)
     beats[0] += 1
     if not listing.files and not listing.failed and not listing.skipped:
         if opts.missing_ok:
@@ -315,8 +317,9 @@ class _Execution:
         plan = self.plan
         name = plan.name(skey)
         bar = _FileProgress(self.bar, name, self.active)
-        copy_file = lambda: _copy_one(plan.src, skey, plan.sources[skey], plan.dst, dkey, self.opts,  # noqa: E731
-                                      bar, batch)  # type: ignore[arg-type]
+
+        def copy_file() -> int:
+            return _copy_one(plan.src, skey, plan.sources[skey], plan.dst, dkey, self.opts, bar, batch)
         hook = self.opts.hooks.copy_file if self.opts.hooks is not None else None
         self.active[name] = time.monotonic()
         try:
@@ -397,10 +400,10 @@ def _failed(result: TransferResult, src: StoreHandle, dst: StoreHandle, failures
         f"{len(failures) + len(listed)} of {tried + len(listed)} file(s) failed ({src.url} -> {dst.url}):\n"
         + "\n".join(lines))
     # every failed entry, with the exception it failed with (a refused entry: a StoresError)
-    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}  # type: ignore[attr-defined]
-    err.not_attempted = list(not_attempted)  # type: ignore[attr-defined]
-    err.unverified = list(unverified)  # type: ignore[attr-defined]
-    err.result = result  # type: ignore[attr-defined]
+    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}
+    err.not_attempted = list(not_attempted)
+    err.unverified = list(unverified)
+    err.result = result
     return err
 
 

@@ -32,7 +32,8 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
         part = max(opts.chunk_size, _MIN_PART, -(-sentry.size // _MAX_PARTS))
         upload = KINDS[dst.kind].code("uploader")
         if upload is not None:
-            return upload(src, dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
+            sent: int = upload(src, dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
+            return sent
         return _write_streamed(dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
     finally:
         reader.close()

@@ -125,8 +125,8 @@ class TransferResult:
     def account(self) -> list[dict[str, Any]]:
         """One row per source entry (and per deletion): key, fate, size, reason."""
         rows: list[dict[str, Any]] = []
-        add = lambda key, fate, reason=None: rows.append(  # noqa: E731
-            {"key": key, "fate": fate, "size": self.sizes.get(key), "reason": reason})
+        def add(key: str, fate: str, reason: str | None = None) -> None:
+            rows.append({"key": key, "fate": fate, "size": self.sizes.get(key), "reason": reason})
         for key in self.transferred:
             add(key, "sent")
         for key in self.planned:

@@ -9,7 +9,7 @@ import hashlib
 import io
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -257,7 +257,7 @@ def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, par
             slots.release()
 
     try:
-        futures = []
+        futures: list[Future[Any]] = []
         with ThreadPoolExecutor(max_workers=_PART_WORKERS, thread_name_prefix="stores-part") as pool:
             buf = bytearray()
             for block in _blocks(reader, sentry.size, opts.chunk_size):
