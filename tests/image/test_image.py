@@ -6,7 +6,7 @@ Each container's command, args and literal env are taken from a patch rendered b
 with the container's volumeMounts only (emptyDirs writable, Secrets read-only at the pod's
 mountPath, no ``STORES_SECRETS_ROOT``), as the rendered ``runAsUser``/``runAsGroup``.
 
-Building the image takes 3 to 7 minutes from a fresh clone (debootstrap, then pip), so these
+Building the image takes 2.5 to 6 minutes from a fresh clone (debootstrap, then pip), so these
 tests run with ``bash scripts/test-image.sh`` (``STORES_IMAGE_TESTS=1``) and are skipped in the
 main suite; they are skipped there too, with the reason, where buildah cannot run.
 """
@@ -27,7 +27,7 @@ import pytest
 from toolkit_image import BOOKWORM_PIP, Pod, cannot_run_buildah, image_name, rendered_container, toolkit_image, version
 
 if os.environ.get("STORES_IMAGE_TESTS") != "1":
-    pytestmark = pytest.mark.skip(reason="the toolkit image tests build the image (3 to 7 min from a fresh clone): "
+    pytestmark = pytest.mark.skip(reason="the toolkit image tests build the image (2.5 to 6 min from a fresh clone): "
                                          "run them with `bash scripts/test-image.sh` (or STORES_IMAGE_TESTS=1)")
 elif cannot_run_buildah():
     pytestmark = pytest.mark.skip(reason=f"buildah cannot run here: {cannot_run_buildah()}")
