@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent / "image"), str(HERE.parents[1])]
+sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent)]  # tests/support, and the repository
 
-from toolkit_image import BUILDAH, Pod, image_name, rendered_container, toolkit_image  # noqa: E402
+from support.image import BUILDAH, Pod, image_name, rendered_container, toolkit_image  # noqa: E402
 
 
 def moto():
@@ -173,7 +173,7 @@ def main() -> int:
         subprocess.run(["rm", "-rf", str(work)])
 
     print(json.dumps(results, indent=2))
-    out = HERE.parents[1] / ".bench" / "image-bench.json"
+    out = HERE.parent / ".bench" / "image-bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

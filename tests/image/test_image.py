@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from toolkit_image import BOOKWORM_PIP, Pod, cannot_run_buildah, image_name, rendered_container, toolkit_image, version
+from support.image import BOOKWORM_PIP, Pod, cannot_run_buildah, image_name, rendered_container, toolkit_image, version
 
 if os.environ.get("STORES_IMAGE_TESTS") != "1":
     pytestmark = pytest.mark.skip(reason="the toolkit image tests build the image (2.5 to 6 min from a fresh clone): "
