@@ -107,7 +107,7 @@ K8S_TESTS = (
 def oldest_client() -> str:
     """The lower bound of the ``k8s`` extra's ``kubernetes>=`` pin (pyproject.toml)."""
     text = (ROOT / "pyproject.toml").read_text()
-    match = re.search(r'^k8s = \[.*"kubernetes>=([0-9.]+)"', text, re.M)
+    match = re.search(r'^k8s = \[.*"kubernetes>=([0-9.]+)[,"]', text, re.M)
     assert match, "pyproject.toml: the k8s extra pins kubernetes>=X"
     return match.group(1)
 
