@@ -29,6 +29,7 @@ __all__ = ["client"]
 if TYPE_CHECKING:  # the type checker sees the real models; at run time __getattr__ below serves them
     from kubernetes.client import (
         V1Capabilities as V1Capabilities,
+        V1CSIVolumeSource as V1CSIVolumeSource,
         V1ConfigMapEnvSource as V1ConfigMapEnvSource,
         V1ConfigMapKeySelector as V1ConfigMapKeySelector,
         V1ConfigMapVolumeSource as V1ConfigMapVolumeSource,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the type checker sees the real models; at run time __getatt
         V1KeyToPath as V1KeyToPath,
         V1ObjectMeta as V1ObjectMeta,
         V1PersistentVolumeClaimVolumeSource as V1PersistentVolumeClaimVolumeSource,
+        V1ProjectedVolumeSource as V1ProjectedVolumeSource,
         V1ResourceRequirements as V1ResourceRequirements,
         V1SeccompProfile as V1SeccompProfile,
         V1Secret as V1Secret,
@@ -48,8 +50,10 @@ if TYPE_CHECKING:  # the type checker sees the real models; at run time __getatt
         V1SecretKeySelector as V1SecretKeySelector,
         V1SecretVolumeSource as V1SecretVolumeSource,
         V1SecurityContext as V1SecurityContext,
+        V1ServiceAccountTokenProjection as V1ServiceAccountTokenProjection,
         V1Volume as V1Volume,
         V1VolumeMount as V1VolumeMount,
+        V1VolumeProjection as V1VolumeProjection,
     )
 
 _lock = threading.RLock()

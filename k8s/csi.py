@@ -84,7 +84,8 @@ def csi_parts(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
         raise RenderError(f"connection {conn.name!r} ({conn.kind}) cannot be mounted through a CSI driver")
     from stores.kinds import resolve
 
-    return resolve(driver.build)(conn, volume_name, namespace)
+    parts: CsiParts = resolve(driver.build)(conn, volume_name, namespace)
+    return parts
 
 
 def static_names(conn: Any, namespace: str) -> str:
@@ -93,6 +94,15 @@ def static_names(conn: Any, namespace: str) -> str:
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     head = label_for(conn.name)[:50].rstrip("-")
     return f"{head}-csi-{digest}"
+
+
+def _kind_driver(conn: Any) -> CsiDriver:
+    """The CSI driver of ``conn``'s kind (a builder of that kind's driver asks for it)."""
+    entry = KINDS.get(conn.kind)
+    driver = entry.csi if entry is not None else None
+    if driver is None:
+        raise RenderError(f"connection {conn.name!r} ({conn.kind}) cannot be mounted through a CSI driver")
+    return driver
 
 
 def _prefix_option(driver: CsiDriver, conn: Any, trailing_slash: bool = False) -> list[str]:
@@ -113,7 +123,7 @@ def _mount(conn: Any, volume_name: str) -> V1VolumeMount:
 
 def mountpoint_s3(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
     """Mountpoint for Amazon S3: a static PV + PVC, the pod mounting the claim."""
-    driver = KINDS[conn.kind].csi
+    driver = _kind_driver(conn)
     mount = conn.mount
     if not namespace:
         raise RenderError(
@@ -192,7 +202,7 @@ def mountpoint_s3(conn: Any, volume_name: str, namespace: str | None) -> CsiPart
 
 def gcs_fuse(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
     """Cloud Storage FUSE: a CSI ephemeral volume and the sidecar-injection annotation."""
-    driver = KINDS[conn.kind].csi
+    driver = _kind_driver(conn)
     mount = conn.mount
     options = _prefix_option(driver, conn)
     if mount.implicit_dirs:
@@ -229,7 +239,7 @@ def gcs_fuse(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
 
 def azure_blob(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
     """Azure Blob Storage: an inline volume reading the account from ``secretName``."""
-    driver = KINDS[conn.kind].csi
+    driver = _kind_driver(conn)
     mount = conn.mount
     options = _prefix_option(driver, conn)  # blobfuse2's --subdirectory
     for flag, value in (("uid", mount.uid), ("gid", mount.gid)):

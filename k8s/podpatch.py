@@ -67,7 +67,8 @@ class PodPatch:
     #: annotations of that ServiceAccount (``key -> Sourced(value)``) and whether to emit it
     service_account_annotations: dict[str, Sourced[str]] = field(default_factory=dict)
     create_service_account: bool = False
-    init_containers: list[Sourced[V1Container]] = field(default_factory=list)
+    #: a dict for a native sidecar on a client older than 28 (no restartPolicy field; k8s.collect)
+    init_containers: list[Sourced[V1Container | dict[str, Any]]] = field(default_factory=list)
     sidecars: list[Sourced[V1Container]] = field(default_factory=list)
     #: objects to create beside the pod (a CSI driver's static PersistentVolume and claim), as
     #: manifest dicts; ``stores render`` prints them as extra documents
@@ -190,7 +191,7 @@ class PodPatch:
     def label_dict(self) -> dict[str, str]:
         return dict(sorted(entry.item for entry in self.labels))
 
-    def add_init_container(self, container: V1Container, source: str) -> None:
+    def add_init_container(self, container: V1Container | dict[str, Any], source: str) -> None:
         """Runs before the user's init containers, in the order added."""
         self.init_containers.append(Sourced(container, source))
 
@@ -212,7 +213,7 @@ class PodPatch:
         """Main-container env in manifest spelling, templates resolved, with sources."""
         return [(resolve_env_var(dump(entry.item), self.resolve), entry.source) for entry in self.env]
 
-    def _containers(self, entries: Iterable[Sourced[V1Container]]) -> list[tuple[dict[str, Any], str]]:
+    def _containers(self, entries: Iterable[Sourced[Any]]) -> list[tuple[dict[str, Any], str]]:
         return [(resolve_container(dump(e.item), self.resolve), e.source) for e in entries]
 
     def view(

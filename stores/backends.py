@@ -167,14 +167,16 @@ def _azure_workload_identity(creds: Credentials, aio: bool = True) -> Any:
     """azure-identity's WorkloadIdentityCredential (``aio``: the asynchronous one adlfs uses):
     the client id's federated token file exchanged for an Entra token, the file read again at
     each exchange (the kubelet rotates it)."""
-    if aio:
-        from azure.identity.aio import WorkloadIdentityCredential
-    else:
-        from azure.identity import WorkloadIdentityCredential
-
     kw = {"client_id": creds.get("client_id"), "token_file_path": creds.get("federated_token_file"),
           "tenant_id": creds.get("tenant_id"), "authority": creds.get("authority_host")}
-    return WorkloadIdentityCredential(**{k: v for k, v in kw.items() if v})
+    given = {k: v for k, v in kw.items() if v}
+    if aio:
+        from azure.identity.aio import WorkloadIdentityCredential as AioWorkloadIdentityCredential
+
+        return AioWorkloadIdentityCredential(**given)
+    from azure.identity import WorkloadIdentityCredential
+
+    return WorkloadIdentityCredential(**given)
 
 
 def local_fs(creds: Credentials, account: str | None = None) -> Any:

@@ -266,7 +266,10 @@ def _from_identity(search: _Search, connection: Any) -> None:
             found[field_name] = getattr(identity, field_name)
     if row.token_env:
         setting = next(s for s, names in KINDS[search.kind].credential_vars if row.token_env in names)
-        found[setting] = search.reroot(search.env.get(row.token_env) or row.token_path)
+        token_file = search.env.get(row.token_env) or row.token_path
+        if token_file is None:
+            raise ValueError(f"the {search.kind} identity row names {row.token_env} but no token_path")
+        found[setting] = search.reroot(token_file)
     search.merge(found, "connection identity")
 
 

@@ -90,6 +90,8 @@ class ReadOnlyFileSystem:
     holds, so that code reaching for ``handle.fs`` directly cannot write either.  Reads are
     the wrapped filesystem's."""
 
+    _where: tuple[str | None, str]
+
     def __init__(self, fs: Any, name: str | None, url: str) -> None:
         object.__setattr__(self, "_fs", fs)
         object.__setattr__(self, "_where", (name, url))
@@ -362,7 +364,8 @@ def _mounted_path(conn: Any, environ: Mapping[str, str]) -> str | None:
     this container's ``STORES_CSI_MOUNTS`` (Polyaxon's catalog cannot carry the mount)."""
     mount = getattr(conn, "mount", None)
     if mount is not None:
-        return mount.mount_path
+        path: str | None = mount.mount_path
+        return path
     return _csi_mounts(environ).get(conn.name)
 
 

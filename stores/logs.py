@@ -83,7 +83,7 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self._fixed = stream  # StreamHandler stored sys.stderr for None: look it up at each write
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> IO[str]:
         return self._fixed if self._fixed is not None else sys.stderr
 

@@ -211,7 +211,8 @@ class _Rewriter:
     def _document(self, name: Any, entry: dict[str, Any]) -> dict[str, Any]:
         model, _, _ = choose_model(entry)
         assert model is not None  # the document validated
-        return model.model_validate(entry).to_document(name)  # type: ignore[attr-defined]
+        document: dict[str, Any] = model.model_validate(entry).to_document(name)  # type: ignore[attr-defined]
+        return document
 
     def _connections(self, section: dict[str, Any], col: int) -> None:
         self.owner[("persistence", "data")] = len(self.lines)
@@ -373,7 +374,7 @@ class _Rewriter:
         spans, text = self.spans, self.text
         items: list[tuple[int, Any, str]] = []
         comments = iter(spans.comments(lo, hi))
-        by_comment = {}
+        by_comment: dict[str, list[int]] = {}
         for a, b in comments:
             start = spans.line_start(a)
             if not text[start:a].strip():

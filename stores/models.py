@@ -243,7 +243,10 @@ class Identity(_Model):
         entry = row.identity if row is not None else None
         if entry is None:
             raise ValueError(f"a {kind} connection has no workload identity")
-        alias = lambda f: Identity.model_fields[f].alias or f  # noqa: E731
+
+        def alias(f: str) -> str:
+            return Identity.model_fields[f].alias or f
+
         for field_name in self.CLOUD_FIELDS:
             if getattr(self, field_name) is not None and field_name not in entry.fields:
                 takes = ", ".join(alias(f) for f in entry.fields) or "no cloud field"
@@ -257,7 +260,8 @@ class Identity(_Model):
                 raise ValueError(f"identity.{alias(field_name)} is required for {entry.provider}{why}")
 
     def value(self, field_name: str) -> str | None:
-        return getattr(self, field_name)
+        value: str | None = getattr(self, field_name)
+        return value
 
 
 # ---- connections ----------------------------------------------------------------------------
@@ -266,7 +270,7 @@ class Identity(_Model):
 class _ConnectionBase(_Model):
     # one credential mode per connection, for helm too (``_one_credential_mode`` says which)
     model_config = {**_Model.model_config,
-                    "json_schema_extra": {"not": {"required": ["secret", "identity"]}}}  # type: ignore[typeddict-item]
+                    "json_schema_extra": {"not": {"required": ["secret", "identity"]}}}
 
     name: ConnectionName
     description: str | None = None
@@ -297,7 +301,8 @@ class _ConnectionBase(_Model):
         CSI-mounted bucket's ``mount.mountPath``; ``None`` for a bucket reached as a bucket."""
         mount = getattr(self, "mount", None)
         if mount is not None:
-            return mount.mount_path
+            path: str | None = mount.mount_path
+            return path
         return getattr(self.schema_, "mount_path", None)  # type: ignore[attr-defined]
 
     @property

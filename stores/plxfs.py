@@ -66,7 +66,6 @@ def locate(name: str, *, values: Any = None, environ: Mapping[str, str] | None =
            secrets_root: str | None = None, key_file: str | None = None) -> StoreLocation:
     """Where connection ``name`` is and its credentials, in the order of the module docstring."""
     env = os.environ if environ is None else environ
-    kw = {"environ": env, "secrets_root": secrets_root, "key_file": key_file}
     if not isinstance(name, str) or not name or "/" in name or "://" in name:
         raise StoresError(f"plx:// names a connection (plx://NAME/key), got {name!r}")
     source = values if values is not None else (env.get(ENV_VALUES) or None)
@@ -74,11 +73,11 @@ def locate(name: str, *, values: Any = None, environ: Mapping[str, str] | None =
     if source is not None:
         catalog = _catalog(source)
         if name in catalog.names():
-            return locate_store(catalog.get(name), **kw)
+            return locate_store(catalog.get(name), environ=env, secrets_root=secrets_root, key_file=key_file)
         where = source if isinstance(source, (str, os.PathLike)) else "the catalog given"
         looked.append(f"{where} (names {', '.join(catalog.names()) or 'none'})")
     try:
-        return locate_store(name, **kw)
+        return locate_store(name, environ=env, secrets_root=secrets_root, key_file=key_file)
     except (SelectionError, ContractError) as exc:
         if not looked:
             hint = f"; outside a pod, name a values file: storage_options={{'values': FILE}} or ${ENV_VALUES}"
@@ -112,7 +111,7 @@ def storage_options(name: str, **options: Any) -> dict[str, Any]:
     return fs_options(loc.credentials, loc.account)
 
 
-class PlxFileSystem(AbstractFileSystem):
+class PlxFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec ships no types: its base is Any
     """fsspec filesystem of ``plx://NAME/key`` paths: each NAME's store is opened once (with
     :func:`stores.handles.open_store`'s backends) and every call is passed to its filesystem
     under the store's root.  Options: ``values`` (a values file or a Catalog), ``secrets_root``,
@@ -198,7 +197,8 @@ class PlxFileSystem(AbstractFileSystem):
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         _, handle, full = self._target(path)
-        return handle.fs.cat_file(full, start=start, end=end, **kwargs)
+        data: bytes = handle.fs.cat_file(full, start=start, end=end, **kwargs)
+        return data
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         _, handle, full = self._target(path)
@@ -260,8 +260,10 @@ class PlxFileSystem(AbstractFileSystem):
 
     def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
         _, handle, full = self._target(path)
-        return handle.fs.sign(full, expiration=expiration, **kwargs)
+        url: str = handle.fs.sign(full, expiration=expiration, **kwargs)
+        return url
 
     def ukey(self, path: str) -> str:
         _, handle, full = self._target(path)
-        return handle.fs.ukey(full)
+        key: str = handle.fs.ukey(full)
+        return key

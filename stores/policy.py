@@ -148,8 +148,9 @@ def connection_problems(conn: Any, allow_host_paths: Iterable[str] = ()) -> list
             out.append((("schema", "hostPath"), f"hostPath {host_path!r} is not allowed: {why}; allow it "
                         "explicitly (--allow-host-path / allow_host_paths) if this is intended"))
     mounts: list[tuple[tuple[object, ...], str]] = []
-    if getattr(schema, "mount_path", None) is not None:
-        mounts.append((("schema", "mountPath"), schema.mount_path))
+    schema_mount = getattr(schema, "mount_path", None)
+    if schema_mount is not None:
+        mounts.append((("schema", "mountPath"), schema_mount))
     csi_mount = getattr(conn, "mount", None)  # a bucket mounted through its CSI driver
     if csi_mount is not None:
         mounts.append((("mount", "mountPath"), csi_mount.mount_path))

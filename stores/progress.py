@@ -17,7 +17,7 @@ import logging
 import sys
 import threading
 import time
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 __all__ = ["Progress", "human_bytes", "as_progress", "DEFAULT_INTERVAL"]
 
@@ -34,6 +34,14 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"  # pragma: no cover
+
+
+class ByteProgress(Protocol):
+    """What one file's copy reports its bytes to: a :class:`Progress`, or the engine's per-file view of one."""
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def rewind(self, nbytes: int) -> None: ...
 
 
 class Progress:

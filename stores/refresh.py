@@ -85,7 +85,7 @@ def _key_file_credentials(path: str, kind: str, initial: Mapping[str, Any]) -> A
         return {"access_key": found.get("access_key"), "secret_key": found.get("secret_key"),
                 "token": found.get("token"), "expiry_time": (_now() + _FAR).isoformat()}
 
-    class KeyFileCredentials(AioRefreshableCredentials):
+    class KeyFileCredentials(AioRefreshableCredentials):  # type: ignore[misc]  # aiobotocore ships no types: its base is Any
         def refresh_needed(self, refresh_in: Any = None) -> bool:
             return watch.changed()
 
@@ -93,7 +93,7 @@ def _key_file_credentials(path: str, kind: str, initial: Mapping[str, Any]) -> A
         access_key=initial.get("access_key"), secret_key=initial.get("secret_key"), token=initial.get("token"),
         expiry_time=_now() + _FAR, refresh_using=load, method="stores-key-file",
     )
-    creds.watch = watch  # type: ignore[attr-defined]
+    creds.watch = watch
     return creds
 
 
@@ -119,7 +119,7 @@ def _web_identity_credentials(session: Any, role_arn: str, token_file: str, sts_
     )
     creds = AioDeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials,
                                               method="assume-role-with-web-identity")
-    creds.watch = KeyFileWatch(token_file)  # type: ignore[attr-defined]
+    creds.watch = KeyFileWatch(token_file)
     return creds
 
 
@@ -173,21 +173,23 @@ def google_credentials(doc: Mapping[str, Any]) -> Any:
     if kind == "service_account":
         from google.oauth2 import service_account
 
-        return service_account.Credentials.from_service_account_info(dict(doc), scopes=scopes)
+        return service_account.Credentials.from_service_account_info(dict(doc), scopes=scopes)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
     if kind == "external_account":
         source = doc.get("credential_source") or {}
         if source.get("environment_id", "").startswith("aws"):
-            from google.auth import aws as module
-        else:
-            from google.auth import identity_pool as module
-        return module.Credentials.from_info(dict(doc), scopes=scopes)
+            from google.auth import aws
+
+            return aws.Credentials.from_info(dict(doc), scopes=scopes)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
+        from google.auth import identity_pool
+
+        return identity_pool.Credentials.from_info(dict(doc), scopes=scopes)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
     if kind == "authorized_user":
         from google.oauth2 import credentials
 
-        return credentials.Credentials.from_authorized_user_info(dict(doc), scopes=scopes)
+        return credentials.Credentials.from_authorized_user_info(dict(doc), scopes=scopes)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
     import google.auth
 
-    made, _ = google.auth.load_credentials_from_dict(dict(doc), scopes=scopes)
+    made, _ = google.auth.load_credentials_from_dict(dict(doc), scopes=scopes)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
     return made
 
 
@@ -203,17 +205,18 @@ def ReloadingGoogleCredentials(path: str, info: Mapping[str, Any], load: Callabl
 
     class Reloading(google.auth.credentials.Credentials):
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
             self.watch = KeyFileWatch(path)
             self.inner = build(info)
 
         @property
-        def valid(self) -> bool:  # type: ignore[override]
+        def valid(self) -> bool:
             return self.inner.valid and not self.watch.changed()
 
         @property
-        def expired(self) -> bool:  # type: ignore[override]
-            return self.inner.expired
+        def expired(self) -> bool:
+            expired: bool = self.inner.expired
+            return expired
 
         def refresh(self, request: Any) -> None:
             if self.watch.changed():

@@ -49,8 +49,9 @@ class Spans:
         #: offsets of every anchor (``&a``) and alias (``*a``): an edit must not cut through one
         self.anchored: list[tuple[int, int]] = []
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                self.anchored.append((event.start_mark.index, event.end_mark.index))
+            start, end = event.start_mark, event.end_mark  # the parser marks every event
+            if (isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None)) and start is not None and end is not None:
+                self.anchored.append((start.index, end.index))
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class Spans:
         """``(offset of '#', end of line)`` of every comment between ``lo`` and ``hi``."""
         ranges = self.scalar_ranges(self.root)
         starts = [a for a, _ in ranges]
-        out = []
+        out: list[tuple[int, int]] = []
         i = lo
         while True:
             i = self.text.find("#", i, hi)

@@ -34,7 +34,7 @@ def patched_job(values: Path, job: Path) -> dict[str, Any]:
     run = RunInfo(uuid="8a4c5f3e0b2d4e6f9a1b2c3d4e5f6a7b", owner="vision", project="resnet", name="train")
     patch = render_patch(catalog, request, run)
     manifest = yaml.safe_load(job.read_text())
-    out = apply_patch(manifest, patch, container="trainer")
+    out: dict[str, Any] = apply_patch(manifest, patch, container="trainer")
     validate_manifest(out, "1.30")
     return out
 

@@ -393,7 +393,10 @@ def _sync(args: argparse.Namespace, stop: threading.Event) -> int:
         return 1 if args.dry_run and result.failed else 0
     if args.interval <= 0:
         raise StoresError("--interval must be positive")
-    ended = lambda: bool(args.until_file) and os.path.exists(args.until_file)  # noqa: E731
+
+    def ended() -> bool:
+        return bool(args.until_file) and os.path.exists(args.until_file)
+
     while not stop.is_set() and not ended():
         try:
             once(False)

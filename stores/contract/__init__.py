@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         catalog_entry as catalog_entry,
         connections_catalog as connections_catalog,
         contract_env as contract_env,
+        csi_mounts as csi_mounts,
         data_paths as data_paths,
         inputs_env as inputs_env,
         join_store_path as join_store_path,

@@ -95,7 +95,7 @@ def crc32c() -> Any:
         import google_crc32c
     except ImportError:
         return _PyCrc32c()
-    return google_crc32c.Checksum()
+    return google_crc32c.Checksum()  # type: ignore[no-untyped-call]  # google-crc32c leaves it unannotated
 
 
 _MULTIPART_ETAG = re.compile(r"([0-9a-f]{32})-([0-9]+)")
@@ -129,6 +129,8 @@ def part_size_candidates(size: int, count: int, ours: int | None = None) -> list
 
 class _PartHasher:
     """The MD5 of each ``part``-byte part of a stream, as S3 hashes a multipart upload."""
+
+    digests: list[bytes]
 
     def __init__(self, part: int) -> None:
         self.part, self.digests, self._h, self._left = part, [], hashlib.md5(usedforsecurity=False), part

@@ -12,12 +12,12 @@ from .blocks import _blocks, _check
 from .listing import _entry, _Entry
 
 if TYPE_CHECKING:
-    from ..progress import Progress
+    from ..progress import ByteProgress
     from .options import TransferOptions
 
 
 def _write_streamed(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, sentry: _Entry, part: int,
-                    opts: TransferOptions, progress: Progress, md5: Any,
+                    opts: TransferOptions, progress: ByteProgress, md5: Any,
                     deferred: dict[str, tuple[int, str]] | None) -> int:
     """A file through ``dst.fs.open(..., "wb")`` in parts of ``part`` bytes; the kind's
     ``after_write`` follows it, then the check (now, or later against one listing: ``deferred``)."""

@@ -19,7 +19,7 @@ from .options import _MAX_PARTS, _MIN_PART
 from .retry import SourceChangedError
 
 if TYPE_CHECKING:
-    from ..progress import Progress
+    from ..progress import ByteProgress
     from .options import TransferOptions
 
 _TEMPS: set[str] = set()  # local temporary files being written (removed when a transfer stalls)
@@ -62,7 +62,7 @@ def _same_version(src: StoreHandle, spath: str, sentry: _Entry) -> None:
 
 
 def _write_local(src: StoreHandle, spath: str, reader: Any, sentry: _Entry, dpath: str, opts: TransferOptions,
-                 progress: Progress) -> int:
+                 progress: ByteProgress) -> int:
     """A file to a local destination: written under a temporary name, checked, given its
     source's mtime, then renamed into place; a failure removes the temporary file, except for a
     resumable download (:func:`_resumable`), whose partial file and state stay for the next

@@ -14,12 +14,12 @@ from .local import _open_local, _write_local
 from .options import _MAX_PARTS, _MIN_PART
 
 if TYPE_CHECKING:
-    from ..progress import Progress
+    from ..progress import ByteProgress
     from .options import TransferOptions
 
 
 def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dkey: str,
-              opts: TransferOptions, progress: Progress, deferred: dict[str, tuple[int, str]] | None = None) -> int:
+              opts: TransferOptions, progress: ByteProgress, deferred: dict[str, tuple[int, str]] | None = None) -> int:
     """Copy the source file ``skey`` (listed as ``sentry``) to ``dkey``; the bytes sent.  Progress
     taken back on failure; with ``deferred``, a bucket upload is recorded there for one listing
     to check instead of being checked now."""

@@ -20,12 +20,12 @@ from .listing import _entry, _Entry, _remote_md5
 from .options import _FILE_PART_WORKERS, _HASHED_PUT_MIN, _PART_WORKERS
 
 if TYPE_CHECKING:
-    from ..progress import Progress
+    from ..progress import ByteProgress
     from .options import TransferOptions
 
 
 def _s3_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, sentry: _Entry,
-               part: int, opts: TransferOptions, progress: Progress, md5: Any,
+               part: int, opts: TransferOptions, progress: ByteProgress, md5: Any,
                deferred: dict[str, tuple[int, str]] | None) -> int:
     """A file to S3 (the kinds table's ``uploader``): one PUT, or a multipart upload."""
     if sentry.size > part and src.is_local:
@@ -46,7 +46,7 @@ def _s3_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spath:
 
 
 def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, sentry: _Entry,
-            opts: TransferOptions, progress: Progress, deferred: dict[str, tuple[int, str]] | None) -> int:
+            opts: TransferOptions, progress: ByteProgress, deferred: dict[str, tuple[int, str]] | None) -> int:
     """A file of at most one part as one ``PutObject`` carrying its Content-MD5 (the store refuses
     a body that does not match it).  The ETag it answers is the MD5 of what arrived: when the store
     gives one, that is the check, with no second request; otherwise (SSE-KMS, SSE-C) the size is
@@ -140,7 +140,7 @@ class _FileParts:
     block: int
     spath: str
     dpath: str
-    progress: Progress
+    progress: ByteProgress
     advanced: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -185,7 +185,7 @@ class _FileParts:
 
 
 def _s3_multipart_local(dst: StoreHandle, dpath: str, spath: str, reader: Any, sentry: _Entry, part: int,
-                        opts: TransferOptions, progress: Progress) -> int:
+                        opts: TransferOptions, progress: ByteProgress) -> int:
     """A large local file as an S3 multipart upload, ``_FILE_PART_WORKERS`` parts at once.  Each
     worker hashes its part (hashlib runs outside the GIL) and streams it from the file, so memory
     does not grow with the part size; the part's Content-MD5 makes the store refuse a body that
@@ -236,7 +236,7 @@ def _abort_multipart(fs: Any, bucket: str, key: str, upload_id: str, cause: Base
 
 
 def _s3_multipart(dst: StoreHandle, dpath: str, reader: Any, sentry: _Entry, part: int,
-                  opts: TransferOptions, progress: Progress, md5: Any) -> int:
+                  opts: TransferOptions, progress: ByteProgress, md5: Any) -> int:
     """One large file as an S3 multipart upload whose parts go up concurrently (at most
     ``_PART_WORKERS`` parts in memory at once); aborted on any failure, so no part lingers."""
     fs = dst.fs
