@@ -121,19 +121,10 @@ def _mount(conn: Any, volume_name: str) -> V1VolumeMount:
     return V1VolumeMount(name=volume_name, mount_path=mount.mount_path, read_only=True if mount.read_only else None)
 
 
-def mountpoint_s3(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
-    """Mountpoint for Amazon S3: a static PV + PVC, the pod mounting the claim."""
-    driver = _kind_driver(conn)
+def _mountpoint_options(driver: CsiDriver, conn: Any) -> list[str]:
+    """Mountpoint's flags (https://github.com/awslabs/mountpoint-s3/blob/main/doc/CONFIGURATION.md),
+    spelt as the driver's examples spell them: "region us-west-2", "prefix some-prefix/", "uid=1000"."""
     mount = conn.mount
-    if not namespace:
-        raise RenderError(
-            f"connection {conn.name!r} mounts its bucket through {driver.driver}, which takes only a static "
-            "PersistentVolume whose claimRef names the claim's namespace: give the run's namespace "
-            "(--namespace, RunInfo.namespace)"
-        )
-    name = static_names(conn, namespace)
-    # Mountpoint's flags (https://github.com/awslabs/mountpoint-s3/blob/main/doc/CONFIGURATION.md),
-    # spelt as the driver's examples spell them: "region us-west-2", "prefix some-prefix/", "uid=1000"
     options: list[str] = []
     if mount.read_only:
         options.append("read-only")
@@ -147,8 +138,13 @@ def mountpoint_s3(conn: Any, volume_name: str, namespace: str | None) -> CsiPart
     for flag, value in (("uid", mount.uid), ("gid", mount.gid)):
         if value is not None:
             options.append(f"{flag}={value}")
-    options += list(mount.mount_options)
-    attributes = {"bucketName": conn.bucket.bucket}
+    return options + list(mount.mount_options)
+
+
+def _mountpoint_attributes(conn: Any) -> dict[str, Any]:
+    """The PersistentVolume's ``csi.volumeAttributes``: the bucket, the credentials' source, the cache."""
+    mount = conn.mount
+    attributes: dict[str, Any] = {"bucketName": conn.bucket.bucket}
     for key, value in (
         ("authenticationSource", mount.authentication_source),
         ("cache", mount.cache),
@@ -159,6 +155,22 @@ def mountpoint_s3(conn: Any, volume_name: str, namespace: str | None) -> CsiPart
     ):
         if value is not None:
             attributes[key] = value
+    return attributes
+
+
+def mountpoint_s3(conn: Any, volume_name: str, namespace: str | None) -> CsiParts:
+    """Mountpoint for Amazon S3: a static PV + PVC, the pod mounting the claim."""
+    driver = _kind_driver(conn)
+    mount = conn.mount
+    if not namespace:
+        raise RenderError(
+            f"connection {conn.name!r} mounts its bucket through {driver.driver}, which takes only a static "
+            "PersistentVolume whose claimRef names the claim's namespace: give the run's namespace "
+            "(--namespace, RunInfo.namespace)"
+        )
+    name = static_names(conn, namespace)
+    options = _mountpoint_options(driver, conn)
+    attributes = _mountpoint_attributes(conn)
     capacity = mount.capacity or DEFAULT_CAPACITY
 
     def access() -> list[str]:  # a fresh list per object: no YAML anchors in the output

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from .output import add_output_flag, json_object_arg, print_data
 from .values_input import add_run_flags, add_values_argument, add_values_flags, load_catalog, run_uuid
@@ -200,32 +200,37 @@ def _load_manifest(path: str) -> dict[str, Any]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from k8s.apply import apply_patch
-    from k8s.render import render_patch
-    from k8s.validate import validate_manifest, wrap_patch
-
     from ..errors import RenderError
+
+    render = _renderer(args)
+    if args.post_renderer:
+        return _post_render(args, render)
+    if args.only_annotated:
+        raise RenderError("--only-annotated goes with --post-renderer")
+    _print_rendered(args, render())
+    return 0
+
+
+def _renderer(args: argparse.Namespace) -> Callable[..., Any]:
+    """What the flags ask for, checked once: a function rendering the patch of one selection
+    (``None``: the flags' own), which the post-renderer calls once per distinct selection."""
+    from k8s.plugins import download_data
+    from k8s.render import render_patch
+
     from ..contract.runinfo import RunInfo
+    from ..errors import RenderError
+    from ..plugins import DataDownload, parse_plugins
     from ..selection import RunRequest
+    from ..settings import load_settings
 
     inputs = json_object_arg(args.inputs, "--inputs")
     _one_stdin(args)
     catalog = load_catalog(args, [args.values] if args.values else [], allow_host_paths=args.allow_host_path)
     try:
-        run = RunInfo(
-            uuid=run_uuid(args),
-            owner=args.owner,
-            project=args.project,
-            name=args.name,
-            namespace=args.namespace,
-        )
+        run = RunInfo(uuid=run_uuid(args), owner=args.owner, project=args.project, name=args.name,
+                      namespace=args.namespace)
     except ValueError as exc:
         raise RenderError(str(exc)) from None
-    from k8s.plugins import download_data
-
-    from ..plugins import DataDownload, parse_plugins
-    from ..settings import load_settings
-
     plugins_doc = _plugins_doc(args)
     plugins = parse_plugins(plugins_doc, file="the plugin flags") if plugins_doc is not None else None
     settings = load_settings(**{name: getattr(args, name) for name in _SETTING_FLAGS})
@@ -233,8 +238,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         downloads = [DataDownload.parse(d) for d in args.download_data]
     except ValueError as exc:
         raise RenderError(f"--download-data: {exc}") from None
+
     def render(data: tuple[str, ...] | None = None, outputs: str | None = None) -> Any:
-        """The patch of one selection (``None``: the flags' own)."""
         request = RunRequest(data if data is not None else (tuple(args.data) if args.data is not None else None),
                              outputs if outputs is not None else args.outputs)
         return render_patch(
@@ -249,19 +254,22 @@ def cmd_render(args: argparse.Namespace) -> int:
             extensions=[download_data(downloads)] if downloads else (),
         )
 
-    if args.post_renderer:
-        return _post_render(args, render)
-    if args.only_annotated:
-        raise RenderError("--only-annotated goes with --post-renderer")
-    patch = render()
+    return render
+
+
+def _print_rendered(args: argparse.Namespace, patch: Any) -> None:
+    """The patch (or ``--into``'s manifest with it), then the objects to create beside the pod:
+    a CSI driver's static PersistentVolume and claim, and with ``--service-accounts`` the
+    ServiceAccount the workload identities run as.  YAML: one document each; JSON: one list."""
+    from k8s.apply import apply_patch
+    from k8s.validate import validate_manifest, wrap_patch
+
     if args.into is not None:
         out = apply_patch(_load_manifest(args.into), patch, args.container)
         checked = out
     else:
         out = patch.to_dict()
         checked = wrap_patch(out)
-    # objects to create beside the pod: a CSI driver's static PersistentVolume and claim, and with
-    # --service-accounts the ServiceAccount the workload identities run as
     objects = patch.object_dicts() + (patch.service_account_manifests(args.namespace) if args.service_accounts else [])
     if args.validate:
         validate_manifest(checked, args.validate)
@@ -270,13 +278,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not objects:
         print_data(out, args.output)
     elif args.output == "json":
-        print_data([out, *objects], args.output)  # one JSON value: the patch, then the objects
-    else:  # YAML: one document each, '---' between them
+        print_data([out, *objects], args.output)
+    else:
         print_data(out, args.output)
         for obj in objects:
             sys.stdout.write("---\n")
             print_data(obj, args.output)
-    return 0
 
 
 #: a rendered chart is bigger than a values file: the stream's own read limit

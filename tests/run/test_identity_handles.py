@@ -19,7 +19,8 @@ from k8s.render import render_patch
 from support.k8s import RUN, catalog_of
 from support.servers import admin_client, create_s3_bucket, s3_env, unique_bucket
 from stores.errors import ReadOnlyStoreError
-from stores.handles import ReadOnlyFileSystem, open_store
+from stores.handles import open_store
+from stores.readonly import ReadOnlyFileSystem
 from stores.models import parse_connection
 
 ROLE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{

@@ -1,0 +1,118 @@
+"""The plan of a transfer: list the source, then the destination, and apply the incremental
+rule: which files to send, which are unchanged, which destination keys to delete (the first
+step of ``stores.transfer.engine``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import TransferError
+from ..handles import StoreHandle
+from .compare import _up_to_date
+from .listing import _is_dir, _key_problem, _list, _Listing, _planned_path, escape_key, posixpath_basename
+from .options import TransferOptions, TransferResult
+from .retry import _listed
+
+__all__ = ["_Plan", "_list_hooked", "_list_source", "_plan", "_to_send"]
+
+_log = logging.getLogger("stores.transfer")
+
+
+def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _Listing:
+    """``_list(handle, **kw)``, through ``Hooks.list_store`` when the options give one."""
+    hook = opts.hooks.list_store if opts.hooks is not None else None
+    if hook is None:
+        return _list(handle, **kw)
+    listing: _Listing = hook(handle, lambda: _list(handle, **kw))
+    return listing
+
+
+def _list_source(src: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _Listing | None:
+    """The source's listing; None when there is nothing and that is fine (``missing_ok``); a
+    TransferError when a copy has nothing to copy."""
+    listing: _Listing = _listed(lambda: _list_hooked(src, opts), src, opts)
+    beats[0] += 1
+    if not listing.files and not listing.failed and not listing.skipped:
+        if opts.missing_ok:
+            return None
+        if src.is_local and not os.path.exists(src.root):
+            raise TransferError(f"nothing to copy: {src.root} does not exist")
+        if not incremental:  # an explicit copy of nothing is a mistake; an empty sync is not
+            raise TransferError(f"nothing to copy: no file at or under {src.url}")
+    return listing
+
+
+@dataclass
+class _Plan:
+    """What a run will do: the files to send (``todo``: source key, destination key), the
+    destination keys to delete (``extra``), and the account so far (``result``)."""
+
+    src: StoreHandle
+    dst: StoreHandle
+    listing: _Listing
+    single: bool
+    result: TransferResult
+    todo: list[tuple[str, str]] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> dict[str, Any]:
+        """The source files still to consider (those with a refused key are taken out)."""
+        return self.listing.files
+
+    def name(self, key: str) -> str:
+        """The key a file reports: a single file's (key ``""``) is its destination's name."""
+        return key or posixpath_basename(self.dst.root)
+
+
+def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, listing: _Listing,
+          beats: list[int]) -> _Plan:
+    result = TransferResult()
+    single = list(listing.files) == [""] or list(listing.skipped) == [""]
+    if single and _listed(lambda: _is_dir(dst), dst, opts):
+        dst = dst.child(posixpath_basename(src.root))  # a file into a directory keeps its name
+    plan = _Plan(src, dst, listing, single, result)
+    for key, why in listing.skipped.items():
+        result.excluded[plan.name(key)] = why
+        # the plan of a dry run shows them already
+        _log.log(logging.DEBUG if opts.dry_run else logging.INFO, "skipped %s: %s", escape_key(plan.name(key)),
+                 escape_key(why), extra={"fields": {"key": plan.name(key), "fate": "skipped", "reason": why}})
+    for key, why in listing.failed.items():
+        result.failed[plan.name(key)] = why
+    sources = plan.sources
+    for key in list(sources):
+        problem = _key_problem(key, src, dst)
+        if problem:
+            result.failed[key] = problem
+            result.sizes[key] = sources.pop(key).size
+    dentries = (_listed(lambda: _list_hooked(dst, opts, strict=False), dst, opts).files
+                if (incremental or (opts.delete and not single)) else {})
+    beats[0] += 1
+    plan.todo = _to_send(plan, dentries, incremental, opts)
+    # keys are identities: only a destination key that no source entry has (whatever became of
+    # that entry: sent, failed, skipped) is extra; a key written in this run never is
+    plan.extra = sorted(set(dentries) - set(listing.files) - set(listing.skipped) - set(listing.failed)) \
+        if opts.delete and not single else []
+    return plan
+
+
+def _to_send(plan: _Plan, dentries: dict[str, Any], incremental: bool, opts: TransferOptions) -> list[tuple[str, str]]:
+    """The pairs to send; the others (up to date in ``dentries``) are recorded as unchanged."""
+    src, dst, sources, result = plan.src, plan.dst, plan.sources, plan.result
+    todo: list[tuple[str, str]] = []
+    uncompared = [0]
+    for key in sorted(sources):
+        result.sizes[plan.name(key)] = sources[key].size
+        if incremental and _up_to_date(sources[key], dentries.get(key), src, dst, lambda: _planned_path(src, key),
+                                       lambda: _planned_path(dst, key), opts, uncompared):
+            result.skipped.append(plan.name(key))
+            _log.debug("unchanged %s", escape_key(plan.name(key)))
+        else:
+            todo.append((key, key))
+    if uncompared[0]:
+        result.notes.append(f"--checksum: {uncompared[0]} same-size file(s) compared by size and time: "
+                            f"{'the destination' if not dst.is_local else 'the source'} store gives no MD5 for them")
+    return todo
