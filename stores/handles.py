@@ -334,10 +334,8 @@ def open_store(
     key_file: str | None = None,
     bucket: bool = False,
 ) -> StoreHandle:
-    """Open a store: a connection model, a connection name (from ``catalog``, else from the
-    container's ``POLYAXON_CONNECTIONS_CATALOG`` with its credentials, else from the run's
-    ``POLYAXON_RUN_DATA_PATHS``; ``"outputs"`` is the artifacts store named by
-    ``POLYAXON_ARTIFACTS_STORE_NAME``), a bucket URL, or a local path.
+    """Open a store: what :func:`locate_store` finds for ``target`` (a connection model, a
+    connection name, a bucket URL or a local path), with its backend filesystem.
 
     A bucket mounted through its CSI driver (the connection's ``mount:``; inside a run,
     ``STORES_CSI_MOUNTS``) opens as a local handle on its mount; ``bucket=True`` opens the
