@@ -4,7 +4,8 @@ file, the kind's own ``uploader``, or one streamed fsspec write), the reader clo
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+import io
+from typing import TYPE_CHECKING, Any
 
 from ..handles import StoreHandle
 from ..kinds import KINDS
@@ -18,6 +19,21 @@ if TYPE_CHECKING:
     from .options import TransferOptions
 
 
+def _open_reader(src: StoreHandle, spath: str, sentry: _Entry, opts: TransferOptions) -> Any:
+    """The source file, to read from.  An object no larger than one part is fetched whole, in one
+    GET: its file object would first ask the store for the object's details (s3fs sends a HEAD
+    per file for them), doubling the requests of a small-file download.  Larger ones are read
+    part by part.  Either way an object replaced since the listing fails its MD5 or version check,
+    and one that grew yields the extra byte ``_blocks`` looks for."""
+    if src.is_local:
+        return _open_local(spath)
+    if 0 < sentry.size <= opts.chunk_size:
+        # a range (one byte past the listed size, so growth still shows): without one, s3fs's
+        # cat_file asks for the size first
+        return io.BytesIO(src.fs.cat_file(spath, start=0, end=sentry.size + 1))
+    return src.fs.open(spath, "rb", block_size=opts.chunk_size, cache_type="none", size=sentry.size)
+
+
 def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dkey: str,
               opts: TransferOptions, progress: ByteProgress, deferred: dict[str, tuple[int, str]] | None = None) -> int:
     """Copy the source file ``skey`` (listed as ``sentry``) to ``dkey``; the bytes sent.  Progress
@@ -25,7 +41,7 @@ def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dke
     to check instead of being checked now."""
     spath, dpath = _join(src, skey), _join(dst, dkey)
     md5 = hashlib.md5(usedforsecurity=False)
-    reader = _open_local(spath) if src.is_local else src.fs.open(spath, "rb", block_size=opts.chunk_size, cache_type="none")
+    reader = _open_reader(src, spath, sentry, opts)
     try:
         if dst.is_local:
             return _write_local(src, spath, reader, sentry, dpath, opts, progress)
