@@ -119,7 +119,9 @@ def _against_peers(s3: S3Bench, case: str, ours: Callable[[], float], peers: dic
     samples = interleaved(rounds, ours, *peers.values())
     o = samples[0]
     for (name, _), p in zip(peers.items(), samples[1:]):
-        row(f"{case} vs {name}", ours_label, name, o, p, target=target, met=p.median / o.median >= factor, note=note(o))
+        # the no-op sync target: 3x aws, at least as fast as the others
+        need = 3.0 if name == "aws" and target.startswith(">= 3x aws") else factor
+        row(f"{case} vs {name}", ours_label, name, o, p, target=target, met=p.median / o.median >= need, note=note(o))
     return samples
 
 
