@@ -26,7 +26,7 @@ __all__ = [
 
 MAX_LABEL = 63
 _HASH_LEN = 8
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # fullmatch: the whole name
 
 def label_for(name: str) -> str:
     """``name`` itself when it is a DNS-1123 label (what Polyaxon uses: the connection, secret or

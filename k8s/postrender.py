@@ -55,8 +55,8 @@ ANNOTATION_OUTPUTS = "plx-stores/outputs"
 ANNOTATION_CONTAINER = "plx-stores/container"
 
 #: a document marker: ``---`` alone or followed by a space/tab (``--- # comment``, ``--- !tag``)
-_MARKER = re.compile(r"^---(?:[ \t].*)?$")
-_BLANK_OR_COMMENT = re.compile(r"^\s*(?:#.*)?$")
+_MARKER = re.compile(r"---(?:[ \t].*)?")  # fullmatch, on one line without its end
+_BLANK_OR_COMMENT = re.compile(r"\s*(?:#.*)?")  # fullmatch
 
 #: renders the patch of one selection: ``(data names or None for the caller's, outputs or None)``
 Render = Callable[[tuple[str, ...] | None, str | None], PodPatch]
@@ -72,7 +72,7 @@ class Piece:
     @property
     def marker(self) -> str | None:
         first = self.text.split("\n", 1)[0].rstrip("\r")
-        return first if _MARKER.match(first) else None
+        return first if _MARKER.fullmatch(first) else None
 
     @property
     def body(self) -> str:
@@ -86,7 +86,7 @@ def split_stream(text: str) -> list[Piece]:
     pieces: list[Piece] = []
     current: list[str] = []
     for line in text.splitlines(keepends=True):
-        if _MARKER.match(line.rstrip("\r\n")) and current:
+        if _MARKER.fullmatch(line.rstrip("\r\n")) and current:
             pieces.append(Piece("".join(current)))
             current = []
         current.append(line)
@@ -104,7 +104,7 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
 def _leading_comments(body: str) -> str:
     out = []
     for line in body.splitlines(keepends=True):
-        if not _BLANK_OR_COMMENT.match(line.rstrip("\r\n")):
+        if not _BLANK_OR_COMMENT.fullmatch(line.rstrip("\r\n")):
             break
         out.append(line)
     return "".join(out)

@@ -83,7 +83,7 @@ def has_field(cls: type, name: str) -> bool:
 
 
 #: ``V1Pod`` -> ``Pod``, ``V1beta1CronJob`` -> ``CronJob``, ``V2HorizontalPodAutoscaler`` -> ...
-_MODEL_NAME = re.compile(r"^V\d+(?:(?:alpha|beta)\d+)?(?P<kind>[A-Z]\w*)$")
+_MODEL_NAME = re.compile(r"V\d+(?:(?:alpha|beta)\d+)?(?P<kind>[A-Z]\w*)")  # fullmatch
 
 
 def kind_of_model(obj: Any) -> str | None:
@@ -92,7 +92,7 @@ def kind_of_model(obj: Any) -> str | None:
     kind = getattr(obj, "kind", None)
     if isinstance(kind, str) and kind:
         return kind
-    match = _MODEL_NAME.match(type(obj).__name__)
+    match = _MODEL_NAME.fullmatch(type(obj).__name__)
     return match.group("kind") if match else None
 
 

@@ -204,12 +204,10 @@ def test_chart_schema_check_fails_when_stale_or_invalid(tmp_path: Path) -> None:
 def test_pandas_example_reads_and_writes_a_bucket_through_plx(tmp_path: Path, s3_server) -> None:
     """The example's own values file and script, against moto's S3 server: a CSV through
     ``plx://data-s3/...``, a parquet file through ``url`` + ``storage_options``."""
-    import boto3
 
-    from support.servers import s3_env
+    from support.servers import s3_client, s3_env
 
-    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3_client(s3_server)
     if "pandas-example" not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
         client.create_bucket(Bucket="pandas-example")
     work = _workdir(tmp_path)

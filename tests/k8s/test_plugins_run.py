@@ -20,8 +20,8 @@ import time
 import pytest
 
 from support.k8s import RUN
-from support.servers import create_s3_bucket, unique_bucket
-from support.sandbox import Sandbox, catalog_for, keys, rendered, s3
+from support.servers import s3_client, create_s3_bucket, unique_bucket
+from support.sandbox import Sandbox, catalog_for, keys, rendered
 
 
 def test_sidecar_leaves_every_finished_file_in_the_store(s3_server, tmp_path):
@@ -89,7 +89,7 @@ def test_resume_restores_earlier_artifacts_and_tolerates_a_first_start(s3_server
     assert first.returncode == 0, first.stderr
     assert list(run_dir.iterdir()) == []
 
-    s3(s3_server).put_object(Bucket=bucket, Key=f"{RUN.uuid}/outputs/model.bin", Body=b"weights")
+    s3_client(s3_server).put_object(Bucket=bucket, Key=f"{RUN.uuid}/outputs/model.bin", Body=b"weights")
     again = subprocess.run(box.argv(container), env=box.env(container), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert (run_dir / "outputs" / "model.bin").read_bytes() == b"weights"
@@ -107,7 +107,7 @@ def test_resume_fails_when_the_store_is_missing(s3_server, tmp_path):
 def data_bucket(s3_server):
     bucket = unique_bucket("data")
     create_s3_bucket(s3_server, bucket)
-    client = s3(s3_server)
+    client = s3_client(s3_server)
     files = {"train/a.csv": b"1,2\n", "train/deep/b.csv": b"3,4\n", "test/c.csv": b"5,6\n"}
     for key, body in files.items():
         client.put_object(Bucket=bucket, Key=f"sets/{key}", Body=body)

@@ -15,12 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 from k8s import render_patch
 from support.k8s import RUN
-from support.servers import create_s3_bucket, unique_bucket
+from support.servers import s3_client, create_s3_bucket, unique_bucket
 from stores import run
 from stores.catalog import Catalog
 from stores.errors import ContractError
@@ -99,8 +98,7 @@ def test_open_store_finds_catalogued_connections_with_their_key_files(pod, s3_se
     assert env["POLYAXON_ARTIFACTS_STORE_NAME"] == "team-store"
     data = open_store("train_data", environ=env)
     data.fs.pipe(f"{data_bucket}/sets/x.txt", b"hello")
-    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3_client(s3_server)
     assert client.get_object(Bucket=data_bucket, Key="sets/x.txt")["Body"].read() == b"hello"
     outputs = open_store("outputs", environ=env)
     assert outputs.url == f"s3://{store_bucket}"
@@ -113,7 +111,6 @@ def test_stores_cp_to_outputs_uses_the_artifacts_stores_key_file(pod, s3_server,
     res = subprocess.run([STORES, "cp", str(src), "outputs:model.pt"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3_client(s3_server)
     body = client.get_object(Bucket=store_bucket, Key=f"{RUN.uuid}/outputs/model.pt")["Body"].read()
     assert body == b"weights"

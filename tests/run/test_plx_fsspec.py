@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from support.servers import (AZURITE_ACCOUNT, azure_env, create_container, create_gcs_bucket, create_s3_bucket, gcs_env,
+from support.servers import (s3_client, AZURITE_ACCOUNT, azure_env, create_container, create_gcs_bucket, create_s3_bucket, gcs_env,
                      s3_env, unique_bucket)
 from stores.errors import SelectionError, StoresError
 from stores.plxfs import PlxFileSystem, storage_options, url
@@ -178,8 +178,6 @@ def test_in_a_pod_the_catalog_and_its_key_file(s3_server, tmp_path: Path, monkey
     monkeypatch.setenv("STORES_SECRETS_ROOT", str(tmp_path / "secrets"))
     pd.DataFrame({"a": [1]}).to_csv("plx://train-data/x.csv", index=False)
     assert pd.read_csv(url("train-data", "x.csv"), storage_options=storage_options("train-data"))["a"].tolist() == [1]
-    import boto3
 
-    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3_client(s3_server)
     assert client.get_object(Bucket=bucket, Key="sets/x.csv")["Body"].read() == b"a\n1\n"

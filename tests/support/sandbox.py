@@ -12,8 +12,9 @@ from k8s import render_patch
 from k8s.plugins import download_data
 from stores.catalog import Catalog
 from support.k8s import RUN
+from support.servers import s3_client
 
-__all__ = ["STORES", "Sandbox", "catalog_for", "keys", "rendered", "s3"]
+__all__ = ["STORES", "Sandbox", "catalog_for", "keys", "rendered"]
 
 STORES = str(Path(sys.executable).parent / "stores")
 
@@ -69,15 +70,8 @@ class Sandbox:
         return env
 
 
-def s3(server):
-    import boto3
-
-    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id="testing", aws_secret_access_key="testing",
-                        region_name="us-east-1")
-
-
 def keys(server, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    client = s3(server)
+    client = s3_client(server)
     out = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):

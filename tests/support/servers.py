@@ -34,7 +34,7 @@ import pytest
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 __all__ = ["s3_server", "s3_auth_server", "admin_client", "gcs_server", "azurite_server", "oauth_server", "Server", "free_port", "unique_bucket",
-           "s3_env", "gcs_env", "azure_env", "create_s3_bucket", "create_gcs_bucket", "create_container",
+           "s3_env", "gcs_env", "azure_env", "create_s3_bucket", "s3_client", "create_gcs_bucket", "create_container",
            "AZURITE_ACCOUNT", "AZURITE_KEY"]
 
 from support.paths import ROOT
@@ -236,11 +236,16 @@ def s3_env(server: Server) -> dict[str, str]:
             "AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1"}
 
 
-def create_s3_bucket(server: Server, name: str) -> None:
+def s3_client(server: Server) -> Any:
+    """A boto3 S3 client of ``server`` (moto's placeholder key): for seeding and checking buckets."""
     import boto3
 
-    boto3.client("s3", endpoint_url=server.url, aws_access_key_id="testing", aws_secret_access_key="testing",
-                 region_name="us-east-1").create_bucket(Bucket=name)
+    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                        region_name="us-east-1")
+
+
+def create_s3_bucket(server: Server, name: str) -> None:
+    s3_client(server).create_bucket(Bucket=name)
 
 
 def gcs_env(server: Server) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from support.servers import AZURITE_ACCOUNT, azure_env, create_container, create_gcs_bucket, create_s3_bucket, gcs_env, s3_env, unique_bucket
+from support.servers import s3_client, AZURITE_ACCOUNT, azure_env, create_container, create_gcs_bucket, create_s3_bucket, gcs_env, s3_env, unique_bucket
 from stores.errors import TransferError
 from stores.handles import open_store
 from stores.transfer import TransferOptions, download, sync
@@ -40,12 +40,9 @@ def _flip(data: bytes, at: int) -> bytes:
 
 @pytest.fixture
 def s3(s3_server: Any) -> tuple[Any, str, Any]:
-    import boto3
-
     bucket = unique_bucket("ck")
     create_s3_bucket(s3_server, bucket)
-    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3_client(s3_server)
     return client, bucket, open_store(f"s3://{bucket}", environ=s3_env(s3_server))
 
 

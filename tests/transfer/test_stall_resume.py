@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import pytest
 
 from tools.reliability.faultproxy import Fault, FaultProxy
-from support.servers import create_s3_bucket, unique_bucket
+from support.servers import s3_client, create_s3_bucket, unique_bucket
 from stores.errors import TransferError
 from stores.transfer import Hooks, TransferOptions, copy
 
@@ -44,10 +44,7 @@ def proxy(s3_server: Any) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def client(s3_server: Any) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                        aws_secret_access_key="testing", region_name="us-east-1")
+    return s3_client(s3_server)
 
 
 @pytest.fixture

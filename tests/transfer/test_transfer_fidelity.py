@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.servers import create_s3_bucket, s3_env, unique_bucket
+from support.servers import s3_client, create_s3_bucket, s3_env, unique_bucket
 from stores.cli import main
 
 from support.paths import ROOT
@@ -25,14 +25,12 @@ from support.paths import ROOT
 @pytest.fixture
 def s3(s3_server, monkeypatch):
     """A fresh bucket, a boto3 client on it, and the environment the CLI needs."""
-    import boto3
 
     bucket = unique_bucket("fid")
     create_s3_bucket(s3_server, bucket)
     for key, value in s3_env(s3_server).items():
         monkeypatch.setenv(key, value)
-    client = boto3.client("s3", endpoint_url=s3_server.url, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = s3_client(s3_server)
     return bucket, client
 
 
