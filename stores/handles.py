@@ -15,14 +15,16 @@ root; absolute keys and ``..`` segments are refused, so a handle never reaches o
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .credentials import Credentials, resolve_credentials
 from .errors import ContractError, SelectionError, StoresError
 from .kinds import KINDS, resolve
+from .lazyfs import Deferred, FileSystemSlot
 from .readonly import ReadOnlyFileSystem, read_only_error
 
 __all__ = ["BACKENDS", "StoreHandle", "StoreLocation", "register_backend", "open_store",
@@ -71,7 +73,12 @@ class StoreHandle:
     """One opened store: ``fs`` (fsspec) and ``root`` (the fsspec path of the store's root)."""
 
     kind: str
-    fs: Any
+    #: the fsspec filesystem, built on first use when the handle was opened with a native client
+    #: at hand (:mod:`stores.lazyfs`)
+    if TYPE_CHECKING:
+        fs: Any
+    else:
+        fs: Any = FileSystemSlot()  # a data descriptor, and no default (its class access raises)
     root: str
     url: str
     name: str | None = None
@@ -111,7 +118,7 @@ class StoreHandle:
         slash = "/" if key.endswith("/") else ""  # "copy into this folder"
         key = clean_key(key)
         url = f"{self.url.rstrip('/')}/{key}{slash}" if key else self.url
-        return StoreHandle(self.kind, self.fs, self.path(key), url, self.name, self.credentials, self.read_only,
+        return StoreHandle(self.kind, _FS.raw(self), self.path(key), url, self.name, self.credentials, self.read_only,
                            self.key_watch)
 
     def key_file_changed(self) -> bool:
@@ -129,6 +136,10 @@ class StoreHandle:
         """What the handle's refreshable credentials were read from, as it is now (a key file's
         or token file's resolved path, inode, size and mtime); ``None`` without such a file.
         The transfer engine compares two of these to tell a rotation from a bad key."""
+        raw = _FS.raw(self)
+        if (isinstance(raw, Deferred) and not raw.built and self.key_watch is None
+                and not self.credentials.get("web_identity_token_file")):
+            return None  # nothing refreshable, and nothing to build the filesystem for
         session = getattr(getattr(self.fs, "_fs", self.fs), "session", None)
         watch = getattr(getattr(session, "_stores_credentials", None), "watch", None)
         return watch.signature() if watch is not None else None
@@ -182,6 +193,10 @@ class StoreHandle:
         return self.credentials.redact(text)
 
 
+#: the descriptor behind ``StoreHandle.fs``
+_FS: FileSystemSlot = StoreHandle.__dict__["fs"]
+
+
 def _factory(kind: str) -> Callable[..., Any]:
     target = BACKENDS[kind]
     return target if callable(target) else resolve(target)
@@ -207,7 +222,7 @@ class StoreLocation:
         return not KINDS[self.kind].is_bucket
 
 
-def _build(loc: StoreLocation) -> StoreHandle:
+def _filesystem(loc: StoreLocation) -> Any:
     from .backends import require
 
     kind, name, creds = loc.kind, loc.name, loc.credentials
@@ -221,8 +236,14 @@ def _build(loc: StoreLocation) -> StoreHandle:
         raise StoresError(
             f"cannot open {kind} store {name or loc.url}: {creds.redact(str(exc))}"
         ) from None
-    if loc.read_only:
-        fs = ReadOnlyFileSystem(fs, name, loc.url)
+    return ReadOnlyFileSystem(fs, name, loc.url) if loc.read_only else fs
+
+
+def _build(loc: StoreLocation) -> StoreHandle:
+    kind, name, creds = loc.kind, loc.name, loc.credentials
+    # a kind with a native client builds its fsspec filesystem only when something needs it
+    native = KINDS[kind].native_store is not None and importlib.util.find_spec("obstore") is not None
+    fs = Deferred(lambda: _filesystem(loc)) if native else _filesystem(loc)
     from .refresh import KeyFileWatch, key_file_of
 
     files = [f for f in (key_file_of(creds.sources, s) for s in sorted(creds.sources)) if f]

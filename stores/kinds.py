@@ -175,6 +175,9 @@ class KindRow:
     after_write: str | None = None
     #: ``(handle, key)``: deletes exactly one object
     deleter: str | None = None
+    #: ``(credentials, bucket) -> store | None``: the native (obstore) store the transfer engine
+    #: sends plain keys through (:mod:`stores.transfer.native`); None: everything through fsspec
+    native_store: str | None = None
     #: ``(handle, path) -> int | None``: the size of the first part of a multipart object, as the
     #: store tells it (``--checksum`` checks a multipart ETag in that part size)
     first_part_size: str | None = None
@@ -263,6 +266,7 @@ KINDS: dict[str, KindRow] = {
         fs_options="stores.backends:s3_options",
         uploader="stores.transfer.s3:_s3_upload",
         deleter="stores.transfer.s3:_rm_s3",
+        native_store="stores.transfer.native:s3_store",
         first_part_size="stores.transfer.s3:_s3_first_part_size",
         # Mountpoint for Amazon S3 CSI driver (v1 and v2): static provisioning only
         csi=CsiDriver(

@@ -194,29 +194,61 @@ def _list(handle: StoreHandle, strict: bool = True) -> _Listing:
     when the root is itself a file; nothing when nothing is there."""
     if handle.is_local:
         return _list_local(handle.root, strict) if os.path.exists(handle.root) else _Listing()
-    fs = handle.fs
-    try:
-        info = fs.info(handle.root)
-    except FileNotFoundError:
-        info = None
     out = _Listing()
-    if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
-        out.files[""] = _entry(info)
-        return out
-    lister = KINDS[handle.kind].code("lister")
-    if lister is not None:
-        found = lister(handle)
+    native = _list_native(handle)
+    if native is not None:
+        found = native
     else:
-        root = handle.root.rstrip("/") + "/"
-        found = {p[len(root):]: i for p, i in fs.find(handle.root, detail=True).items()
-                 if p.startswith(root) and i.get("type") != "directory"}
+        fs = handle.fs
+        try:
+            info = fs.info(handle.root)
+        except FileNotFoundError:
+            info = None
+        if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
+            out.files[""] = _entry(info)
+            return out
+        found = _list_exact(handle)
     for key, info in found.items():
+        if key == "":
+            out.files[""] = _entry(info)
+            return out
         entry = _entry(info)
         if key.endswith("/") and entry.size == 0:
             out.skipped[key] = "folder marker (an empty object whose key ends in '/')"
         else:
             out.files[key] = entry
     return out
+
+
+def _list_native(handle: StoreHandle) -> dict[str, dict[str, Any]] | None:
+    """The listing through the kind's native client (:mod:`.native`), ``{"": info}`` when the
+    root is itself an object; ``None`` when there is no native client or its listing could be
+    inexact (then :func:`_list_exact`)."""
+    from .native import native_client, plain_key
+
+    client = native_client(handle)
+    prefix = handle.root.partition("/")[2]
+    if client is None or (prefix and not plain_key(prefix.strip("/"))):
+        return None
+    if prefix and not handle.root.endswith("/"):
+        try:
+            return {"": client.head(prefix)}
+        except FileNotFoundError:
+            pass
+    return client.list(prefix)
+
+
+def _list_exact(handle: StoreHandle) -> dict[str, dict[str, Any]]:
+    """Every object under the root through the kind's exact lister or ``fs.find``."""
+    fs = handle.fs
+    lister = KINDS[handle.kind].code("lister")
+    if lister is not None:
+        found: dict[str, dict[str, Any]] = lister(handle)
+    else:
+        root = handle.root.rstrip("/") + "/"
+        found = {p[len(root):]: i for p, i in fs.find(handle.root, detail=True).items()
+                 if p.startswith(root) and i.get("type") != "directory"}
+    return found
 
 
 def _key_problem(key: str, src: StoreHandle, dst: StoreHandle) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..handles import StoreHandle
 from ..kinds import KINDS
@@ -13,6 +13,7 @@ from .generic import _write_streamed
 from .listing import _Entry, _join
 from .local import _open_local, _write_local
 from .options import _MAX_PARTS, _MIN_PART
+from .ranged import RangedReader
 
 if TYPE_CHECKING:
     from ..progress import ByteProgress
@@ -27,11 +28,34 @@ def _open_reader(src: StoreHandle, spath: str, sentry: _Entry, opts: TransferOpt
     and one that grew yields the extra byte ``_blocks`` looks for."""
     if src.is_local:
         return _open_local(spath)
+    fetch = _range_fetcher(src, spath)
     if 0 < sentry.size <= opts.chunk_size:
         # a range (one byte past the listed size, so growth still shows): without one, s3fs's
         # cat_file asks for the size first
-        return io.BytesIO(src.fs.cat_file(spath, start=0, end=sentry.size + 1))
-    return src.fs.open(spath, "rb", block_size=opts.chunk_size, cache_type="none", size=sentry.size)
+        return io.BytesIO(fetch(0, sentry.size + 1))
+    # larger ones as ranges of one part, a few in flight at once (one stream of sequential ranged
+    # GETs left most of the network idle: README, "Benchmarks")
+    return RangedReader(fetch, sentry.size, opts.chunk_size)
+
+
+def _fsspec_range(src: StoreHandle, spath: str) -> Callable[[int, int], bytes]:
+    def fetch(start: int, end: int) -> bytes:
+        data: bytes = src.fs.cat_file(spath, start=start, end=end)
+        return data
+    return fetch
+
+
+def _range_fetcher(src: StoreHandle, spath: str) -> Callable[[int, int], bytes]:
+    """``fetch(start, end) -> bytes`` of the object ``spath``: through the kind's native client
+    when it serves this handle and key (:mod:`.native`), else the fsspec filesystem's ranged
+    ``cat_file``."""
+    from .native import native_client, plain_key
+
+    client = native_client(src)
+    key = spath.partition("/")[2]
+    if client is not None and plain_key(key):
+        return lambda start, end: client.get_range(key, start, end)
+    return _fsspec_range(src, spath)
 
 
 def _copy_one(src: StoreHandle, skey: str, sentry: _Entry, dst: StoreHandle, dkey: str,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from stores.transfer.ranged import AHEAD
+
 from support.servers import (
     AZURITE_ACCOUNT, AZURITE_KEY, azure_env, bucket_store, create_container, create_gcs_bucket, free_port, gcs_env,
 )
@@ -104,11 +106,14 @@ class _Overwrite(Progress):
 @pytest.mark.parametrize("kind,with_md5", [("wasb", True), ("wasb", False), ("gcs", True), ("s3", True)])
 def test_an_object_overwritten_mid_download_fails_and_nothing_is_put_in_place(request, tmp_path, kind, with_md5):
     store = _store(request, kind)
-    old, new = os.urandom(3 * MiB), os.urandom(3 * MiB)
+    # larger than the ranges a download fetches ahead (stores.transfer.ranged.AHEAD parts), so the
+    # overwrite after the first part lands while most of the object is still to be read
+    size = (AHEAD + 6) * MiB
+    old, new = os.urandom(size), os.urandom(size)
     if kind == "wasb" and not with_md5:  # committed block by block: Azure keeps no Content-MD5
         blob = _blob(store, "big.bin")
         ids = []
-        for i in range(3):
+        for i in range(size // MiB):
             ids.append(f"{i:06d}")
             blob.stage_block(ids[-1], old[i * MiB:(i + 1) * MiB])
         blob.commit_block_list(ids)

@@ -1,0 +1,189 @@
+"""The native (obstore) client of S3 transfers, against moto's S3 server: which keys and handles
+it serves, that its listings are taken only when exact (same account as the fsspec engine's on
+awkward keys), that its errors are the ones the retry rules know, and that a command which
+needs no fsspec filesystem does not import s3fs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stores.errors import TransferError
+from stores.handles import open_store
+from stores.transfer import TransferOptions, download, sync, upload
+from stores.transfer.listing import _list
+from stores.transfer.native import ENGINE_ENV, native_client, plain_key
+from stores.transfer.retry import _is_connection_failure, is_transient
+from support.paths import ROOT
+from support.servers import admin_client, create_s3_bucket, s3_client, s3_env, unique_bucket
+
+
+@pytest.fixture
+def bucket(s3_server):
+    name = unique_bucket("nat")
+    create_s3_bucket(s3_server, name)
+    return name
+
+
+def _store(server, bucket: str, prefix: str = "p", **env: str):
+    return open_store(f"s3://{bucket}/{prefix}", environ={**s3_env(server), **env})
+
+
+@pytest.mark.parametrize("key, plain", [
+    ("a/b.txt", True), ("ü n/ i%20x+*#?[]~", True), (".hidden/x", True),
+    ("a//b", False), ("/a", False), ("a/", False), ("a/./b", False), ("a/../b", False), ("..", False),
+    ("t\tab", False), ("nl\nx", False), ("", False),
+])
+def test_plain_keys_are_those_object_store_keeps_exactly(key, plain):
+    assert plain_key(key) is plain
+
+
+def test_the_native_listing_is_the_exact_listing_on_ordinary_keys(s3_server, bucket, monkeypatch):
+    client = s3_client(s3_server)
+    keys = [f"p/d{i % 3}/f{i}.bin" for i in range(25)] + ["p/ü n i+x.txt", "p/.hidden", "q/outside"]
+    for i, key in enumerate(keys):
+        client.put_object(Bucket=bucket, Key=key, Body=os.urandom(100 + i))
+    store = _store(s3_server, bucket)
+    native = native_client(store)
+    assert native is not None
+    listed = native.list("p")
+    assert listed is not None and sorted(listed) == sorted(k[2:] for k in keys if k.startswith("p/"))
+    fast = _list(store)
+    monkeypatch.setenv(ENGINE_ENV, "fsspec")
+    exact = _list(_store(s3_server, bucket))
+    assert fast.files.keys() == exact.files.keys()
+    for key, entry in fast.files.items():
+        other = exact.files[key]
+        assert (entry.size, entry.md5, entry.version) == (other.size, other.md5, other.version)
+        assert entry.mtime == pytest.approx(other.mtime, abs=1)
+
+
+@pytest.mark.parametrize("awkward", ["p/a//b", "p/x/./y", "p/tab\tx", "p/marker/", "p/empty"])
+def test_a_listing_that_could_fold_a_key_is_taken_exactly(s3_server, bucket, awkward):
+    """object_store refuses some keys and drops a trailing '/' (a folder marker would come back
+    as a file): such a listing is not used, and the account is the fsspec engine's."""
+    client = s3_client(s3_server)
+    client.put_object(Bucket=bucket, Key="p/ok.txt", Body=b"ok")
+    client.put_object(Bucket=bucket, Key=awkward, Body=b"" if awkward.endswith(("/", "empty")) else b"data")
+    store = _store(s3_server, bucket)
+    assert native_client(store).list("p") is None
+    listing = _list(store)
+    assert "ok.txt" in listing.files
+    if awkward == "p/marker/":
+        assert listing.skipped == {"marker/": "folder marker (an empty object whose key ends in '/')"}
+        assert "marker" not in listing.files
+    else:
+        assert awkward[2:] in listing.files
+
+
+def test_awkward_keys_download_through_the_exact_client(s3_server, bucket, tmp_path):
+    client = s3_client(s3_server)
+    body = {"p/ok.txt": b"ok", "p/sp ace/ü.bin": os.urandom(3000), "p/ctl\x01x": b"ctl"}
+    for key, data in body.items():
+        client.put_object(Bucket=bucket, Key=key, Body=data)
+    result = download(_store(s3_server, bucket), "", tmp_path / "d", progress=False)
+    assert sorted(result.transferred) == sorted(k[2:] for k in body)
+    for key, data in body.items():
+        assert (tmp_path / "d" / key[2:]).read_bytes() == data
+
+
+def test_uploads_arrive_whole_and_are_checked_by_their_etag(s3_server, bucket, tmp_path):
+    src = tmp_path / "src"
+    files = {f"d{i % 4}/f{i}.bin": os.urandom(4096 + i) for i in range(40)}
+    for key, data in files.items():
+        (src / key).parent.mkdir(parents=True, exist_ok=True)
+        (src / key).write_bytes(data)
+    result = upload(src, _store(s3_server, bucket), progress=False)
+    assert sorted(result.transferred) == sorted(files)
+    client = s3_client(s3_server)
+    for key, data in files.items():
+        assert client.get_object(Bucket=bucket, Key=f"p/{key}")["Body"].read() == data
+    # a second sync finds every file in place
+    again = sync(src, _store(s3_server, bucket), progress=False)
+    assert again.transferred == [] and sorted(again.skipped) == sorted(files)
+
+
+def test_a_large_download_in_concurrent_ranges_is_whole(s3_server, bucket, tmp_path):
+    data = os.urandom(9 * 1024 * 1024 + 123)
+    s3_client(s3_server).put_object(Bucket=bucket, Key="p/big.bin", Body=data)
+    opts = TransferOptions(chunk_size=1024 * 1024)
+    download(_store(s3_server, bucket), "big.bin", tmp_path / "big.bin", options=opts, progress=False)
+    assert (tmp_path / "big.bin").read_bytes() == data
+
+
+def test_native_errors_are_the_ones_the_retry_rules_know(s3_server, bucket):
+    native = native_client(_store(s3_server, bucket))
+    with pytest.raises(FileNotFoundError):
+        native.get_range("p/missing", 0, 10)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = native_client(open_store(f"s3://{bucket}/p", environ={**s3_env(s3_server),
+                                                                   "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}))
+    with pytest.raises(ConnectionError) as info:
+        dead.get_range("p/x", 0, 10)
+    assert is_transient(info.value) and _is_connection_failure(info.value)
+
+
+def test_a_wrong_key_is_refused_by_a_server_that_checks_signatures(s3_auth_server):
+    admin = s3_auth_server.extra["admin"]
+    bucket = unique_bucket("natauth")
+    admin_client(s3_auth_server, "s3").create_bucket(Bucket=bucket)
+    env = {"AWS_ENDPOINT_URL": s3_auth_server.url, "AWS_REGION": "us-east-1"}
+    good = open_store(f"s3://{bucket}/p", environ={**env, "AWS_ACCESS_KEY_ID": admin["key"],
+                                                   "AWS_SECRET_ACCESS_KEY": admin["secret"]})
+    good_native = native_client(good)
+    assert good_native is not None
+    assert good_native.put("p/signed.txt", b"signed") is not None  # obstore's SigV4 passes moto's check
+    bad = open_store(f"s3://{bucket}/p", environ={**env, "AWS_ACCESS_KEY_ID": admin["key"],
+                                                  "AWS_SECRET_ACCESS_KEY": "not-the-secret"})
+    with pytest.raises(PermissionError) as info:
+        native_client(bad).put("p/unsigned.txt", b"x")
+    assert not is_transient(info.value) and not _is_connection_failure(info.value)
+    assert "not-the-secret" not in str(info.value)
+
+
+def test_handles_the_native_client_does_not_serve(s3_server, bucket, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENGINE_ENV, "fsspec")
+    assert native_client(_store(s3_server, bucket)) is None
+    monkeypatch.delenv(ENGINE_ENV)
+    key_file = tmp_path / "keys.json"  # keys re-read from a mounted file: the SDK's refreshable session
+    key_file.write_text(json.dumps({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}))
+    assert native_client(open_store(f"s3://{bucket}/p", environ={"AWS_ENDPOINT_URL": s3_server.url},
+                                    key_file=str(key_file))) is None
+
+
+def test_a_no_op_sync_imports_no_fsspec_backend(s3_server, bucket, tmp_path):
+    """The command's start-up: with the native client, a sync that finds nothing to send never
+    builds the s3fs filesystem (a fifth of a second of imports)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        (src / f"f{i}.txt").write_text(str(i))
+    code = ("import sys; from stores.cli import main; rc = main(['sync', '-q', sys.argv[1], sys.argv[2]]); "
+            "print(rc, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    env = {**os.environ, **s3_env(s3_server), "PYTHONPATH": str(ROOT)}
+    env.pop(ENGINE_ENV, None)
+    run = lambda: subprocess.run([sys.executable, "-c", code, str(src), f"s3://{bucket}/p"], env=env,  # noqa: E731
+                                 capture_output=True, text=True, timeout=60)
+    first = run()
+    assert first.stdout.split()[0] == "0", first.stderr
+    second = run()
+    assert second.stdout.split() == ["0", "False", "False"], second.stderr
+
+
+def test_a_transfer_error_names_the_file_a_native_request_failed_on(s3_server, bucket, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "a.txt").write_text("a")
+    store = open_store(f"s3://{bucket}/p", environ={**s3_env(s3_server), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
+    with pytest.raises(TransferError) as info:
+        upload(tmp_path / "a.txt", store, "a.txt", options=TransferOptions(retries=0, stall_timeout=20), progress=False)
+    assert "a.txt" in str(info.value)
