@@ -12,7 +12,7 @@ unknown keys and is frozen, so two catalogs built from equal input compare equal
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Literal, Union
 
 from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
 
@@ -292,11 +292,17 @@ class _ConnectionBase(_Model):
 class HostPathConnection(_ConnectionBase):
     kind: Literal["host_path"] = "host_path"
     schema_: HostPathSchema = Field(alias="schema")
+    #: never mounted through a CSI driver: a class attribute, so ``getattr(conn, "mount", None)``
+    #: (asked several times per connection by the renderer) needs no failed lookup
+    mount: ClassVar[None] = None
 
 
 class ClaimConnection(_ConnectionBase):
     kind: Literal["volume_claim"] = "volume_claim"
     schema_: ClaimSchema = Field(alias="schema")
+    #: never mounted through a CSI driver: a class attribute, so ``getattr(conn, "mount", None)``
+    #: (asked several times per connection by the renderer) needs no failed lookup
+    mount: ClassVar[None] = None
 
 
 class S3Connection(_ConnectionBase):
@@ -335,6 +341,7 @@ class OtherConnection(_ConnectionBase):
     name: _checked(names.check_other_name, minLength=1, maxLength=names.MAX_CONNECTION_NAME)  # type: ignore[valid-type]
     kind: Literal[OTHER_KINDS]  # type: ignore[valid-type]
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    mount: ClassVar[None] = None  # as on HostPathConnection
 
     @property
     def is_storage(self) -> bool:

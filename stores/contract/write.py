@@ -189,12 +189,18 @@ def connections_catalog(connections: Any, resolve: Callable[[str], str] | None =
     writes it; ``None`` for no connections (Polyaxon then sets no variable).  ``resolve`` is
     applied to each string of the entries before they are joined: templates are resolved value by
     value, never across the JSON text (where an unclosed ``{{`` in one value would pair with a
-    ``}}`` in another)."""
+    ``}}`` in another).  A string without ``{{`` holds no template: ``resolve`` must return it
+    unchanged (``k8s.templates.globals_resolver``'s does), so a text without one is final."""
     entries = [catalog_entry(c) for c in connections]
     if not entries:
         return None
-    if resolve is not None:
-        entries = [_map_strings(e, resolve) for e in entries]
+    text = json.dumps({"connections": entries}, separators=(",", ":"), ensure_ascii=False)
+    # a template starts with "{{", which JSON writes as is inside a string and never produces
+    # between values (an object opens with '{"' or '{}'): without one in the text, no string holds
+    # a template, and the resolvers leave template-free strings as they are
+    if resolve is None or "{{" not in text:
+        return text
+    entries = [_map_strings(e, resolve) for e in entries]
     return json.dumps({"connections": entries}, separators=(",", ":"), ensure_ascii=False)
 
 
