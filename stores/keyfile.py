@@ -42,6 +42,19 @@ def key_file_env(name: str) -> str:
     return f"{KEY_FILE_ENV_PREFIX}{_NOT_ENV_CHAR.sub('_', name.upper())}{KEY_FILE_ENV_SUFFIX}"
 
 
+_KINDS: Any = None
+
+
+def _kinds() -> Any:
+    # stores.kinds, not at import: it takes KEY_FILE from here
+    global _KINDS
+    if _KINDS is None:
+        from .kinds import KINDS
+
+        _KINDS = KINDS
+    return _KINDS
+
+
 def key_file_path(connection: Any) -> str | None:
     """Where a bucket ``connection``'s key file is mounted in the pod (not re-rooted), or ``None``
     when its secret is not mounted as files.
@@ -54,9 +67,7 @@ def key_file_path(connection: Any) -> str | None:
     secret = getattr(connection, "secret", None)
     if secret is None or not secret.mount_path:
         return None
-    from .kinds import KINDS  # not at import: stores.kinds takes KEY_FILE from here
-
-    row = KINDS.get(getattr(connection, "kind", ""))
+    row = _kinds().get(getattr(connection, "kind", ""))
     if row is None or not row.is_bucket:
         return None
     items = tuple(secret.items)

@@ -252,10 +252,10 @@ class _ConnectionBase(_Model):
             return self.schema_.parsed  # type: ignore[attr-defined]
         return None
 
-    @property
+    @cached_property
     def store_path(self) -> str:
         """The mountPath for volumes and CSI-mounted buckets, the bucket URL for other buckets:
-        what the env contract carries."""
+        what the env contract carries (worked out once: the model is frozen)."""
         bucket = self.bucket
         if bucket is not None and getattr(self, "mount", None) is None:
             return bucket.url
@@ -265,6 +265,15 @@ class _ConnectionBase(_Model):
     def read_only(self) -> bool:
         """Declared read-only (``schema.readOnly``): its handles refuse writes."""
         return bool(getattr(self.schema_, "read_only", None))  # type: ignore[attr-defined]
+
+    @cached_property
+    def catalog_json(self) -> str:
+        """This connection's entry of ``POLYAXON_CONNECTIONS_CATALOG``, compact JSON, templates
+        unresolved (``stores.contract.catalog_entry_json``): the model is frozen, so it is
+        written once, however many runs are rendered from one catalog."""
+        from .contract.write import catalog_entry_json
+
+        return catalog_entry_json(self)
 
     @model_validator(mode="after")
     def _one_credential_mode(self) -> "_ConnectionBase":
