@@ -309,9 +309,7 @@ class HostPathConnection(_ConnectionBase):
 class ClaimConnection(_ConnectionBase):
     kind: Literal["volume_claim"] = "volume_claim"
     schema_: ClaimSchema = Field(alias="schema")
-    #: never mounted through a CSI driver: a class attribute, so ``getattr(conn, "mount", None)``
-    #: (asked several times per connection by the renderer) needs no failed lookup
-    mount: ClassVar[None] = None
+    mount: ClassVar[None] = None  # as on HostPathConnection
 
 
 class S3Connection(_ConnectionBase):
