@@ -159,6 +159,8 @@ def check_context_path(containers: Iterable[ContainerView], context_path: str = 
             path = normalise_path(mount.mount_path)
             if path == context_path and mount.volume == CONTEXT_VOLUME:
                 continue
+            if not context_path.startswith(path.rstrip("/")):
+                continue  # not a string prefix of it: neither the context nor a parent (most mounts)
             why = why_reserved(path, context_path)
             if why is not None:
                 raise RenderError(f"{container.label} mounts volume {mount.volume!r} (from {mount.source}) {why}")

@@ -26,15 +26,25 @@ def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     if conn.name in given:
         return
     given[conn.name] = conn
+    # a connection without ``identity`` (most) skips its three helpers, which would find nothing
+    with_identity = getattr(conn, "identity", None) is not None
     csi_mount = add_csi_mount(patch, conn, source)
     if csi_mount is not None:
         patch.add_mount(csi_mount, source)
-    for volume, mount in (*connection_volumes(conn, patch.namer), *identity_volumes(conn)):
+    volumes = connection_volumes(conn, patch.namer)
+    if with_identity:
+        volumes += identity_volumes(conn)
+    for volume, mount in volumes:
         patch.add_volume(volume, source)
         patch.add_mount(mount, source)
-    add_identity(patch, conn)
+    if with_identity:
+        add_identity(patch, conn)
     env, env_from = resource_env(conn)
-    for var in (*env, *connection_env(conn), *identity_env(conn)):
+    if conn.env:
+        env += connection_env(conn)
+    if with_identity:
+        env += identity_env(conn)
+    for var in env:
         patch.add_env(var.item, var.source)
     for env_source in env_from:
         patch.add_env_from(env_source.item, env_source.source)

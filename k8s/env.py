@@ -90,11 +90,9 @@ def resource_env(conn: ConnectionLike) -> tuple[list[Sourced[V1EnvVar]], list[So
     env_from: list[Sourced[V1EnvFromSource]] = []
     for attr, label, item_ref, whole in RESOURCE_ENV:
         resource = getattr(conn, attr)
-        if resource is None:
+        if resource is None or (resource.mount_path is not None and not (attr == "config_map" and resource.items)):
             continue
         source = f"connection {conn.name!r} ({label} {resource.name!r})"
-        if resource.mount_path is not None and not (attr == "config_map" and resource.items):
-            continue
         if not resource.items:
             env_from.append(Sourced(whole(resource), source))
             continue
@@ -134,9 +132,9 @@ def key_file_path(conn: ConnectionLike) -> str | None:
     return _key_file_path(conn)
 
 
-def _key_identity(conn: ConnectionLike) -> tuple[str, str]:
-    """Which secret key holds the credentials: equal identities are the same credentials."""
-    path = _key_file_path(conn) or ""
+def _key_identity(conn: ConnectionLike, path: str) -> tuple[str, str]:
+    """Which secret key holds the credentials (``path``: the key file's): equal identities are
+    the same credentials."""
     file = posixpath.basename(path)
     secret = conn.secret
     assert secret is not None  # a key file is a mounted secret's (key_file_path)
@@ -174,7 +172,7 @@ def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[
                 raise RenderError(f"{env_name}: connection {wanted!r} is not a selected {kind} connection with a key file; have: {names}")
             conn, path = chosen[0]
         else:
-            identities = {_key_identity(c): c.name for c, _ in candidates}
+            identities = {_key_identity(c, p): c.name for c, p in candidates}
             if len(identities) > 1:
                 names = " and ".join(repr(c.name) for c, _ in candidates[:2])
                 raise RenderError(

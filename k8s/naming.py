@@ -71,13 +71,14 @@ class VolumeNamer:
         have = self._by_key.get(key)
         if have is not None:
             return have
-        candidates = [label_for(desired)]
-        if family:
-            candidates.append(label_for(f"{desired}-{family}"))
-        chosen = next((c for c in candidates if c not in self._taken), None)
-        if chosen is None:
-            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:_HASH_LEN]
-            chosen = f"{candidates[-1][: MAX_LABEL - _HASH_LEN - 1].rstrip('-')}-{digest}"
+        chosen = label_for(desired)
+        if chosen in self._taken:
+            # the fallbacks, computed only when needed: ``<name>-<family>``, then that hashed
+            last = label_for(f"{desired}-{family}") if family else chosen
+            if last in self._taken:
+                digest = hashlib.sha256(repr(key).encode()).hexdigest()[:_HASH_LEN]
+                last = f"{last[: MAX_LABEL - _HASH_LEN - 1].rstrip('-')}-{digest}"
+            chosen = last
         self._by_key[key] = chosen
         self._taken.add(chosen)
         return chosen

@@ -85,6 +85,8 @@ class PodPatch:
     #: ``_fingerprint()`` when the checks last passed: ``to_dict()`` re-checks only if the patch
     #: gained, lost or swapped an item since (items are meant to be added, not edited in place)
     _checked: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    #: the main container's env dicts those checks looked at (``env_dicts()``), for ``to_dict()``
+    _checked_env: list[tuple[dict[str, Any], str]] | None = field(default=None, repr=False, compare=False)
     #: names every volume of the pod (``k8s.naming.VolumeNamer``), shared by whatever adds one
     namer: VolumeNamer = field(default_factory=VolumeNamer, repr=False, compare=False)
     #: volume name -> its definition, to add one volume once however many ask for it
@@ -274,8 +276,10 @@ class PodPatch:
 
     def check(self, env: list[tuple[dict[str, Any], str]] | None = None) -> None:
         """Every check of ``k8s.checks`` on the patch alone; raises ``RenderError``."""
+        env = self.env_dicts() if env is None else env
         check_pod(self.view(env=env))
         self._checked = self._fingerprint()
+        self._checked_env = env
 
     def main_container(self, env_dicts: list[tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
         """``volumeMounts``, ``env`` and ``envFrom`` for the main container, sorted, each
@@ -312,9 +316,13 @@ class PodPatch:
     @gc_paused
     def to_dict(self) -> dict[str, Any]:
         """The checked pod-template patch (see the module docstring)."""
-        env = self.env_dicts()
-        if self._checked != self._fingerprint():
+        # the env the checks passed on, when nothing was added since (render_patch checks before
+        # returning): taken once, so no two outputs share dicts a caller might edit
+        env, self._checked_env = self._checked_env, None
+        if env is None or self._checked != self._fingerprint():
+            env = self.env_dicts()
             self.check(env)
+            self._checked_env = None
         spec: dict[str, Any] = {
             "containers": [{"name": self.container_name, **self.main_container(env)}, *self.sidecar_dicts()]
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 __all__ = ["dump", "load", "has_field", "kind_of_model", "pydantic_models"]
 
@@ -32,25 +32,50 @@ def _client() -> Any:
     return _api_client
 
 
-def _is_pydantic(obj: Any) -> bool:
-    return hasattr(obj, "model_dump") and hasattr(type(obj), "model_validate")
-
-
-def _is_client_model(obj: Any) -> bool:
-    cls = type(obj)
+def _is_client_model_class(cls: type) -> bool:
     return hasattr(cls, "attribute_map") and (hasattr(cls, "openapi_types") or hasattr(cls, "swagger_types"))
+
+
+def _dump_pydantic(obj: Any) -> Any:
+    # what ``obj.model_dump(by_alias=True, exclude_none=True, mode="json")`` does, minus its
+    # Python frame (a render dumps thousands of small models)
+    return obj.__pydantic_serializer__.to_python(obj, by_alias=True, exclude_none=True, mode="json")
+
+
+def _dump_client_model(obj: Any) -> Any:
+    return _client().sanitize_for_serialization(obj)
+
+
+def _dump_list(obj: Any) -> Any:
+    return [dump(item) for item in obj]
+
+
+def _as_is(obj: Any) -> Any:
+    return obj
+
+
+#: class -> how ``dump`` spells its objects (decided once per class: a render dumps thousands)
+_DUMPERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _dumper(cls: type) -> Callable[[Any], Any]:
+    if hasattr(cls, "model_dump") and hasattr(cls, "model_validate"):
+        return _dump_pydantic
+    if _is_client_model_class(cls):
+        return _dump_client_model
+    if issubclass(cls, list):
+        return _dump_list
+    return _as_is
 
 
 def dump(obj: Any) -> Any:
     """The manifest spelling of a client model (camelCase, no unset fields); dicts, lists and
     scalars pass through (lists of models are dumped item by item)."""
-    if _is_pydantic(obj):
-        return obj.model_dump(by_alias=True, exclude_none=True, mode="json")
-    if _is_client_model(obj):
-        return _client().sanitize_for_serialization(obj)
-    if isinstance(obj, list):
-        return [dump(item) for item in obj]
-    return obj
+    cls = type(obj)
+    fn = _DUMPERS.get(cls)
+    if fn is None:
+        fn = _DUMPERS[cls] = _dumper(cls)
+    return fn(obj)
 
 
 class _Response:

@@ -31,6 +31,7 @@ KEY_FILE = "key.json"
 
 KEY_FILE_ENV_PREFIX = "POLYAXON_CONNECTION_"
 KEY_FILE_ENV_SUFFIX = "_KEY_FILE"
+_NOT_ENV_CHAR = re.compile(r"[^A-Z0-9]")
 
 
 def key_file_env(name: str) -> str:
@@ -38,7 +39,20 @@ def key_file_env(name: str) -> str:
     path in the container.  ``<NAME>`` is the connection name upper-cased, every other character
     as ``_``.  Two names that fold alike (``test-s3``, ``test_s3``) would share the variable: the
     renderer's env check refuses such a pod rather than let one win."""
-    return f"{KEY_FILE_ENV_PREFIX}{re.sub(r'[^A-Z0-9]', '_', name.upper())}{KEY_FILE_ENV_SUFFIX}"
+    return f"{KEY_FILE_ENV_PREFIX}{_NOT_ENV_CHAR.sub('_', name.upper())}{KEY_FILE_ENV_SUFFIX}"
+
+
+_KINDS: Any = None
+
+
+def _kinds() -> Any:
+    # stores.kinds, not at import: it takes KEY_FILE from here
+    global _KINDS
+    if _KINDS is None:
+        from .kinds import KINDS
+
+        _KINDS = KINDS
+    return _KINDS
 
 
 def key_file_path(connection: Any) -> str | None:
@@ -50,15 +64,13 @@ def key_file_path(connection: Any) -> str | None:
     docs create that secret; ``key.json`` for the others and for the legacy spelling); no items:
     that name.  Several items and none of those names: no key file (ambiguous).
     """
-    from .kinds import KINDS  # not at import: stores.kinds takes KEY_FILE from here
-
     secret = getattr(connection, "secret", None)
     if secret is None or not secret.mount_path:
         return None
-    row = KINDS.get(getattr(connection, "kind", ""))
+    row = _kinds().get(getattr(connection, "kind", ""))
     if row is None or not row.is_bucket:
         return None
-    items = list(secret.items)
+    items = tuple(secret.items)
     root = secret.mount_path.rstrip("/")
     if len(items) == 1:
         return f"{root}/{items[0].path}"

@@ -410,12 +410,18 @@ def row(kind: str) -> KindRow:
     return KINDS[kind]
 
 
-def resolve(ref: str) -> Callable[..., Any]:
-    """The function a ``"module:function"`` string names, imported now."""
-    import importlib
+#: ``"module:function"`` -> the function, once imported (the renderer asks once per connection)
+_RESOLVED: dict[str, Callable[..., Any]] = {}
 
-    module, _, attr = ref.partition(":")
-    function: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+
+def resolve(ref: str) -> Callable[..., Any]:
+    """The function a ``"module:function"`` string names, imported on first use."""
+    function = _RESOLVED.get(ref)
+    if function is None:
+        import importlib
+
+        module, _, attr = ref.partition(":")
+        function = _RESOLVED[ref] = getattr(importlib.import_module(module), attr)
     return function
 
 

@@ -12,7 +12,7 @@ unknown keys and is frozen, so two catalogs built from equal input compare equal
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Literal, Union
 
 from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
 
@@ -252,10 +252,10 @@ class _ConnectionBase(_Model):
             return self.schema_.parsed  # type: ignore[attr-defined]
         return None
 
-    @property
+    @cached_property
     def store_path(self) -> str:
         """The mountPath for volumes and CSI-mounted buckets, the bucket URL for other buckets:
-        what the env contract carries."""
+        what the env contract carries (worked out once: the model is frozen)."""
         bucket = self.bucket
         if bucket is not None and getattr(self, "mount", None) is None:
             return bucket.url
@@ -265,6 +265,15 @@ class _ConnectionBase(_Model):
     def read_only(self) -> bool:
         """Declared read-only (``schema.readOnly``): its handles refuse writes."""
         return bool(getattr(self.schema_, "read_only", None))  # type: ignore[attr-defined]
+
+    @cached_property
+    def catalog_json(self) -> str:
+        """This connection's entry of ``POLYAXON_CONNECTIONS_CATALOG``, compact JSON, templates
+        unresolved (``stores.contract.catalog_entry_json``): the model is frozen, so it is
+        written once, however many runs are rendered from one catalog."""
+        from .contract.write import catalog_entry_json
+
+        return catalog_entry_json(self)
 
     @model_validator(mode="after")
     def _one_credential_mode(self) -> "_ConnectionBase":
@@ -292,11 +301,15 @@ class _ConnectionBase(_Model):
 class HostPathConnection(_ConnectionBase):
     kind: Literal["host_path"] = "host_path"
     schema_: HostPathSchema = Field(alias="schema")
+    #: never mounted through a CSI driver: a class attribute, so ``getattr(conn, "mount", None)``
+    #: (asked several times per connection by the renderer) needs no failed lookup
+    mount: ClassVar[None] = None
 
 
 class ClaimConnection(_ConnectionBase):
     kind: Literal["volume_claim"] = "volume_claim"
     schema_: ClaimSchema = Field(alias="schema")
+    mount: ClassVar[None] = None  # as on HostPathConnection
 
 
 class S3Connection(_ConnectionBase):
@@ -335,6 +348,7 @@ class OtherConnection(_ConnectionBase):
     name: _checked(names.check_other_name, minLength=1, maxLength=names.MAX_CONNECTION_NAME)  # type: ignore[valid-type]
     kind: Literal[OTHER_KINDS]  # type: ignore[valid-type]
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    mount: ClassVar[None] = None  # as on HostPathConnection
 
     @property
     def is_storage(self) -> bool:

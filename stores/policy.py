@@ -77,10 +77,11 @@ def why_denied(
     for tree in denied_trees:
         if is_under(path, tree):
             return f"it is {tree} or under it"
+    below = path.rstrip("/") + "/"  # is_under(d, path), the prefix computed once per path
     for d in (*denied, *denied_trees):
         if path == d:
             return "it is on the deny list"
-        if is_under(d, path):
+        if d.startswith(below):
             return f"it contains {d}"
     return None
 

@@ -29,6 +29,7 @@ _WRITE = (
     "CONTRACT_VARS",
     "connections_catalog",
     "catalog_entry",
+    "catalog_entry_json",
     "csi_mounts",
 )
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .write import (
         CONTRACT_VARS as CONTRACT_VARS,
         catalog_entry as catalog_entry,
+        catalog_entry_json as catalog_entry_json,
         connections_catalog as connections_catalog,
         contract_env as contract_env,
         csi_mounts as csi_mounts,

@@ -46,6 +46,7 @@ __all__ = [
     "CONTRACT_VARS",
     "connections_catalog",
     "catalog_entry",
+    "catalog_entry_json",
     "csi_mounts",
 ]
 
@@ -189,13 +190,31 @@ def connections_catalog(connections: Any, resolve: Callable[[str], str] | None =
     writes it; ``None`` for no connections (Polyaxon then sets no variable).  ``resolve`` is
     applied to each string of the entries before they are joined: templates are resolved value by
     value, never across the JSON text (where an unclosed ``{{`` in one value would pair with a
-    ``}}`` in another)."""
-    entries = [catalog_entry(c) for c in connections]
-    if not entries:
+    ``}}`` in another).  A string without ``{{`` holds no template: ``resolve`` must return it
+    unchanged (``k8s.templates.globals_resolver``'s does), so a text without one is final."""
+    parts = [_entry_json(c, resolve) for c in connections]
+    if not parts:
         return None
-    if resolve is not None:
-        entries = [_map_strings(e, resolve) for e in entries]
-    return json.dumps({"connections": entries}, separators=(",", ":"), ensure_ascii=False)
+    # what json.dumps({"connections": entries}, separators=(",", ":")) writes, entry by entry
+    return '{"connections":[' + ",".join(parts) + "]}"
+
+
+def catalog_entry_json(conn: Any) -> str:
+    """``catalog_entry(conn)`` as compact JSON (a part of ``POLYAXON_CONNECTIONS_CATALOG``)."""
+    return json.dumps(catalog_entry(conn), separators=(",", ":"), ensure_ascii=False)
+
+
+def _entry_json(conn: Any, resolve: Callable[[str], str] | None) -> str:
+    # a catalog's connection keeps its entry's JSON (``catalog_json``); other objects are written now
+    text = getattr(conn, "catalog_json", None)
+    if not isinstance(text, str):
+        text = catalog_entry_json(conn)
+    # a template starts with "{{", which JSON writes as is inside a string and never produces
+    # between values (an object opens with '{"' or '{}'): without one in the text, no string holds
+    # a template, and the resolvers leave template-free strings as they are
+    if resolve is None or "{{" not in text:
+        return text
+    return json.dumps(_map_strings(catalog_entry(conn), resolve), separators=(",", ":"), ensure_ascii=False)
 
 
 def csi_mounts(connections: Any) -> str | None:
