@@ -21,6 +21,8 @@ Cases (what is timed):
   ``transfer_bench.py`` (timed in-process, after imports) for ours, s3fs and the raw boto3
   ceiling; ``stores cp`` / ``stores sync`` against ``aws s3 sync`` as whole processes.
   Peak memory is each client process's own ``ru_maxrss``.
+- engines: the same commands with the native client and with ``STORES_ENGINE=fsspec``, on S3
+  (moto) and Azure (Azurite), ``engine_cases.py``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import ROOT, ROWS, VENV_BIN, MotoServer, Sample, Worker, clean_env, interleaved, print_table, proc, row, run_process  # noqa: E402
 from inrun_import import LOOKUP, lookup_env  # noqa: E402
+from engine_cases import bench_engines  # noqa: E402
 from transfer_cases import bench_downloads, bench_scale, bench_uploads  # noqa: E402
 
 PY = sys.executable
@@ -120,7 +123,8 @@ def main() -> None:
     parser.add_argument("--small-files", type=int, default=1000)
     parser.add_argument("--large-mb", type=int, default=256)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--only", default="inrun,render,cli,uploads,downloads,scale", help="comma-separated subset")
+    parser.add_argument("--only", default="inrun,render,cli,uploads,downloads,scale,engines",
+                        help="comma-separated subset")
     parser.add_argument("--scale", default="1000,10000",
                         help="file counts of the scale case, the first is the base (100000 by hand: minutes)")
     parser.add_argument("--out", default=str(ROOT / "bench-results.json"))
@@ -135,7 +139,7 @@ def main() -> None:
         bench_render(args.rounds, tuple(int(s) for s in args.sizes.split(",")))
     if "cli" in only:
         bench_cli(args.rounds * 2)
-    if only & {"uploads", "downloads", "scale"}:
+    if only & {"uploads", "downloads", "scale", "engines"}:
         work = Path(tempfile.mkdtemp(prefix="stores-bench-"))
         try:
             with MotoServer() as server:
@@ -145,6 +149,8 @@ def main() -> None:
                     bench_downloads(args.transfer_rounds, work, args.small_files, args.large_mb, server)
                 if "scale" in only:
                     bench_scale(args.transfer_rounds, work, tuple(int(c) for c in args.scale.split(",")), server)
+                if "engines" in only:
+                    bench_engines(args.transfer_rounds, work, args.small_files, server)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - start

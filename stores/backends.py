@@ -4,6 +4,7 @@ inside its factory, so importing this module loads no SDK)."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from typing import Any
 
@@ -27,14 +28,19 @@ def _gcsfs_stable() -> None:
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 
-def require(kind: str) -> None:
-    """Import the modules a ``kind`` handle needs, or raise MissingExtraError naming the fix."""
+def require(kind: str, load: bool = True) -> None:
+    """Import the modules a ``kind`` handle needs, or raise MissingExtraError naming the fix;
+    ``load=False`` only checks they are installed (a handle whose filesystem is built on first
+    use imports them then)."""
     info = KINDS[kind]
-    if "gcsfs" in info.modules:
+    if "gcsfs" in info.modules and load:
         _gcsfs_stable()
     for module in ("fsspec", *info.modules):
         try:
-            importlib.import_module(module)
+            if load:
+                importlib.import_module(module)
+            elif importlib.util.find_spec(module) is None:
+                raise ImportError(name=module)
         except ImportError as exc:
             fix = f"pip install 'plx-stores[{info.extra}]'" if info.extra else "pip install fsspec"
             raise MissingExtraError(

@@ -243,6 +243,10 @@ def _build(loc: StoreLocation) -> StoreHandle:
     kind, name, creds = loc.kind, loc.name, loc.credentials
     # a kind with a native client builds its fsspec filesystem only when something needs it
     native = KINDS[kind].native_store is not None and importlib.util.find_spec("obstore") is not None
+    if native:
+        from .backends import require
+
+        require(kind, load=False)  # a missing extra is still named now
     fs = Deferred(lambda: _filesystem(loc)) if native else _filesystem(loc)
     from .refresh import KeyFileWatch, key_file_of
 

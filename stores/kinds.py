@@ -175,8 +175,9 @@ class KindRow:
     after_write: str | None = None
     #: ``(handle, key)``: deletes exactly one object
     deleter: str | None = None
-    #: ``(credentials, bucket) -> store | None``: the native (obstore) store the transfer engine
-    #: sends plain keys through (:mod:`stores.transfer.native`); None: everything through fsspec
+    #: ``(credentials, bucket, account) -> store | None``: the native (obstore) store the transfer
+    #: engine sends plain keys through (:mod:`stores.transfer.native`); None: everything through
+    #: fsspec.  A kind with a ``lister`` keeps it (it reads what the native listing lacks)
     native_store: str | None = None
     #: ``(handle, path) -> int | None``: the size of the first part of a multipart object, as the
     #: store tells it (``--checksum`` checks a multipart ETag in that part size)
@@ -387,6 +388,8 @@ KINDS: dict[str, KindRow] = {
         backend="stores.backends:azure_fs",
         fs_options="stores.backends:azure_options",
         lister="stores.transfer.azure:_list_azure",
+        uploader="stores.transfer.azure:_azure_upload",
+        native_store="stores.transfer.native:azure_store",
         after_write="stores.transfer.azure:_azure_set_md5",
         deleter="stores.transfer.azure:_rm_azure",
         write_rules=(NameRule(1, r"[\x00-\x1f\x7f\\]", "Azure Blob Storage cannot store this name exactly "

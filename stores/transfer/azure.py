@@ -1,12 +1,22 @@
-"""Azure Blob Storage, through the SDK (the kinds table's ``lister``, ``after_write`` and
-``deleter`` of the ``wasb`` kind): names read and deleted exactly, and the Content-MD5 of a blob
-committed block by block."""
+"""Azure Blob Storage (the kinds table's ``lister``, ``uploader``, ``after_write`` and
+``deleter`` of the ``wasb`` kind): names read and deleted exactly through the SDK, a small blob
+put in one request through the native client, and the Content-MD5 of a blob committed block by
+block."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import TYPE_CHECKING, Any
 
 from ..handles import StoreHandle
+from .blocks import _check, _read_whole
+from .generic import _write_streamed
+from .listing import _entry, _Entry
+from .native import native_client, plain_key
+
+if TYPE_CHECKING:
+    from ..progress import ByteProgress
+    from .options import TransferOptions
 
 
 def _azure_container(handle: StoreHandle) -> Any:
@@ -45,3 +55,28 @@ def _list_azure(handle: StoreHandle) -> dict[str, dict[str, Any]]:
 def _rm_azure(handle: StoreHandle, key: str) -> None:
     _azure_container(handle).delete_blob(_azure_name(handle, key))
 
+
+
+def _azure_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any,
+                  sentry: _Entry, part: int, opts: TransferOptions, progress: ByteProgress, md5: Any,
+                  deferred: dict[str, tuple[int, str]] | None) -> int:
+    """A file to Azure (the kinds table's ``uploader``).  A plain name of at most one part: one
+    Put Blob through the native client; the service stores the MD5 of what it received as the
+    blob's Content-MD5, which the listing afterwards (``deferred``) or the blob's properties are
+    checked against.  Anything else: one streamed write through adlfs, blocks then commit."""
+    native = native_client(dst)
+    name = dpath.partition("/")[2]
+    if native is None or sentry.size > part or not plain_key(name):
+        return _write_streamed(dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
+    data = _read_whole(reader, sentry.size, spath)
+    digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    native.put(name, data)
+    sent = len(data)
+    del data
+    if deferred is not None:
+        deferred[dkey] = (sent, digest)
+    elif opts.verify:
+        got = _entry(dst.fs.info(dpath))
+        _check(sent, digest, sentry, got.size, got.md5, dpath, opts)
+    progress.advance(sent)
+    return sent

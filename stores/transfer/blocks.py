@@ -37,6 +37,20 @@ def _blocks(reader: Any, size: int, chunk: int) -> Any:
     yield reader.read(1)
 
 
+def _read_whole(reader: Any, size: int, where: str) -> bytes:
+    """The ``size`` bytes the listing promised, in memory (a file of at most one part); an
+    IntegrityError if the source has shrunk or grown since."""
+    data = reader.read(size) if size else b""
+    while len(data) < size:
+        more = reader.read(size - len(data))
+        if not more:
+            break
+        data += more
+    if len(data) != size or reader.read(1):
+        raise IntegrityError(f"{where}: the file changed while it was read (listed {size} bytes)")
+    return bytes(data)
+
+
 def _check(sent: int, md5: str, sentry: _Entry, arrived_size: int, arrived_md5: str | None,
            where: str, opts: TransferOptions) -> None:
     if sent != sentry.size:

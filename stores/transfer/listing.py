@@ -226,6 +226,8 @@ def _list_native(handle: StoreHandle) -> dict[str, dict[str, Any]] | None:
     inexact (then :func:`_list_exact`)."""
     from .native import native_client, plain_key
 
+    if KINDS[handle.kind].lister is not None:
+        return None  # the kind's own lister reads what the native one lacks (Azure: Content-MD5)
     client = native_client(handle)
     prefix = handle.root.partition("/")[2]
     if client is None or (prefix and not plain_key(prefix.strip("/"))):

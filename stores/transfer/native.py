@@ -189,13 +189,13 @@ def native_client(handle: StoreHandle) -> NativeClient | None:
         return None
     bucket = handle.root.split("/", 1)[0]
     creds = handle.credentials
-    ident = (handle.kind, bucket, tuple(sorted((k, str(v)) for k, v in creds.settings.items())),
+    ident = (handle.kind, bucket, _account(handle), tuple(sorted((k, str(v)) for k, v in creds.settings.items())),
              tuple(sorted(creds.sources.items())))
     with _LOCK:
         if ident in _CACHE:
             return _CACHE[ident]
     try:
-        store = build(creds, bucket)
+        store = build(creds, bucket, _account(handle))
     except ImportError:
         store = None
     client = NativeClient(store, bucket) if store is not None else None
@@ -212,7 +212,14 @@ _S3_SETTINGS = frozenset({"access_key", "secret_key", "token", "endpoint_url", "
                           "ca_bundle", "timeout"})
 
 
-def s3_store(creds: Credentials, bucket: str) -> Any:
+def _account(handle: StoreHandle) -> str | None:
+    """The storage account a handle's URL names (kinds whose URLs name one: Azure)."""
+    pattern = KINDS[handle.kind].account_url
+    found = re.fullmatch(pattern, handle.url) if pattern else None
+    return found.group(3) if found else None
+
+
+def s3_store(creds: Credentials, bucket: str, account: str | None = None) -> Any:
     """An obstore ``S3Store`` for ``bucket`` with the handle's static keys (the kinds table's
     ``native_store`` of S3), or ``None`` when the settings need what only the SDK does: keys
     re-read from a mounted file, a web identity, the SDK's default chain (profiles, instance
@@ -248,9 +255,57 @@ def s3_store(creds: Credentials, bucket: str) -> Any:
         config["session_token"] = settings["token"]
     if endpoint:
         config["endpoint"] = endpoint
-    # one retry of a request (a broken GET body resumes where it broke), as the fsspec clients
-    # are configured (stores.backends): whole files are retried by stores.transfer, with its
-    # backoff, under its circuit breaker
-    retry = {"max_retries": 1, "retry_timeout": timedelta(seconds=timeout * 2),
-             "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=1), "base": 2}}
-    return S3Store(bucket, config=config, client_options=client, retry_config=retry)  # type: ignore[arg-type]
+    return S3Store(bucket, config=config, client_options=client, retry_config=_retry(timeout))  # type: ignore[arg-type]
+
+
+def _retry(timeout: float) -> dict[str, Any]:
+    """One retry of a request (a broken GET body resumes where it broke), as the fsspec clients
+    are configured (stores.backends): whole files are retried by stores.transfer, with its
+    backoff, under its circuit breaker."""
+    return {"max_retries": 1, "retry_timeout": timedelta(seconds=timeout * 2),
+            "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=1), "base": 2}}
+
+
+#: Azure settings the native store takes (a workload identity, the SDK's default chain: fsspec)
+_AZURE_SETTINGS = frozenset({"connection_string", "account_name", "account_key", "sas_token", "blob_endpoint",
+                             "timeout"})
+
+
+def _connection_string(text: str) -> dict[str, str]:
+    parts = (p.partition("=") for p in text.split(";") if p.strip())
+    return {k.strip().lower(): v.strip() for k, _, v in parts}
+
+
+def azure_store(creds: Credentials, container: str, account: str | None = None) -> Any:
+    """An obstore ``AzureStore`` for ``container`` (the kinds table's ``native_store`` of
+    Azure): an account key or a SAS token, given alone or in a connection string; ``None`` for
+    what only the SDK does (a workload identity, the default credential chain)."""
+    from ..backends import _timeout
+
+    settings = creds.settings
+    if set(settings) - _AZURE_SETTINGS:
+        return None
+    conn = _connection_string(settings.get("connection_string") or "")
+    name = conn.get("accountname") or settings.get("account_name") or account
+    key = conn.get("accountkey") or settings.get("account_key")
+    sas = conn.get("sharedaccesssignature") or settings.get("sas_token")
+    endpoint = conn.get("blobendpoint") or settings.get("blob_endpoint")
+    if not endpoint and conn.get("endpointsuffix") and name:
+        endpoint = f"{conn.get('defaultendpointsprotocol') or 'https'}://{name}.blob.{conn['endpointsuffix']}"
+    if not name or not (key or sas):
+        return None
+    from obstore.store import AzureStore
+
+    config: dict[str, Any] = {"account_name": name}
+    if key:
+        config["account_key"] = key
+    else:
+        config["sas_key"] = str(sas).lstrip("?")
+    if endpoint:
+        config["endpoint"] = endpoint.rstrip("/")
+    timeout = _timeout(creds)
+    client: dict[str, Any] = {"timeout": timedelta(seconds=timeout * 2), "connect_timeout": timedelta(seconds=timeout),
+                              "pool_max_idle_per_host": "64"}
+    if (endpoint or "").startswith("http://"):
+        client["allow_http"] = True
+    return AzureStore(container, config=config, client_options=client, retry_config=_retry(timeout))  # type: ignore[arg-type]

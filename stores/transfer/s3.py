@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError
 from ..handles import StoreHandle
-from .blocks import _b64, _blocks, _check
+from .blocks import _b64, _blocks, _check, _read_whole
 from .listing import _entry, _Entry, _remote_md5
 from .native import native_client, plain_key
 from .options import _FILE_PART_WORKERS, _HASHED_PUT_MIN, _PART_WORKERS
@@ -52,14 +52,7 @@ def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, se
     a body that does not match it).  The ETag it answers is the MD5 of what arrived: when the store
     gives one, that is the check, with no second request; otherwise (SSE-KMS, SSE-C) the size is
     checked by a listing afterwards (``deferred``) or a HEAD."""
-    data = reader.read(sentry.size) if sentry.size else b""
-    while len(data) < sentry.size:
-        more = reader.read(sentry.size - len(data))
-        if not more:
-            break
-        data += more
-    if len(data) != sentry.size or reader.read(1):  # shrunk or grown since the listing
-        raise IntegrityError(f"{spath}: the file changed while it was read (listed {sentry.size} bytes)")
+    data = _read_whole(reader, sentry.size, spath)
     md5 = hashlib.md5(data, usedforsecurity=False)
     fs = dst.fs
     native = native_client(dst)
