@@ -112,6 +112,7 @@ TEST_AREAS = {
     "data": "inputs: the bad corpus, Polyaxon's own files, fuzz regressions",
     "golden": "golden files, one concern each",
     "image": "the toolkit image, built without a daemon, running the rendered init and sidecar containers",
+    "benchmarks": "`run.sh`: the benchmark command under its first name (it runs `bench/run.sh`)",
 }
 
 
