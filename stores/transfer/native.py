@@ -139,13 +139,13 @@ class NativeClient:
         the prefix, as fsspec-style info dicts; ``None`` when the listing may have folded a key
         (module docstring) or object_store refused one: the caller lists exactly instead."""
         import obstore
-        from obstore.exceptions import InvalidPathError
+        from obstore.exceptions import BaseError, InvalidPathError
 
         base = prefix.strip("/")
         cut = len(base) + 1 if base else 0
         out: dict[str, dict[str, Any]] = {}
-        try:
-            for batch in self._call(base, lambda: obstore.list(self.store, prefix=base or None, chunk_size=1000)):
+        try:  # the pages are fetched as the stream is read: its errors are translated too
+            for batch in obstore.list(self.store, prefix=base or None, chunk_size=1000):
                 for meta in batch:
                     key = meta["path"][cut:]
                     if meta["size"] == 0 or not key or key in out:
@@ -153,6 +153,8 @@ class NativeClient:
                     out[key] = _info(meta)
         except InvalidPathError:
             return None
+        except BaseError as exc:
+            raise _translate(exc, base or self.bucket) from None
         return out
 
 

@@ -129,6 +129,8 @@ def test_native_errors_are_the_ones_the_retry_rules_know(s3_server, bucket):
     with pytest.raises(ConnectionError) as info:
         dead.get_range("p/x", 0, 10)
     assert is_transient(info.value) and _is_connection_failure(info.value)
+    with pytest.raises(ConnectionError):  # a listing's pages are fetched as it is read
+        dead.list("p")
 
 
 def test_a_wrong_key_is_refused_by_a_server_that_checks_signatures(s3_auth_server):
