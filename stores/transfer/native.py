@@ -115,11 +115,12 @@ class NativeClient:
         except BaseError as exc:
             raise _translate(exc, path) from None
 
-    def get_range(self, key: str, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` of ``key`` (fewer when the object is shorter)."""
+    def get_range(self, key: str, start: int, end: int) -> memoryview:
+        """Bytes ``[start, end)`` of ``key`` (fewer when the object is shorter), as a view of
+        obstore's buffer (not copied: a range may be tens of MiB)."""
         import obstore
 
-        return bytes(self._call(key, lambda: obstore.get_range(self.store, key, start=start, end=end)))
+        return memoryview(self._call(key, lambda: obstore.get_range(self.store, key, start=start, end=end)))
 
     def put(self, key: str, data: bytes) -> str | None:
         """``data`` as the whole object ``key``; the ETag the store answered."""

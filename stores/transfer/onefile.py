@@ -38,14 +38,14 @@ def _open_reader(src: StoreHandle, spath: str, sentry: _Entry, opts: TransferOpt
     return RangedReader(fetch, sentry.size, opts.chunk_size)
 
 
-def _fsspec_range(src: StoreHandle, spath: str) -> Callable[[int, int], bytes]:
-    def fetch(start: int, end: int) -> bytes:
+def _fsspec_range(src: StoreHandle, spath: str) -> Callable[[int, int], bytes | memoryview]:
+    def fetch(start: int, end: int) -> bytes | memoryview:
         data: bytes = src.fs.cat_file(spath, start=start, end=end)
         return data
     return fetch
 
 
-def _range_fetcher(src: StoreHandle, spath: str) -> Callable[[int, int], bytes]:
+def _range_fetcher(src: StoreHandle, spath: str) -> Callable[[int, int], bytes | memoryview]:
     """``fetch(start, end) -> bytes`` of the object ``spath``: through the kind's native client
     when it serves this handle and key (:mod:`.native`), else the fsspec filesystem's ranged
     ``cat_file``."""

@@ -9,41 +9,68 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
-__all__ = ["RangedReader", "AHEAD", "BUDGET"]
+__all__ = ["RangedReader", "AHEAD", "AHEAD_BYTES", "BUDGET_BYTES", "range_size"]
 
-#: ranges one reader keeps in flight
+#: ranges one reader keeps in flight, at most
 AHEAD = 4
-#: ranges in flight across every reader of the process: memory stays bounded (this many parts)
-#: however many large files download at once
-BUDGET = 12
+#: bytes one reader keeps in flight, at most (fewer ranges when they are large)
+AHEAD_BYTES = 64 * 1024 * 1024
+#: bytes in flight across every reader of the process: memory stays bounded however many large
+#: files download at once
+BUDGET_BYTES = 192 * 1024 * 1024
+#: a range is at most this large (and at least one part)
+MAX_RANGE = 32 * 1024 * 1024
 
-_budget = threading.BoundedSemaphore(BUDGET)
-_pool_lock = threading.Lock()
+_lock = threading.Lock()
+_inflight = [0]
 _pool: ThreadPoolExecutor | None = None
+
+
+def range_size(size: int, part: int) -> int:
+    """The ranges a ``size``-byte object is read in: one part, or an eighth of the object up to
+    :data:`MAX_RANGE` (each request has a cost of its own: fewer, larger ranges for a large
+    object; README, "Benchmarks")."""
+    return max(part, min(MAX_RANGE, -(-size // 8)))
+
+
+def _take(nbytes: int) -> bool:
+    with _lock:
+        if _inflight[0] + nbytes > BUDGET_BYTES:
+            return False
+        _inflight[0] += nbytes
+        return True
+
+
+def _give(nbytes: int) -> None:
+    with _lock:
+        _inflight[0] -= nbytes
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
-    with _pool_lock:
+    with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=BUDGET, thread_name_prefix="stores-range")
+            _pool = ThreadPoolExecutor(max_workers=2 * AHEAD * 2, thread_name_prefix="stores-range")
         return _pool
 
 
 class RangedReader:
     """``read(n)`` over the object ``fetch(start, end)`` serves, ``size`` bytes long (as
-    listed), in ranges of ``part`` bytes.  The next ranges are fetched ahead, at most
-    :data:`AHEAD` per reader and :data:`BUDGET` in the process (a reader that gets no slot
-    fetches its next range itself, so it never waits on another).  ``seek`` before the first
-    read starts at an offset (a resumed download asks only for the rest).  A range that comes
-    back short (the object shrank) ends the stream there, so the caller's size check fails."""
+    listed), in ranges of :func:`range_size`.  The next ranges are fetched ahead, at most
+    :data:`AHEAD` ranges and :data:`AHEAD_BYTES` per reader and :data:`BUDGET_BYTES` in the
+    process (a reader that gets no share of the budget fetches its next range itself, so it never
+    waits on another).  ``seek`` before the first read starts at an offset (a resumed download
+    asks only for the rest).  A range that comes back short (the object shrank) ends the stream
+    there, so the caller's size check fails."""
 
-    def __init__(self, fetch: Callable[[int, int], bytes], size: int, part: int) -> None:
-        self._fetch, self._end, self._part = fetch, size, max(1, part)
+    def __init__(self, fetch: Callable[[int, int], bytes | memoryview], size: int, part: int) -> None:
+        self._fetch, self._end = fetch, size
+        self._part = range_size(size, max(1, part))
+        self._ahead_max = max(1, min(AHEAD, AHEAD_BYTES // self._part))
         self._pos = 0  # the next byte read() hands out
         self._next = 0  # where the next range to fetch starts
         self._buf = memoryview(b"")
-        self._ahead: deque[tuple[Future[bytes], int, bool]] = deque()
+        self._ahead: deque[tuple[Future[bytes | memoryview], int, bool]] = deque()
         self._closed = False
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -55,21 +82,22 @@ class RangedReader:
     def tell(self) -> int:
         return self._pos
 
-    def _fetch_range(self, start: int, end: int) -> bytes:
+    def _fetch_range(self, start: int, end: int) -> bytes | memoryview:
         try:
             return self._fetch(start, end)
         finally:
-            _budget.release()
+            _give(end - start)
 
     def _fill(self) -> None:
-        """Queue ranges up to AHEAD, each holding a slot of the process's budget while there is
-        one; with none free and nothing queued, the next range is fetched here and now."""
-        while self._next < self._end and len(self._ahead) < AHEAD and not self._closed:
+        """Queue ranges up to the reader's limits, each holding its share of the process's
+        budget while there is one; with none and nothing queued, the next range is fetched here
+        and now."""
+        while self._next < self._end and len(self._ahead) < self._ahead_max and not self._closed:
             start, end = self._next, min(self._next + self._part, self._end)
-            if _budget.acquire(blocking=False):
+            if _take(end - start):
                 self._ahead.append((_executor().submit(self._fetch_range, start, end), end - start, True))
             elif not self._ahead:
-                done: Future[bytes] = Future()
+                done: Future[bytes | memoryview] = Future()
                 done.set_result(self._fetch(start, end))
                 self._ahead.append((done, end - start, False))
             else:
@@ -98,6 +126,6 @@ class RangedReader:
         """Cancel the ranges not started; those running finish in the background."""
         self._closed = True
         while self._ahead:
-            future, _, slot = self._ahead.popleft()
-            if future.cancel() and slot:
-                _budget.release()
+            future, want, budgeted = self._ahead.popleft()
+            if future.cancel() and budgeted:
+                _give(want)

@@ -184,10 +184,10 @@ def test_a_dropped_connection_mid_object_is_retried_from_the_verified_prefix(pro
 
     data = os.urandom(20 * MiB)
     client.put_object(Bucket=bucket, Key="big.bin", Body=data)
-    fault = Fault("drop", "down", after=512 * 1024 + 12345)  # inside a 1 MiB ranged GET
-    # one ranged GET about halfway (each goes on a connection of its own) is cut; a restart from
-    # zero would be served ~10 MiB again
-    proxy.plan = lambda n: fault if n >= 10 and not proxy.injected["drop"] else None
+    fault = Fault("drop", "down", after=512 * 1024 + 12345)  # inside a ranged GET
+    # one ranged GET about halfway (20 MiB is read in 8 ranges of 2.5 MiB; stores.transfer.ranged)
+    # is cut; a restart from zero would be served ~10 MiB again
+    proxy.plan = lambda n: fault if n >= 5 and not proxy.injected["drop"] else None
     store = open_store(f"s3://{bucket}", environ=_env(proxy.url))
     opts = TransferOptions(chunk_size=1 * MiB, retries=2, backoff=0.01)
     download(store, "big.bin", tmp_path / "big.bin", options=opts, progress=False)
