@@ -92,7 +92,7 @@ def bench_render(rounds: int, sizes: tuple[int, ...]) -> None:
             target, met = ">= 5x faster than Polyaxon", p.median / o.median >= 5
         if n == max(sizes) and 1000 in per_conn:
             growth = per_conn[n] / per_conn[1000]
-            target, met = "linear to 10000 (us/conn within 1.5x of 1000's)", growth <= 1.5
+            target, met = "t(10000)/t(1000) <= 11 (linear)", growth <= 1.1
             note += f"; {growth:.2f}x the per-connection cost at 1000"
         row(f"render {n} connections", "render_patch + to_dict", "Polyaxon converter", o, p, target=target, met=met, note=note)
 

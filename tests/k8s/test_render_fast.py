@@ -11,8 +11,8 @@ every storage kind, with secrets mounted, keyed and shared.
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from bench.render_bench import connection  # the very mix the benchmark times
 from k8s import render_patch
 from k8s.serialize import dump
 from stores.catalog import Catalog
@@ -20,23 +20,6 @@ from stores.contract import catalog_entry, connections_catalog
 from support.k8s import RUN, assert_patch_valid
 
 N = 200
-
-
-def connection(i: int) -> dict[str, Any]:
-    """Connection ``i`` of the mix ``bench/render_bench.py`` times (host path, claim, s3, gcs, wasb)."""
-    name = f"c{i}"
-    kind = ("host_path", "volume_claim", "s3", "gcs", "wasb")[i % 5]
-    if kind == "host_path":
-        return {"name": name, "kind": kind, "schema": {"hostPath": f"/mnt/{name}", "mountPath": f"/data/{name}", "readOnly": True}}
-    if kind == "volume_claim":
-        return {"name": name, "kind": kind, "schema": {"volumeClaim": f"pvc-{name}", "mountPath": f"/data/{name}", "subPath": "x"}}
-    bucket = {"s3": f"s3://b-{name}", "gcs": f"gs://b-{name}", "wasb": f"wasbs://b-{name}@acct.blob.core.windows.net/"}[kind]
-    if kind == "wasb":
-        secret: dict[str, Any] = {"name": f"sec-{name}", "items": [f"AZ_{name.upper()}_NAME", f"AZ_{name.upper()}_KEY"]}
-    else:
-        secret = {"name": "gcs-shared" if kind == "gcs" else f"sec-{name}",
-                  "items": [{"key": "key.json", "path": "key.json"}], "mountPath": f"/plx-secrets/{name}"}
-    return {"name": name, "kind": kind, "schema": {"bucket": bucket}, "secret": secret}
 
 
 def mixed_catalog(templated: bool = False) -> Catalog:

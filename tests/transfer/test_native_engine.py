@@ -189,3 +189,40 @@ def test_a_transfer_error_names_the_file_a_native_request_failed_on(s3_server, b
     with pytest.raises(TransferError) as info:
         upload(tmp_path / "a.txt", store, "a.txt", options=TransferOptions(retries=0, stall_timeout=20), progress=False)
     assert "a.txt" in str(info.value)
+
+
+def test_a_large_upload_goes_up_in_parts_and_is_checked_whole(s3_server, bucket, tmp_path):
+    data = os.urandom(12 * 1024 * 1024 + 7)
+    (tmp_path / "big.bin").write_bytes(data)
+    opts = TransferOptions(chunk_size=5 * 1024 * 1024)
+    upload(tmp_path / "big.bin", _store(s3_server, bucket), "big.bin", options=opts, progress=False)
+    client = s3_client(s3_server)
+    assert client.get_object(Bucket=bucket, Key="p/big.bin")["Body"].read() == data
+    head = client.head_object(Bucket=bucket, Key="p/big.bin")
+    assert head["ETag"].strip('"').endswith("-3")  # three parts of 5 MiB, the last shorter
+
+
+def test_a_file_changed_during_a_large_upload_commits_nothing(s3_server, bucket, tmp_path):
+    from stores.progress import Progress
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(12 * 1024 * 1024))
+
+    class Grow(Progress):  # appends to the file once its first part was read
+        def __init__(self) -> None:
+            super().__init__(enabled=False)
+            self.done = False
+
+        def advance(self, nbytes: int) -> None:
+            super().advance(nbytes)
+            if not self.done:
+                self.done = True
+                with open(path, "ab") as fh:
+                    fh.write(b"more")
+
+    opts = TransferOptions(chunk_size=5 * 1024 * 1024, retries=0)
+    with pytest.raises(TransferError, match="changed while it was read"):
+        upload(path, _store(s3_server, bucket), "big.bin", options=opts, progress=Grow())
+    client = s3_client(s3_server)
+    assert "Contents" not in client.list_objects_v2(Bucket=bucket, Prefix="p/")
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
