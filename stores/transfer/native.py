@@ -30,7 +30,7 @@ import os
 import re
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..kinds import KINDS
 
@@ -127,6 +127,17 @@ class NativeClient:
         import obstore
 
         out = self._call(key, lambda: obstore.put(self.store, key, data, use_multipart=False))
+        etag = out.get("e_tag")
+        return str(etag) if etag else None
+
+    def put_parts(self, key: str, parts: Iterator[bytes], part: int, in_flight: int) -> str | None:
+        """``parts`` (each ``part`` bytes but the last) as the multipart upload of ``key``,
+        ``in_flight`` parts at once; the ETag of the whole.  An error, the iterator's own
+        included, aborts the upload (object_store's ``WriteMultipart``): nothing is committed."""
+        import obstore
+
+        out = self._call(key, lambda: obstore.put(self.store, key, parts, use_multipart=True, chunk_size=part,
+                                                  max_concurrency=in_flight))
         etag = out.get("e_tag")
         return str(etag) if etag else None
 

@@ -11,13 +11,13 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import IntegrityError
 from ..handles import StoreHandle
-from .blocks import _b64, _blocks, _check, _read_whole
+from .blocks import _b64, _blocks, _check, _read_whole, multipart_count
 from .listing import _entry, _Entry, _remote_md5
-from .native import native_client, plain_key
+from .native import NativeClient, native_client, plain_key
 from .options import _FILE_PART_WORKERS, _HASHED_PUT_MIN, _PART_WORKERS
 
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ def _s3_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spath:
                deferred: dict[str, tuple[int, str]] | None) -> int:
     """A file to S3 (the kinds table's ``uploader``): one PUT, or a multipart upload."""
     if sentry.size > part and src.is_local:
+        native = native_client(dst)
+        if native is not None and plain_key(dpath.partition("/")[2]):
+            return _s3_multipart_native(native, dpath, spath, reader, sentry, part, opts, progress)
         return _s3_multipart_local(dst, dpath, spath, reader, sentry, part, opts, progress)
     if sentry.size <= part:
         return _s3_put(dst, dkey, dpath, spath, reader, sentry, opts, progress, deferred)
@@ -224,6 +227,50 @@ def _s3_multipart_local(dst: StoreHandle, dpath: str, spath: str, reader: Any, s
         got = _entry(fs.info(dpath))  # the store's ETags are not MD5s: check the size at least
         if got.size != sentry.size:
             raise IntegrityError(f"{dpath}: {got.size} bytes arrived, {sentry.size} were sent")
+    return sentry.size
+
+
+def _s3_multipart_native(native: NativeClient, dpath: str, spath: str, reader: Any, sentry: _Entry, part: int,
+                         opts: TransferOptions, progress: ByteProgress) -> int:
+    """A large local file as a multipart upload through the native client, parts of ``part``
+    bytes, ``_FILE_PART_WORKERS`` in flight.  Each part's MD5 is taken as it is read; every
+    request is signed over its body's SHA-256 (the store refuses a part that differs), and the
+    ETag of the whole is checked against the MD5 of our parts' MD5s.  A file that changes while
+    it is read raises before the last part is handed over, and the native client aborts the
+    upload, so nothing is committed (as on the SDK path)."""
+    fd = reader.fileno()
+    before = os.fstat(fd)
+    if before.st_size != sentry.size:
+        raise IntegrityError(f"{spath}: {before.st_size} bytes now, the listing said {sentry.size}")
+    digests: list[bytes] = []
+    advanced = [0]
+
+    def parts() -> Iterator[bytes]:
+        for start in range(0, sentry.size, part):
+            data = os.pread(fd, min(part, sentry.size - start), start)
+            if len(data) != min(part, sentry.size - start):
+                raise IntegrityError(f"{spath}: the file shrank while it was read")
+            digests.append(hashlib.md5(data, usedforsecurity=False).digest())
+            if start + part >= sentry.size:  # the last part: the file must be as it was
+                after = os.fstat(fd)
+                if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                    raise IntegrityError(f"{spath}: the file changed while it was read ({after.st_size} bytes "
+                                         f"now, {sentry.size} listed)")
+            progress.advance(len(data))
+            advanced[0] += len(data)
+            yield data
+
+    try:
+        etag = native.put_parts(dpath.partition("/")[2], parts(), part, _FILE_PART_WORKERS)
+    except BaseException:
+        progress.rewind(advanced[0])
+        raise
+    composite = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest() + f"-{len(digests)}"
+    if opts.verify and (etag or "").strip('"').lower() != composite:
+        got = native.head(dpath.partition("/")[2])
+        if multipart_count(got.get("ETag")) is not None or got["size"] != sentry.size:
+            # an MD5-style ETag that differs, or the wrong size: what arrived is not what was read
+            raise IntegrityError(f"{dpath}: the store's ETag {etag} differs from {composite}, the MD5 of the parts sent")
     return sentry.size
 
 
