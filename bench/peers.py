@@ -94,7 +94,13 @@ def _rclone() -> Tool:
 PEERS: dict[str, Callable[[], Tool]] = {"stores": _stores, "aws": _aws, "s5cmd": _s5cmd, "rclone": _rclone}
 
 
+#: the peers a run compares with (``run_all.py --peers``); None: every installed one
+SELECTED: set[str] | None = None
+
+
 def available(name: str) -> bool:
+    if name != "stores" and SELECTED is not None and name not in SELECTED:
+        return False
     return name == "stores" or bool(shutil.which({"aws": "aws"}.get(name, name), path=str(VENV_BIN))
                                     or shutil.which(name))
 

@@ -127,11 +127,18 @@ def main() -> None:
                         help="comma-separated subset")
     parser.add_argument("--scale", default="1000,10000",
                         help="file counts of the scale case, the first is the base (100000 by hand: minutes)")
+    parser.add_argument("--peers", default="", help="comma-separated transfer peers (aws, s5cmd, rclone); "
+                        "default: every installed one (the 100,000-file scale case by hand: rclone alone takes "
+                        "minutes per no-op sync there)")
     parser.add_argument("--out", default=str(ROOT / "bench-results.json"))
     args = parser.parse_args()
     if not POLYAXON_PY.exists():
         raise SystemExit(f"{POLYAXON_PY} is missing: run `bash bench/run.sh`, which creates it")
     only = set(args.only.split(","))
+    if args.peers:
+        import peers
+
+        peers.SELECTED = set(args.peers.split(","))
     start = time.monotonic()
     if "inrun" in only:
         bench_inrun(args.rounds * 2)

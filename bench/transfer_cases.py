@@ -56,7 +56,7 @@ class S3Bench:
         self.tools = [PEERS[name]() for name in PEERS if available(name)]
         missing = [name for name in PEERS if not available(name)]
         if missing:
-            print(f"  (peers not installed, left out: {', '.join(missing)}; `bash bench/run.sh` installs them)")
+            print(f"  (peers not installed or not selected, left out: {', '.join(missing)}; `bash bench/run.sh` installs them)")
 
     @property
     def peers(self) -> list[Tool]:
