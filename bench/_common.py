@@ -112,6 +112,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_http(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> bool:
+    """Whether the server ``proc`` answers ``url`` (any HTTP status) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
 class MotoServer:
     """``moto_server -H 127.0.0.1 -p PORT`` in a separate process (DESIGN.md: the S3 server
     benchmarks run against)."""
@@ -124,18 +139,9 @@ class MotoServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(self.port)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/moto-api/", timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit(f"moto_server did not start at {self.url}")
-                time.sleep(0.1)
+        if not wait_http(self.url + "/moto-api/", self.proc):
+            self.stop()
+            raise SystemExit(f"moto_server did not start at {self.url}")
 
     def env(self) -> dict[str, str]:
         # moto accepts any key pair; placeholders, not secrets

@@ -14,13 +14,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
-from _common import ROOT, VENV_BIN, MotoServer, clean_env, free_port, interleaved, row, run_process
+from _common import ROOT, VENV_BIN, MotoServer, clean_env, free_port, interleaved, row, run_process, wait_http
 from transfer_cases import make_tree
 
 __all__ = ["bench_engines"]
@@ -42,17 +39,9 @@ class Azurite:
                                       "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
                                       "--silent"], cwd=self.work, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(self.endpoint + "?comp=list", timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("Azurite did not start")
-                time.sleep(0.2)
+        if not wait_http(self.endpoint + "?comp=list", self.proc):
+            self.stop()
+            raise SystemExit("Azurite did not start")
         self.conn = (f"DefaultEndpointsProtocol=http;AccountName={AZ_ACCOUNT};AccountKey={AZ_KEY};"
                      f"BlobEndpoint={self.endpoint};")
 
