@@ -10,7 +10,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import StoresError
 from ..handles import StoreHandle, clean_key, local_store
@@ -189,13 +189,13 @@ def _walk(folder: str, prefix: str, real_root: str, chain: list[tuple[int, int]]
             out.skipped[key] = f"{_special_kind(st.st_mode)}: not read"
 
 
-def _list(handle: StoreHandle, strict: bool = True) -> _Listing:
+def _list(handle: StoreHandle, strict: bool = True, beat: Callable[[], None] | None = None) -> _Listing:
     """Every file under the handle's root, by its exact key (relative to the root): ``{"": entry}``
     when the root is itself a file; nothing when nothing is there."""
     if handle.is_local:
         return _list_local(handle.root, strict) if os.path.exists(handle.root) else _Listing()
     out = _Listing()
-    native = _list_native(handle)
+    native = _list_native(handle, beat)
     if native is not None:
         found = native
     else:
@@ -220,7 +220,7 @@ def _list(handle: StoreHandle, strict: bool = True) -> _Listing:
     return out
 
 
-def _list_native(handle: StoreHandle) -> dict[str, dict[str, Any]] | None:
+def _list_native(handle: StoreHandle, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]] | None:
     """The listing through the kind's native client (:mod:`.native`), ``{"": info}`` when the
     root is itself an object; ``None`` when there is no native client or its listing could be
     inexact (then :func:`_list_exact`)."""
@@ -237,7 +237,7 @@ def _list_native(handle: StoreHandle) -> dict[str, dict[str, Any]] | None:
             return {"": client.head(prefix)}
         except FileNotFoundError:
             pass
-    return client.list(prefix)
+    return client.list(prefix, beat)
 
 
 def _list_exact(handle: StoreHandle) -> dict[str, dict[str, Any]]:

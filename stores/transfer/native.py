@@ -146,10 +146,11 @@ class NativeClient:
 
         return _info(self._call(key, lambda: obstore.head(self.store, key)))
 
-    def list(self, prefix: str) -> dict[str, dict[str, Any]] | None:
+    def list(self, prefix: str, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]] | None:
         """Every object under ``prefix/`` (``prefix`` empty: the bucket), by its key relative to
         the prefix, as fsspec-style info dicts; ``None`` when the listing may have folded a key
-        (module docstring) or object_store refused one: the caller lists exactly instead."""
+        (module docstring) or object_store refused one: the caller lists exactly instead.
+        ``beat()`` after each page: a listing of many pages is progress (the stall watch)."""
         import obstore
         from obstore.exceptions import BaseError, InvalidPathError
 
@@ -163,6 +164,8 @@ class NativeClient:
                     if meta["size"] == 0 or not key or key in out:
                         return None
                     out[key] = _info(meta)
+                if beat is not None:
+                    beat()
         except InvalidPathError:
             return None
         except BaseError as exc:

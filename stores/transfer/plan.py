@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import TransferError
 from ..handles import StoreHandle
@@ -30,10 +30,18 @@ def _list_hooked(handle: StoreHandle, opts: TransferOptions, **kw: Any) -> _List
     return listing
 
 
+def _beater(beats: list[int]) -> Callable[[], None]:
+    """What a listing calls after each page it took: progress for the stall watch (a listing of
+    100,000 keys from a slow store takes minutes, and is not a stall)."""
+    def beat() -> None:
+        beats[0] += 1
+    return beat
+
+
 def _list_source(src: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _Listing | None:
     """The source's listing; None when there is nothing and that is fine (``missing_ok``); a
     TransferError when a copy has nothing to copy."""
-    listing: _Listing = _listed(lambda: _list_hooked(src, opts), src, opts)
+    listing: _Listing = _listed(lambda: _list_hooked(src, opts, beat=_beater(beats)), src, opts)
     beats[0] += 1
     if not listing.files and not listing.failed and not listing.skipped:
         if opts.missing_ok:
@@ -88,7 +96,7 @@ def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferO
         if problem:
             result.failed[key] = problem
             result.sizes[key] = sources.pop(key).size
-    dentries = (_listed(lambda: _list_hooked(dst, opts, strict=False), dst, opts).files
+    dentries = (_listed(lambda: _list_hooked(dst, opts, strict=False, beat=_beater(beats)), dst, opts).files
                 if (incremental or (opts.delete and not single)) else {})
     beats[0] += 1
     plan.todo = _to_send(plan, dentries, incremental, opts)

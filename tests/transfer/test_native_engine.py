@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,27 @@ def test_native_requests_are_signed_over_their_body():
     assert request["x-amz-content-sha256"] == hashlib.sha256(b"payload").hexdigest()
     signed = request["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
     assert "x-amz-content-sha256" in signed
+
+
+def test_a_listing_of_many_pages_is_progress_not_a_stall(s3_server, bucket, tmp_path):
+    """A no-op sync against a bucket whose listing, page by page, takes longer than the stall
+    bound: every page is progress (before, the listing counted once, when it ended, and a
+    100,000-key bucket on moto failed as stalled after 60 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tools.reliability.faultproxy import FaultProxy
+
+    client = s3_client(s3_server)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: client.put_object(Bucket=bucket, Key=f"p/k{i:05d}", Body=b"x"), range(4500)))
+    proxy = FaultProxy("127.0.0.1", s3_server.port)
+    proxy.throttle = 1024 * 1024  # bytes per second: each page of 1000 keys takes a fraction of a second
+    try:
+        store = open_store(f"s3://{bucket}/p", environ={**s3_env(s3_server), "AWS_ENDPOINT_URL": proxy.url})
+        (tmp_path / "empty").mkdir()
+        started = time.monotonic()
+        result = sync(tmp_path / "empty", store, options=TransferOptions(stall_timeout=1.0), progress=False)
+        took = time.monotonic() - started
+    finally:
+        proxy.close()
+    assert result.transferred == [] and took > 1.0, took  # longer than the bound, and not a stall
