@@ -243,12 +243,13 @@ def _build(loc: StoreLocation) -> StoreHandle:
     kind, name, creds = loc.kind, loc.name, loc.credentials
     # a local store (the engine reads and writes its files with os) and a kind with a native
     # client build their fsspec filesystem only when something needs it
-    native = KINDS[kind].native_store is not None and importlib.util.find_spec("obstore") is not None
-    if native or not KINDS[kind].is_bucket:
+    deferred = not KINDS[kind].is_bucket or (
+        KINDS[kind].native_store is not None and importlib.util.find_spec("obstore") is not None)
+    if deferred:
         from .backends import require
 
         require(kind, load=False)  # a missing extra is still named now
-    fs = Deferred(lambda: _filesystem(loc)) if native or not KINDS[kind].is_bucket else _filesystem(loc)
+    fs = Deferred(lambda: _filesystem(loc)) if deferred else _filesystem(loc)
     from .refresh import KeyFileWatch, key_file_of
 
     files = [f for f in (key_file_of(creds.sources, s) for s in sorted(creds.sources)) if f]

@@ -204,15 +204,15 @@ def native_client(handle: StoreHandle) -> NativeClient | None:
     build = KINDS[handle.kind].code("native_store")
     if build is None:
         return None
-    bucket = handle.root.split("/", 1)[0]
+    bucket, account = handle.root.split("/", 1)[0], _account(handle)
     creds = handle.credentials
-    ident = (handle.kind, bucket, _account(handle), tuple(sorted((k, str(v)) for k, v in creds.settings.items())),
+    ident = (handle.kind, bucket, account, tuple(sorted((k, str(v)) for k, v in creds.settings.items())),
              tuple(sorted(creds.sources.items())))
     with _LOCK:
         if ident in _CACHE:
             return _CACHE[ident]
     try:
-        store = build(creds, bucket, _account(handle))
+        store = build(creds, bucket, account)
     except ImportError:
         store = None
     client = NativeClient(store, bucket) if store is not None else None
@@ -254,10 +254,7 @@ def s3_store(creds: Credentials, bucket: str, account: str | None = None) -> Any
 
     endpoint = settings.get("endpoint_url") or None
     timeout = _timeout(creds)
-    client: dict[str, Any] = {"timeout": timedelta(seconds=timeout * 2), "connect_timeout": timedelta(seconds=timeout),
-                              "pool_max_idle_per_host": "64"}
-    if endpoint and endpoint.startswith("http://"):
-        client["allow_http"] = True
+    client = _client_options(timeout, endpoint)
     if not _verify_ssl(creds):
         client["allow_invalid_certificates"] = True
     elif settings.get("ca_bundle") and not (endpoint or "").startswith("http://"):
@@ -273,6 +270,16 @@ def s3_store(creds: Credentials, bucket: str, account: str | None = None) -> Any
     if endpoint:
         config["endpoint"] = endpoint
     return S3Store(bucket, config=config, client_options=client, retry_config=_retry(timeout))  # type: ignore[arg-type]
+
+
+def _client_options(timeout: float, endpoint: str | None) -> dict[str, Any]:
+    """The HTTP client's options every native store shares: the handle's timeout, plain http
+    only for an endpoint that asks for it."""
+    client: dict[str, Any] = {"timeout": timedelta(seconds=timeout * 2), "connect_timeout": timedelta(seconds=timeout),
+                              "pool_max_idle_per_host": "64"}
+    if (endpoint or "").startswith("http://"):
+        client["allow_http"] = True
+    return client
 
 
 def _retry(timeout: float) -> dict[str, Any]:
@@ -321,8 +328,5 @@ def azure_store(creds: Credentials, container: str, account: str | None = None) 
     if endpoint:
         config["endpoint"] = endpoint.rstrip("/")
     timeout = _timeout(creds)
-    client: dict[str, Any] = {"timeout": timedelta(seconds=timeout * 2), "connect_timeout": timedelta(seconds=timeout),
-                              "pool_max_idle_per_host": "64"}
-    if (endpoint or "").startswith("http://"):
-        client["allow_http"] = True
+    client = _client_options(timeout, endpoint)
     return AzureStore(container, config=config, client_options=client, retry_config=_retry(timeout))  # type: ignore[arg-type]
