@@ -167,7 +167,8 @@ class KindRow:
     backend: str = "stores.backends:local_fs"
     #: ``(credentials, options, timeout, account) -> None``: the kind's filesystem options
     fs_options: str | None = None
-    #: ``(handle) -> {key: info}``: every object under the root, when ``fs.find`` will not do
+    #: ``(handle, beat) -> {key: info}``: every object under the root, when ``fs.find`` will not
+    #: do; ``beat()`` (if given) after each page, for the stall watch
     lister: str | None = None
     #: uploads a file to a store of this kind in its own way (else one streamed write)
     uploader: str | None = None

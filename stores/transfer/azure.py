@@ -6,7 +6,7 @@ block."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..handles import StoreHandle
 from .blocks import _check, _read_whole
@@ -17,6 +17,9 @@ from .native import native_client, plain_key
 if TYPE_CHECKING:
     from ..progress import ByteProgress
     from .options import TransferOptions
+
+#: blobs per listing page: the service's maximum (fewest requests); each page is a beat
+_PAGE = 5000
 
 
 def _azure_container(handle: StoreHandle) -> Any:
@@ -41,14 +44,20 @@ def _azure_set_md5(handle: StoreHandle, key: str, digest: bytes) -> None:
     blob.set_http_headers(ContentSettings(content_type="application/octet-stream", content_md5=bytearray(digest)))
 
 
-def _list_azure(handle: StoreHandle) -> dict[str, dict[str, Any]]:
+def _list_azure(handle: StoreHandle, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Every blob under the root with its Content-MD5; ``beat()`` after each page (a long
+    listing is progress for the stall watch)."""
     container, _, prefix = handle.root.partition("/")
     prefix = prefix.rstrip("/") + "/" if prefix else ""
     out = {}
-    for blob in _azure_container(handle).list_blobs(name_starts_with=prefix or None):
-        out[blob.name[len(prefix):]] = {
-            "size": blob.size, "last_modified": blob.last_modified, "etag": blob.etag,
-            "content_settings": {"content_md5": blob.content_settings.content_md5}}
+    pages = _azure_container(handle).list_blobs(name_starts_with=prefix or None, results_per_page=_PAGE).by_page()
+    for page in pages:
+        for blob in page:
+            out[blob.name[len(prefix):]] = {
+                "size": blob.size, "last_modified": blob.last_modified, "etag": blob.etag,
+                "content_settings": {"content_md5": blob.content_settings.content_md5}}
+        if beat is not None:
+            beat()
     return out
 
 

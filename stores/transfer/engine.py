@@ -4,6 +4,7 @@ uploads against one listing), delete (``sync`` with ``delete``), the whole watch
 
 from __future__ import annotations
 
+import copy as copy_module
 import logging
 import os
 import threading
@@ -19,7 +20,7 @@ from .listing import _join, _key_problem, _side, _vanished, escape_key
 from .local import _TEMPS
 from .onefile import _copy_one
 from .options import _BATCH_VERIFY_MIN, STALL_TIMEOUT, TransferOptions, TransferResult
-from .plan import _list_hooked, _list_source, _Plan, _plan
+from .plan import _beater, _list_hooked, _list_source, _Plan, _plan
 from .retry import _Breaker, _listed, _with_retries
 
 if TYPE_CHECKING:
@@ -237,7 +238,9 @@ class _Execution:
         """The batch against one listing of the destination; what does not match is sent again,
         each file then checked on its own."""
         dst, result = self.plan.dst, self.result
-        arrived = _listed(lambda: _list_hooked(dst, self.opts, strict=False), dst, self.opts).files
+        # a beat per page, as the planning listings give: a long check listing is not a stall
+        arrived = _listed(lambda: _list_hooked(dst, self.opts, strict=False, beat=_beater(self.beats)),
+                          dst, self.opts).files
         self.beats[0] += 1
         redo = []
         for dkey, (sent, md5) in sorted((self.deferred or {}).items()):
@@ -298,11 +301,33 @@ def _failed(result: TransferResult, src: StoreHandle, dst: StoreHandle, failures
         f"{len(failures) + len(listed)} of {tried + len(listed)} file(s) failed ({src.url} -> {dst.url}):\n"
         + "\n".join(lines))
     # every failed entry, with the exception it failed with (a refused entry: a StoresError)
-    err.failures = {**{k: StoresError(v) for k, v in listed.items()}, **failures}
+    err.failures = {**{k: StoresError(v) for k, v in listed.items()},
+                    **{k: _redacted(exc, lambda t: dst.credentials.redact(src.credentials.redact(t)))
+                       for k, exc in failures.items()}}
     err.not_attempted = list(not_attempted)
     err.unverified = list(unverified)
     err.result = result
     return err
+
+
+def _redacted(exc: BaseException, redact: Callable[[str], str]) -> BaseException:
+    """``exc`` as is when its text holds no credential, else a copy of the same type whose text
+    is redacted (an SDK's message may quote a signed URL), or a ``StoresError`` naming the type
+    when the copy would still show it: what ``TransferError.failures`` hands out is safe to log."""
+    text = str(exc)
+    clean = redact(text)
+    if clean == text:
+        return exc
+    try:
+        twin = copy_module.copy(exc)
+        twin.args = (clean,)
+        if isinstance(twin, OSError):
+            twin.strerror, twin.filename, twin.filename2 = clean, None, None
+        if str(twin) == clean:
+            return twin
+    except Exception:  # an exception type that does not copy: named, not copied
+        pass
+    return StoresError(f"{type(exc).__name__}: {clean}")
 
 
 def _rm_exact(handle: StoreHandle, key: str) -> None:

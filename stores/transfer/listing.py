@@ -207,7 +207,7 @@ def _list(handle: StoreHandle, strict: bool = True, beat: Callable[[], None] | N
         if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
             out.files[""] = _entry(info)
             return out
-        found = _list_exact(handle)
+        found = _list_exact(handle, beat)
     for key, info in found.items():
         if key == "":
             out.files[""] = _entry(info)
@@ -240,12 +240,13 @@ def _list_native(handle: StoreHandle, beat: Callable[[], None] | None = None) ->
     return client.list(prefix, beat)
 
 
-def _list_exact(handle: StoreHandle) -> dict[str, dict[str, Any]]:
-    """Every object under the root through the kind's exact lister or ``fs.find``."""
+def _list_exact(handle: StoreHandle, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Every object under the root through the kind's exact lister (``beat()`` after each page)
+    or ``fs.find`` (whose pages are its own: the listing counts once, when it ends)."""
     fs = handle.fs
     lister = KINDS[handle.kind].code("lister")
     if lister is not None:
-        found: dict[str, dict[str, Any]] = lister(handle)
+        found: dict[str, dict[str, Any]] = lister(handle, beat)
     else:
         root = handle.root.rstrip("/") + "/"
         found = {p[len(root):]: i for p, i in fs.find(handle.root, detail=True).items()

@@ -16,7 +16,7 @@ from .listing import _is_dir, _key_problem, _list, _Listing, _planned_path, esca
 from .options import TransferOptions, TransferResult
 from .retry import _listed
 
-__all__ = ["_Plan", "_list_hooked", "_list_source", "_plan", "_to_send"]
+__all__ = ["_Plan", "_beater", "_list_hooked", "_list_source", "_plan", "_to_send"]
 
 _log = logging.getLogger("stores.transfer")
 

@@ -287,3 +287,45 @@ def test_a_listing_of_many_pages_is_progress_not_a_stall(s3_server, bucket, tmp_
     finally:
         proxy.close()
     assert result.transferred == [] and took > 1.0, took  # longer than the bound, and not a stall
+
+
+
+def test_the_check_listing_after_an_upload_is_progress_not_a_stall(request, tmp_path, monkeypatch):
+    """The listing that checks a batch of uploads (one listing instead of a request per blob;
+    Azure's small blobs are checked so) beats per page: into a prefix of 1500 blobs through a
+    slow link it takes longer than the stall bound, and is not a stall (before, the check
+    listing counted once, when it ended, as the planning listings once did)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from azure.storage.blob import ContainerClient
+
+    from stores.transfer import azure
+    from support.servers import AZURITE_ACCOUNT, azure_env, bucket_store
+    from tools.reliability.faultproxy import FaultProxy
+
+    monkeypatch.setattr(azure, "_PAGE", 300)  # pages of a size that crosses a slow link in well under the bound
+    store = bucket_store(request, "wasb")
+    server = request.getfixturevalue("azurite_server")
+    container = ContainerClient.from_connection_string(server.extra["connection_string"], store.root.split("/")[0])
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: container.upload_blob(f"p/old/k{i:05d}", b"x"), range(1500)))
+    src = tmp_path / "new"
+    src.mkdir()
+    for i in range(20):
+        (src / f"f{i:02d}.txt").write_bytes(b"new %d" % i)
+    proxy = FaultProxy("127.0.0.1", server.port)
+    proxy.throttle = 512 * 1024  # bytes per second
+    conn = azure_env(server)["AZURE_STORAGE_CONNECTION_STRING"].replace(f"127.0.0.1:{server.port}", proxy.url.split("//")[1])
+    try:
+        slow = open_store(f"wasbs://{store.root.split('/')[0]}@{AZURITE_ACCOUNT}.blob.core.windows.net/p",
+                          environ={"AZURE_STORAGE_CONNECTION_STRING": conn})
+        listed = []
+        real = azure._list_azure
+        monkeypatch.setattr(azure, "_list_azure", lambda h, beat=None: listed.append(h.root) or real(h, beat))
+        started = time.monotonic()
+        result = upload(src, slow, options=TransferOptions(stall_timeout=1.0), progress=False)
+        took = time.monotonic() - started
+    finally:
+        proxy.close()
+    assert len(result.transferred) == 20
+    assert len(listed) >= 1 and took > 1.5, (listed, took)  # the check listing ran, longer than the bound
