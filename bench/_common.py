@@ -20,6 +20,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+#: where ``stores`` is installed as users install it (a wheel; ``bench/run.sh`` makes it): the
+#: development venv's editable install adds an import hook to every start (12 ms measured), which
+#: no user has; without it, the development venv
+_INSTALLED = ROOT / ".bench" / "stores-venv" / "bin"
+STORES_BIN = _INSTALLED if (_INSTALLED / "stores").exists() else VENV_BIN
 
 
 # ---- processes ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-from _common import ROOT, VENV_BIN, MotoServer, clean_env, free_port, interleaved, row, run_process, wait_http
+from _common import ROOT, STORES_BIN, VENV_BIN, MotoServer, clean_env, free_port, interleaved, row, run_process, wait_http
 from transfer_cases import make_tree
 
 __all__ = ["bench_engines"]
@@ -71,7 +71,7 @@ def _names() -> Iterator[str]:
 
 def _kind_rows(kind: str, rounds: int, work: Path, src: Path, env: dict[str, str],
                fresh: Callable[[], str]) -> None:
-    stores = str(VENV_BIN / "stores")
+    stores = str(STORES_BIN / "stores")
     engines = {"native": env, "fsspec": {**env, "STORES_ENGINE": "fsspec"}}
 
     def up(engine: str) -> Callable[[], float]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from _common import VENV_BIN
+from _common import STORES_BIN, VENV_BIN
 
 __all__ = ["PEERS", "Tool", "available", "tool_env"]
 
@@ -41,7 +41,7 @@ class Tool:
 
 
 def _stores() -> Tool:
-    exe = _bin("stores")
+    exe = str(STORES_BIN / "stores")
     return Tool("stores", lambda s, d: [exe, "cp", "-q", s, d], lambda s, d: [exe, "sync", "-q", s, d])
 
 

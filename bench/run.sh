@@ -3,6 +3,8 @@
 #   - installs the project with its test extras into ./.venv (as scripts/test.sh does), which
 #     brings moto's S3 server, awscli and s3fs
 #   - creates Polyaxon 2.18 in its own virtualenv, ./.bench/polyaxon-venv (git-ignored)
+#   - installs this checkout as users do (not editable) into ./.bench/stores-venv: the timed
+#     `stores` processes and the in-run lookup run from there
 #   - compiles both environments' bytecode, as `pip install` does (uv and PYTHONDONTWRITEBYTECODE
 #     leave none, and every cold start would then compile its imports from source)
 #   - prints one table and writes bench-results.json; extra arguments go to run_all.py
@@ -26,7 +28,15 @@ if ! .bench/polyaxon-venv/bin/python -c "import polyaxon.pkg, sys; sys.exit(poly
   uv_cmd pip install -q --python .bench/polyaxon-venv/bin/python "polyaxon==$POLYAXON_VERSION"
 fi
 
-for venv in .venv .bench/polyaxon-venv; do
+# the toolkit as users install it (a wheel, not the editable install's import hook), rebuilt
+# from this checkout every run: the CLI and in-run rows time it
+if [ ! -x .bench/stores-venv/bin/python ]; then
+  mkdir -p .bench
+  uv_cmd venv -q --python "$(.venv/bin/python -c 'import sys; print(sys.executable)')" .bench/stores-venv
+fi
+uv_cmd pip install -q --python .bench/stores-venv/bin/python --reinstall-package plx-stores ".[all]"
+
+for venv in .venv .bench/polyaxon-venv .bench/stores-venv; do
   "$venv/bin/python" -m compileall -q -j 0 "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
 done
 .venv/bin/python -m compileall -q -j 0 stores k8s >/dev/null

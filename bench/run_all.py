@@ -41,7 +41,7 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import ROOT, ROWS, VENV_BIN, MotoServer, Sample, Worker, clean_env, interleaved, print_table, proc, row, run_process  # noqa: E402
+from _common import ROOT, ROWS, STORES_BIN, VENV_BIN, MotoServer, Sample, Worker, clean_env, interleaved, print_table, proc, row, run_process  # noqa: E402
 from inrun_import import LOOKUP, lookup_env  # noqa: E402
 from engine_cases import bench_engines  # noqa: E402
 from transfer_cases import bench_downloads, bench_scale, bench_uploads  # noqa: E402
@@ -56,8 +56,9 @@ SIZES = (1, 100, 1000, 10000)
 def bench_inrun(rounds: int) -> None:
     print("in-run lookup", flush=True)
     env = lookup_env()
-    ours = [PY, "-c", LOOKUP]
-    bare = [PY, "-c", "pass"]
+    py = str(STORES_BIN / "python")  # a regular install, as in a run's image
+    ours = [py, "-c", LOOKUP]
+    bare = [py, "-c", "pass"]
     poly = [str(POLYAXON_PY), "-c", "import polyaxon.tracking"]
     for cmd in (ours, bare, poly):
         run_process(cmd, env)  # warm the file cache
@@ -100,7 +101,7 @@ def bench_render(rounds: int, sizes: tuple[int, ...]) -> None:
 def bench_cli(rounds: int) -> None:
     print("CLI cold start", flush=True)
     env = clean_env()
-    stores = str(VENV_BIN / "stores")
+    stores = str(STORES_BIN / "stores")
     render, help_ = [stores, "render"], [stores, "--help"]
     run_process(render, env)
     o, p = interleaved(rounds, proc(render, env), proc(help_, env))

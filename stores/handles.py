@@ -59,11 +59,21 @@ def clean_key(key: str) -> str:
     return "" if norm == "." else norm
 
 
-def _inside(root: str, full: str, key: str) -> None:
+def _inside(root: str, full: str, key: str, real_dirs: dict[str, str] | None = None) -> None:
     """Refuse a local key that a symlink leads out of the root: clean_key cannot see those, and
-    reading or writing through one would reach anywhere on the node."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(full)
+    reading or writing through one would reach anywhere on the node.  ``real_dirs``: one pass's
+    memo of directories' real paths (``os.path.realpath`` stats every component of every key;
+    a name that is not itself a symlink resolves to its directory's real path plus the name)."""
+    if real_dirs is None:
+        real_root, real = os.path.realpath(root), os.path.realpath(full)
+    else:
+        real_root = real_dirs.get(root) or real_dirs.setdefault(root, os.path.realpath(root))
+        parent, _, name = full.rpartition("/")
+        if os.path.islink(full):
+            real = os.path.realpath(full)
+        else:
+            real_parent = real_dirs.get(parent) or real_dirs.setdefault(parent, os.path.realpath(parent))
+            real = f"{real_parent.rstrip('/')}/{name}"
     if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
         raise StoresError(f"store key {key!r} leads out of the store through a symlink (to {real})")
 
@@ -92,15 +102,16 @@ class StoreHandle:
     def is_local(self) -> bool:
         return not KINDS[self.kind].is_bucket
 
-    def path(self, key: str = "") -> str:
+    def path(self, key: str = "", *, real_dirs: dict[str, str] | None = None) -> str:
         """The fsspec path of ``key`` (relative to the root).  In a local store the path must
-        stay under the root once symlinks are followed."""
+        stay under the root once symlinks are followed; ``real_dirs`` (an empty dict to start)
+        keeps the directories resolved so far, for one pass over many keys."""
         key = clean_key(key)
         if not key:
             return self.root
         full = f"{self.root.rstrip('/')}/{key}"
         if self.is_local:
-            _inside(self.root, full, key)
+            _inside(self.root, full, key, real_dirs)
         return full
 
     def key_of(self, path: str) -> str:

@@ -20,7 +20,7 @@ from .listing import _join, _key_problem, _side, _vanished, escape_key
 from .local import _TEMPS
 from .onefile import _copy_one
 from .options import _BATCH_VERIFY_MIN, STALL_TIMEOUT, TransferOptions, TransferResult
-from .plan import _beater, _list_hooked, _list_source, _Plan, _plan
+from .plan import _beater, _early_listing, _list_hooked, _list_source, _Plan, _plan
 from .retry import _Breaker, _listed, _with_retries
 
 if TYPE_CHECKING:
@@ -106,12 +106,17 @@ def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: Tr
     """Plan, then (unless a dry run) execute, verify and delete; the account, or its TransferError."""
     start = time.monotonic()
     redact = src.credentials.redact
-    listing = _list_source(src, incremental, opts, beats)
-    if listing is None:
-        result = TransferResult(seconds=time.monotonic() - start)
-        bar.close()
-        return result
-    plan = _plan(src, dst, incremental, opts, listing, beats)
+    early = _early_listing(dst, incremental, opts, beats)
+    try:
+        listing = _list_source(src, incremental, opts, beats)
+        if listing is None:
+            result = TransferResult(seconds=time.monotonic() - start)
+            bar.close()
+            return result
+        plan = _plan(src, dst, incremental, opts, listing, beats, early)
+    finally:
+        if early is not None:
+            early.wait()
     if opts.dry_run:
         plan.result.planned = [plan.name(k) for k, _ in plan.todo]
         plan.result.planned_deletes = plan.extra

@@ -8,6 +8,7 @@ import base64
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -232,12 +233,32 @@ def _list_native(handle: StoreHandle, beat: Callable[[], None] | None = None) ->
     prefix = handle.root.partition("/")[2]
     if client is None or (prefix and not plain_key(prefix.strip("/"))):
         return None
-    if prefix and not handle.root.endswith("/"):
+    if not prefix or handle.root.endswith("/"):
+        return client.list(prefix, beat)
+    # is the root itself an object? asked beside the listing, not before it (one round trip less)
+    head: dict[str, Any] = {}
+
+    def ask() -> None:
         try:
-            return {"": client.head(prefix)}
+            head["info"] = client.head(prefix)
         except FileNotFoundError:
             pass
-    return client.list(prefix, beat)
+        except BaseException as exc:  # raised below, as it was when the question came first
+            head["error"] = exc
+
+    asking = threading.Thread(target=ask, name="stores-head-root", daemon=True)
+    asking.start()
+    try:
+        listed = client.list(prefix, beat)
+    except BaseException:
+        asking.join()
+        if "info" in head:
+            return {"": head["info"]}
+        raise
+    asking.join()
+    if "error" in head:
+        raise head["error"]
+    return {"": head["info"]} if "info" in head else listed
 
 
 def _list_exact(handle: StoreHandle, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
@@ -286,11 +307,12 @@ def _join(handle: StoreHandle, key: str) -> str:
     return handle.path(key) if key else handle.root
 
 
-def _planned_path(src: StoreHandle, key: str) -> str:
+def _planned_path(src: StoreHandle, key: str, real_dirs: dict[str, str] | None = None) -> str:
     """A local path for planning; "" for a key the handle refuses (a symlink out of a local
-    store), which then fails on its own when copied instead of aborting every other file."""
+    store), which then fails on its own when copied instead of aborting every other file.
+    ``real_dirs``: the planning pass's memo of resolved directories (``StoreHandle.path``)."""
     try:
-        return _join(src, key)
+        return src.path(key, real_dirs=real_dirs) if key else src.root
     except StoresError:
         return ""
 

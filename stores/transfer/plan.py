@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,7 +17,7 @@ from .listing import _is_dir, _key_problem, _list, _Listing, _planned_path, esca
 from .options import TransferOptions, TransferResult
 from .retry import _listed
 
-__all__ = ["_Plan", "_beater", "_list_hooked", "_list_source", "_plan", "_to_send"]
+__all__ = ["_EarlyListing", "_Plan", "_beater", "_early_listing", "_list_hooked", "_list_source", "_plan", "_to_send"]
 
 _log = logging.getLogger("stores.transfer")
 
@@ -76,8 +77,44 @@ class _Plan:
         return key or posixpath_basename(self.dst.root)
 
 
+class _EarlyListing:
+    """A bucket destination's listing, started before the source's: a sync lists both sides,
+    and the two waits overlap (a no-op sync of 1000 files is mostly these two listings)."""
+
+    def __init__(self, dst: StoreHandle, opts: TransferOptions, beats: list[int]) -> None:
+        self.dst = dst
+        self._box: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._list, args=(opts, beats), daemon=True,
+                                        name="stores-list-destination")
+        self._thread.start()
+
+    def _list(self, opts: TransferOptions, beats: list[int]) -> None:
+        try:
+            self._box["listing"] = _listed(
+                lambda: _list_hooked(self.dst, opts, strict=False, beat=_beater(beats)), self.dst, opts)
+        except BaseException as exc:  # raised in the run's thread, by result()
+            self._box["error"] = exc
+
+    def wait(self) -> None:
+        """Until it ended (a run never leaves a listing behind it)."""
+        self._thread.join()
+
+    def result(self) -> _Listing:
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box["error"]
+        listing: _Listing = self._box["listing"]
+        return listing
+
+
+def _early_listing(dst: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _EarlyListing | None:
+    """The destination's listing under way, for a sync into a bucket (a local destination's
+    walk would only take turns with the source's for the interpreter)."""
+    return _EarlyListing(dst, opts, beats) if incremental and not dst.is_local else None
+
+
 def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, listing: _Listing,
-          beats: list[int]) -> _Plan:
+          beats: list[int], early: _EarlyListing | None = None) -> _Plan:
     result = TransferResult()
     single = list(listing.files) == [""] or list(listing.skipped) == [""]
     if single and _listed(lambda: _is_dir(dst), dst, opts):
@@ -96,8 +133,12 @@ def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferO
         if problem:
             result.failed[key] = problem
             result.sizes[key] = sources.pop(key).size
-    dentries = (_listed(lambda: _list_hooked(dst, opts, strict=False, beat=_beater(beats)), dst, opts).files
-                if (incremental or (opts.delete and not single)) else {})
+    if not (incremental or (opts.delete and not single)):
+        dentries: dict[str, Any] = {}
+    elif early is not None and early.dst is dst:
+        dentries = early.result().files
+    else:  # a file into a directory: the destination is the file's own key there
+        dentries = _listed(lambda: _list_hooked(dst, opts, strict=False, beat=_beater(beats)), dst, opts).files
     beats[0] += 1
     plan.todo = _to_send(plan, dentries, incremental, opts)
     # keys are identities: only a destination key that no source entry has (whatever became of
@@ -112,10 +153,12 @@ def _to_send(plan: _Plan, dentries: dict[str, Any], incremental: bool, opts: Tra
     src, dst, sources, result = plan.src, plan.dst, plan.sources, plan.result
     todo: list[tuple[str, str]] = []
     uncompared = [0]
+    real_dirs: dict[str, str] = {}  # this pass's resolved directories (local sides)
     for key in sorted(sources):
         result.sizes[plan.name(key)] = sources[key].size
-        if incremental and _up_to_date(sources[key], dentries.get(key), src, dst, lambda: _planned_path(src, key),
-                                       lambda: _planned_path(dst, key), opts, uncompared):
+        if incremental and _up_to_date(sources[key], dentries.get(key), src, dst,
+                                       lambda: _planned_path(src, key, real_dirs),
+                                       lambda: _planned_path(dst, key, real_dirs), opts, uncompared):
             result.skipped.append(plan.name(key))
             _log.debug("unchanged %s", escape_key(plan.name(key)))
         else:
