@@ -336,3 +336,53 @@ def test_the_check_listing_after_an_upload_is_progress_not_a_stall(request, tmp_
         proxy.close()
     assert len(result.transferred) == 20
     assert len(listed) >= 1 and took > 1.5, (listed, took)  # the check listing ran, longer than the bound
+
+
+def test_a_sync_into_a_bucket_lists_both_sides_at_once(s3_server, bucket, tmp_path):
+    """The destination's listing does not wait for the source's walk: the two waits overlap (a
+    no-op sync is mostly these two listings).  A source listing slowed by a hook is still under
+    way when the destination's begins; the result is the same as one after the other."""
+    import threading
+
+    from stores.transfer import Hooks
+
+    client = s3_client(s3_server)
+    for i in range(5):
+        client.put_object(Bucket=bucket, Key=f"p/f{i}.txt", Body=b"same %d" % i)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        (src / f"f{i}.txt").write_bytes(b"same %d" % i)
+    store = open_store(f"s3://{bucket}/p", environ=s3_env(s3_server))
+    spans: dict[str, list[float]] = {}
+    lock = threading.Lock()
+
+    def timed(handle, list_now):
+        side = "source" if handle.is_local else "destination"
+        start = time.monotonic()
+        if side == "source":
+            time.sleep(0.5)
+        out = list_now()
+        with lock:
+            spans.setdefault(side, [start, time.monotonic()])
+        return out
+
+    result = sync(src, store, options=TransferOptions(hooks=Hooks(list_store=timed)), progress=False)
+    assert sorted(result.skipped) == [f"f{i}.txt" for i in range(5)] and result.transferred == []
+    assert spans["destination"][0] < spans["source"][1] - 0.3, spans  # begun while the source was walked
+
+
+def test_a_failed_destination_listing_fails_the_sync_as_before(s3_server, tmp_path):
+    """Listed early, raised where it was: a sync into a bucket that does not exist fails with
+    the listing's error, and no listing is left running."""
+    import threading
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    store = open_store(f"s3://{unique_bucket('nosuch')}/p", environ=s3_env(s3_server))
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(Exception) as info:
+        sync(src, store, options=TransferOptions(retries=0), progress=False)
+    assert "stores-list-destination" not in {t.name for t in threading.enumerate()} - before
+    assert isinstance(info.value, TransferError) and "cannot list" in str(info.value), repr(info.value)
