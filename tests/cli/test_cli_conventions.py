@@ -295,3 +295,35 @@ def test_completion_costs_nothing_on_other_commands() -> None:
             "sys.exit(main(['schema']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+# -- a command line builds its own command's parsers only ------------------------------------------
+
+
+def test_the_command_map_names_every_command_of_every_module() -> None:
+    """``stores.cli.COMMANDS`` (which module a command line's first word needs) is exactly what
+    the modules register: a command missing from it would still work (the whole parser is
+    built), a stale entry would not."""
+    import importlib
+
+    from stores.cli import COMMAND_MODULES, COMMANDS, _Parser
+
+    registered = {}
+    for module in COMMAND_MODULES:
+        parser = _Parser(prog="stores")
+        sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+        importlib.import_module(module).register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert COMMANDS == registered
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_a_command_parser_built_alone_is_the_one_of_the_whole_line(name: str) -> None:
+    """Same options, defaults and help text whether the command's module alone or every module
+    was registered: only the start-up time differs."""
+    def described(parser: argparse.ArgumentParser) -> list[tuple]:
+        return [(a.option_strings, a.dest, a.default, a.help, a.choices, a.nargs) for a in parser._actions]
+
+    (sub,) = [a for a in build_parser([name])._actions if isinstance(a, argparse._SubParsersAction)]
+    assert described(sub.choices[name]) == described(_commands()[name])
+    assert sub.choices[name].format_help() == _commands()[name].format_help()
