@@ -14,7 +14,7 @@ from ..handles import StoreHandle
 from ..errors import IntegrityError
 from ..kinds import KINDS
 from .blocks import Digests, _blocks, _check, multipart_count
-from .listing import _RESUME_SUFFIX, _TMP_PREFIX, _Entry, _special_kind, _version
+from .listing import _RESUME_SUFFIX, _TMP_PREFIX, _Entry, _object_info, _special_kind, _version
 from .options import _MAX_PARTS, _MIN_PART
 from .retry import SourceChangedError
 
@@ -55,7 +55,7 @@ def _open_local(path: str) -> Any:
 def _same_version(src: StoreHandle, spath: str, sentry: _Entry) -> None:
     if sentry.version is None:
         return
-    now = _version(src.fs.info(spath))
+    now = _version(_object_info(src, spath))
     if now != sentry.version:
         raise SourceChangedError(f"{spath}: the object changed while it was read (version {sentry.version} "
                                  f"when listed, {now} now); not put in place")

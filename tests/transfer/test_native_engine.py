@@ -181,6 +181,23 @@ def test_a_no_op_sync_imports_no_fsspec_backend(s3_server, bucket, tmp_path):
     assert second.stdout.split() == ["0", "False", "False"], second.stderr
 
 
+def test_downloading_a_multipart_object_builds_no_fsspec_filesystem(s3_server, bucket, tmp_path):
+    """An object whose ETag is no MD5 is checked, after its download, by its version (a HEAD):
+    through the native client, not through s3fs built for that one question (before: most of a
+    second of imports at the end of every such download)."""
+    (tmp_path / "big.bin").write_bytes(os.urandom(11 * 1024 * 1024))
+    store = _store(s3_server, bucket)
+    upload(tmp_path / "big.bin", store, "big.bin", options=TransferOptions(chunk_size=5 * 1024 * 1024), progress=False)
+    code = ("import sys; from stores.cli import main; rc = main(['cp', '-q', sys.argv[1], sys.argv[2]]); "
+            "print(rc, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    env = {**os.environ, **s3_env(s3_server), "PYTHONPATH": str(ROOT)}
+    env.pop(ENGINE_ENV, None)
+    out = subprocess.run([sys.executable, "-c", code, f"s3://{bucket}/p/big.bin", str(tmp_path / "copy.bin")],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["0", "False", "False"], out.stderr
+    assert (tmp_path / "copy.bin").read_bytes() == (tmp_path / "big.bin").read_bytes()
+
+
 def test_a_transfer_error_names_the_file_a_native_request_failed_on(s3_server, bucket, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
