@@ -347,6 +347,14 @@ def _is_dir(handle: StoreHandle) -> bool:
         return os.path.isdir(handle.root)
     if "/" not in handle.root.strip("/"):
         return True
+    from .native import native_client, plain_key
+
+    # a file into a bucket asks this first: the native client answers it with one listing
+    # request, where the fsspec filesystem would be built (most of a second) for the question
+    client = native_client(handle)
+    prefix = handle.root.partition("/")[2].strip("/")
+    if client is not None and plain_key(prefix):
+        return client.has_under(prefix)
     return bool(handle.fs.isdir(handle.root))
 
 

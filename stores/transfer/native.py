@@ -146,6 +146,20 @@ class NativeClient:
 
         return _info(self._call(key, lambda: obstore.head(self.store, key)))
 
+    def has_under(self, prefix: str) -> bool:
+        """Whether any object's key starts with ``prefix/`` (a "directory" of the bucket): the
+        first page of its listing only."""
+        import obstore
+        from obstore.exceptions import BaseError
+
+        base = prefix.strip("/")
+        try:
+            for batch in obstore.list(self.store, prefix=base or None, chunk_size=1):
+                return len(batch) > 0
+        except BaseError as exc:
+            raise _translate(exc, base or self.bucket) from None
+        return False
+
     def list(self, prefix: str, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]] | None:
         """Every object under ``prefix/`` (``prefix`` empty: the bucket), by its key relative to
         the prefix, as fsspec-style info dicts; ``None`` when the listing may have folded a key

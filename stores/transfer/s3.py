@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..errors import IntegrityError
 from ..handles import StoreHandle
 from .blocks import _b64, _blocks, _check, _read_whole, multipart_count
-from .listing import _entry, _Entry, _remote_md5
+from .listing import _entry, _Entry, _object_info, _remote_md5
 from .native import NativeClient, native_client, plain_key
 from .options import _FILE_PART_WORKERS, _HASHED_PUT_MIN, _PART_WORKERS
 
@@ -57,14 +57,15 @@ def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, se
     checked by a listing afterwards (``deferred``) or a HEAD."""
     data = _read_whole(reader, sentry.size, spath)
     md5 = hashlib.md5(data, usedforsecurity=False)
-    fs = dst.fs
     native = native_client(dst)
     key = dpath.partition("/")[2]
+    fs: Any = None  # the fsspec filesystem, built only when the native client does not serve the key
     if native is not None and plain_key(key):
         # the native client sends no Content-MD5; the ETag it answers is the MD5 of what arrived,
         # checked below, and a mismatch fails the file (retried: the next PUT replaces the object)
         out = {"ETag": native.put(key, data)}
     else:
+        fs = dst.fs
         if sentry.size >= _HASHED_PUT_MIN:  # the SDK's own hashing of a large body costs more than a client
             from ..backends import s3_upload_fs
 
@@ -81,7 +82,7 @@ def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, se
         elif deferred is not None:
             deferred[dkey] = (sent, digest)
         else:
-            got = _entry(fs.info(dpath))
+            got = _entry(fs.info(dpath) if fs is not None else _object_info(dst, dpath))
             _check(sent, digest, sentry, got.size, got.md5, dpath, opts)
     progress.advance(sent)
     return sent

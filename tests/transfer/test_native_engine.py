@@ -181,6 +181,33 @@ def test_a_no_op_sync_imports_no_fsspec_backend(s3_server, bucket, tmp_path):
     assert second.stdout.split() == ["0", "False", "False"], second.stderr
 
 
+_IMPORTS = ("import sys; from stores.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+
+
+def test_uploads_and_downloads_of_plain_keys_build_no_fsspec_filesystem(s3_server, bucket, tmp_path):
+    """With the native client, neither s3fs nor botocore is imported (most of a second of a
+    command's time) by: a file into a bucket "directory" (is it one? one listing request), small
+    files up (each PUT checked by its ETag), a large file up (multipart), files down."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(12):  # more than a batch: the uploads are checked by one listing afterwards
+        (src / f"f{i}.txt").write_text(str(i))
+    (tmp_path / "big.bin").write_bytes(os.urandom(9 * 1024 * 1024))
+    env = {**os.environ, **s3_env(s3_server), "PYTHONPATH": str(ROOT)}
+    env.pop(ENGINE_ENV, None)
+    url = f"s3://{bucket}/p"
+    for args in (["cp", "-q", str(src), f"{url}/small/"],
+                 ["cp", "-q", str(src / "f0.txt"), f"{url}/small"],  # into the "directory": small/f0.txt
+                 ["cp", "-q", str(tmp_path / "big.bin"), f"{url}/big.bin"],
+                 ["cp", "-q", f"{url}/small/", str(tmp_path / "down") + "/"]):
+        out = subprocess.run([sys.executable, "-c", _IMPORTS, *args], env=env, capture_output=True, text=True,
+                             timeout=60)
+        assert out.stdout.split() == ["0", "False", "False"], (args, out.stdout, out.stderr)
+    assert sorted(p.name for p in (tmp_path / "down").iterdir()) == sorted(p.name for p in src.iterdir())
+    assert all((tmp_path / "down" / p.name).read_text() == p.read_text() for p in src.iterdir())
+
+
 def test_downloading_a_multipart_object_builds_no_fsspec_filesystem(s3_server, bucket, tmp_path):
     """An object whose ETag is no MD5 is checked, after its download, by its version (a HEAD):
     through the native client, not through s3fs built for that one question (before: most of a
