@@ -13,7 +13,8 @@ from .errors import CredentialsError, MissingExtraError
 from .kinds import KINDS
 
 __all__ = ["require", "local_fs", "s3_fs", "s3_upload_fs", "gcs_fs", "azure_fs", "fs_options",
-           "s3_options", "gcs_options", "azure_options", "azure_container_client", "DEFAULT_TIMEOUT"]
+           "s3_options", "gcs_options", "azure_options", "azure_container_client", "azure_static_container_client",
+           "DEFAULT_TIMEOUT"]
 
 #: connect and read timeout (seconds) of every bucket SDK unless the credentials set one
 #: (``POLYAXON_TIMEOUT``): a dead store must fail a request, not hold it for minutes
@@ -247,6 +248,52 @@ def azure_fs(creds: Credentials, account: str | None = None) -> Any:
     return fs
 
 
+#: settings a container client is built from without adlfs (static keys); anything else (a
+#: workload identity, the default chain) goes through the adlfs filesystem's credential
+_AZURE_STATIC = frozenset({"connection_string", "account_name", "account_key", "sas_token", "blob_endpoint", "timeout"})
+_STATIC_CONTAINERS: dict[tuple[Any, ...], Any] = {}
+
+
+def azure_static_container_client(creds: Credentials, container: str, account: str | None = None) -> Any:
+    """The synchronous client of ``container`` built from static keys (a connection string, an
+    account key, a SAS token), as :func:`azure_options` gives them to adlfs, without adlfs
+    itself (twice the imports of azure-storage-blob: a third of a second of every Azure
+    command); ``None`` for other credentials."""
+    if set(creds.settings) - _AZURE_STATIC:
+        return None
+    name = creds.get("account_name") or account
+    key, sas, endpoint = creds.get("account_key"), creds.get("sas_token"), creds.get("blob_endpoint")
+    conn = creds.get("connection_string")
+    if not conn and endpoint and (key or sas):
+        conn = f"BlobEndpoint={endpoint};AccountName={name};" + (
+            f"AccountKey={key}" if key else f"SharedAccessSignature={str(sas).lstrip('?')}")
+    if not conn and not (name and (key or sas)):
+        return None
+    timeout = int(_timeout(creds) or DEFAULT_TIMEOUT)
+    ident = (conn, name, key, sas, container, timeout)
+    cached = _STATIC_CONTAINERS.get(ident)
+    if cached is not None:
+        return cached
+    from azure.storage.blob import BlobServiceClient
+
+    kw = _azure_client_kw(timeout)
+    if conn:
+        service = BlobServiceClient.from_connection_string(conn, **kw)
+    else:
+        credential = {"account_name": name, "account_key": key} if key else str(sas)
+        service = BlobServiceClient(f"https://{name}.blob.core.windows.net", credential=credential, **kw)
+    if len(_STATIC_CONTAINERS) > 64:
+        _STATIC_CONTAINERS.clear()
+    client = _STATIC_CONTAINERS[ident] = service.get_container_client(container)
+    return client
+
+
+def _azure_client_kw(timeout: int) -> dict[str, Any]:
+    """The SDK clients' timeouts and bounded retries (the engine retries whole files itself)."""
+    return {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 2, "retry_connect": 1,
+            "retry_read": 1, "retry_backoff_factor": 0.5}
+
+
 def azure_container_client(fs: Any, container: str) -> Any:
     """A synchronous azure-storage-blob client of ``container`` with the credentials and the
     timeouts of the adlfs filesystem ``fs`` (built once per filesystem and container): exact
@@ -257,8 +304,7 @@ def azure_container_client(fs: Any, container: str) -> Any:
     from azure.storage.blob import BlobServiceClient
 
     timeout = int(getattr(fs, "_stores_timeout", DEFAULT_TIMEOUT))
-    kw: dict[str, Any] = {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 2, "retry_connect": 1,
-          "retry_read": 1, "retry_backoff_factor": 0.5}
+    kw = _azure_client_kw(timeout)
     if getattr(fs, "connection_string", None):
         service = BlobServiceClient.from_connection_string(fs.connection_string, **kw)
     else:

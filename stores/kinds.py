@@ -167,6 +167,9 @@ class KindRow:
     backend: str = "stores.backends:local_fs"
     #: ``(credentials, options, timeout, account) -> None``: the kind's filesystem options
     fs_options: str | None = None
+    #: ``(handle, path) -> info``: one object's info, when ``fs.info`` and the native HEAD will not
+    #: do (Azure: the Content-MD5 the listing has too); raises FileNotFoundError
+    stat: str | None = None
     #: ``(handle, beat) -> {key: info}``: every object under the root, when ``fs.find`` will not
     #: do; ``beat()`` (if given) after each page, for the stall watch
     lister: str | None = None
@@ -389,6 +392,7 @@ KINDS: dict[str, KindRow] = {
         backend="stores.backends:azure_fs",
         fs_options="stores.backends:azure_options",
         lister="stores.transfer.azure:_list_azure",
+        stat="stores.transfer.azure:_stat_azure",
         uploader="stores.transfer.azure:_azure_upload",
         native_store="stores.transfer.native:azure_store",
         after_write="stores.transfer.azure:_azure_set_md5",

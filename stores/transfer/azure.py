@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..handles import StoreHandle
 from .blocks import _check, _read_whole
 from .generic import _write_streamed
-from .listing import _entry, _Entry
+from .listing import _entry, _Entry, _object_info
 from .native import native_client, plain_key
 
 if TYPE_CHECKING:
@@ -24,10 +24,14 @@ _PAGE = 5000
 
 def _azure_container(handle: StoreHandle) -> Any:
     """A synchronous client of the handle's container (adlfs' own listing folds ``t/`` into
-    ``t`` and loses control characters: names are read exactly from the SDK instead)."""
-    from ..backends import azure_container_client
+    ``t`` and loses control characters: names are read exactly from the SDK instead): from
+    static keys directly, else with the credential of the handle's adlfs filesystem."""
+    from ..backends import azure_container_client, azure_static_container_client
+    from .native import _account
 
-    return azure_container_client(handle.fs, handle.root.split("/", 1)[0])
+    container = handle.root.split("/", 1)[0]
+    client = azure_static_container_client(handle.credentials, container, _account(handle))
+    return client if client is not None else azure_container_client(handle.fs, container)
 
 
 def _azure_name(handle: StoreHandle, key: str) -> str:
@@ -53,12 +57,27 @@ def _list_azure(handle: StoreHandle, beat: Callable[[], None] | None = None) -> 
     pages = _azure_container(handle).list_blobs(name_starts_with=prefix or None, results_per_page=_PAGE).by_page()
     for page in pages:
         for blob in page:
-            out[blob.name[len(prefix):]] = {
-                "size": blob.size, "last_modified": blob.last_modified, "etag": blob.etag,
-                "content_settings": {"content_md5": blob.content_settings.content_md5}}
+            out[blob.name[len(prefix):]] = _blob_info(blob)
         if beat is not None:
             beat()
     return out
+
+
+def _blob_info(blob: Any) -> dict[str, Any]:
+    return {"size": blob.size, "last_modified": blob.last_modified, "etag": blob.etag, "type": "file",
+            "content_settings": {"content_md5": blob.content_settings.content_md5}}
+
+
+def _stat_azure(handle: StoreHandle, path: str) -> dict[str, Any]:
+    """One blob's properties as the listing gives them (the kinds table's ``stat``)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    name = path.partition("/")[2]
+    try:
+        props = _azure_container(handle).get_blob_client(name).get_blob_properties()
+    except ResourceNotFoundError:
+        raise FileNotFoundError(f"{path}: no such blob") from None
+    return _blob_info(props)
 
 
 def _rm_azure(handle: StoreHandle, key: str) -> None:
@@ -85,7 +104,7 @@ def _azure_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spa
     if deferred is not None:
         deferred[dkey] = (sent, digest)
     elif opts.verify:
-        got = _entry(dst.fs.info(dpath))
+        got = _entry(_object_info(dst, dpath))
         _check(sent, digest, sentry, got.size, got.md5, dpath, opts)
     progress.advance(sent)
     return sent

@@ -99,12 +99,17 @@ def _version(info: dict[str, Any]) -> str | None:
 
 
 def _object_info(handle: StoreHandle, path: str) -> dict[str, Any]:
-    """One object's info (size, time, ETag): a HEAD through the native client when it serves the
-    key (no fsspec filesystem is built for one question: s3fs and botocore take most of a second
-    to import), else ``fs.info``.  The native HEAD carries no Azure Content-MD5: for versions and
-    sizes, not for MD5 checks."""
+    """One object's info (size, time, checksums, version) as the listing has it: the kind's own
+    ``stat`` (Azure: the SDK's blob properties, with the Content-MD5), else a HEAD through the
+    native client when it serves the key, else ``fs.info`` (an fsspec filesystem is built for
+    one question only when nothing else answers it: s3fs and botocore, or adlfs, take a third to
+    most of a second to import)."""
     from .native import native_client, plain_key
 
+    stat_of = KINDS[handle.kind].code("stat")
+    if stat_of is not None:
+        found: dict[str, Any] = stat_of(handle, path)
+        return found
     key = path.partition("/")[2]
     client = None if handle.is_local else native_client(handle)
     if client is not None and key and plain_key(key):
@@ -215,12 +220,13 @@ def _list(handle: StoreHandle, strict: bool = True, beat: Callable[[], None] | N
     if native is not None:
         found = native
     else:
-        fs = handle.fs
-        try:
-            info = fs.info(handle.root)
-        except FileNotFoundError:
-            info = None
-        if info is not None and info.get("type") == "file" and not handle.root.endswith("/"):
+        info = None
+        if "/" in handle.root.strip("/") and not handle.root.endswith("/"):  # a bucket's root is no object
+            try:
+                info = _object_info(handle, handle.root)
+            except FileNotFoundError:
+                pass
+        if info is not None and info.get("type") == "file":
             out.files[""] = _entry(info)
             return out
         found = _list_exact(handle, beat)
@@ -279,13 +285,12 @@ def _list_native(handle: StoreHandle, beat: Callable[[], None] | None = None) ->
 def _list_exact(handle: StoreHandle, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
     """Every object under the root through the kind's exact lister (``beat()`` after each page)
     or ``fs.find`` (whose pages are its own: the listing counts once, when it ends)."""
-    fs = handle.fs
     lister = KINDS[handle.kind].code("lister")
     if lister is not None:
         found: dict[str, dict[str, Any]] = lister(handle, beat)
     else:
         root = handle.root.rstrip("/") + "/"
-        found = {p[len(root):]: i for p, i in fs.find(handle.root, detail=True).items()
+        found = {p[len(root):]: i for p, i in handle.fs.find(handle.root, detail=True).items()
                  if p.startswith(root) and i.get("type") != "directory"}
     return found
 

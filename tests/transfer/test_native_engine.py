@@ -208,6 +208,30 @@ def test_uploads_and_downloads_of_plain_keys_build_no_fsspec_filesystem(s3_serve
     assert all((tmp_path / "down" / p.name).read_text() == p.read_text() for p in src.iterdir())
 
 
+def test_azure_transfers_with_static_keys_import_no_adlfs(request, tmp_path):
+    """The exact listing and the checks of Azure go through azure-storage-blob's synchronous
+    client, built from the keys themselves: adlfs (twice the SDK's imports) is not imported by a
+    sync up, a no-op sync, or a download."""
+    from support.servers import azure_env, bucket_store
+
+    store = bucket_store(request, "wasb")
+    server = request.getfixturevalue("azurite_server")
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(12):
+        (src / f"f{i}.txt").write_text(str(i))
+    code = ("import sys; from stores.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, 'adlfs' in sys.modules, 'fsspec' in sys.modules)")
+    env = {**os.environ, **azure_env(server), "PYTHONPATH": str(ROOT)}
+    env.pop(ENGINE_ENV, None)
+    url = store.url.rstrip("/")
+    for args in (["sync", "-q", str(src), url], ["sync", "-q", str(src), url],
+                 ["cp", "-q", url + "/", str(tmp_path / "down") + "/"]):
+        out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert out.stdout.split() == ["0", "False", "False"], (args, out.stdout, out.stderr)
+    assert sorted(p.name for p in (tmp_path / "down").iterdir()) == sorted(p.name for p in src.iterdir())
+
+
 def test_downloading_a_multipart_object_builds_no_fsspec_filesystem(s3_server, bucket, tmp_path):
     """An object whose ETag is no MD5 is checked, after its download, by its version (a HEAD):
     through the native client, not through s3fs built for that one question (before: most of a
