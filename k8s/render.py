@@ -127,14 +127,12 @@ def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool, sdk
         connections.append(chosen.outputs)
     for conn in connections:
         add_connection(patch, conn)
-    for var in credential_env(connections, sdk_defaults):
-        patch.add_env(var.item, var.source)
+    patch.add_env_entries(credential_env(connections, sdk_defaults))
 
 
 def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool) -> None:
     """The run contract's env vars, then the artifacts store's name (when there is one)."""
-    for var in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
-        patch.add_env(var.item, var.source)
+    patch.add_env_entries(contract_vars(chosen, run, inputs, outputs_on_main=on_main))
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")

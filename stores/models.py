@@ -256,9 +256,12 @@ class _ConnectionBase(_Model):
     def store_path(self) -> str:
         """The mountPath for volumes and CSI-mounted buckets, the bucket URL for other buckets:
         what the env contract carries (worked out once: the model is frozen)."""
-        bucket = self.bucket
-        if bucket is not None and getattr(self, "mount", None) is None:
-            return bucket.url
+        schema = self.schema_  # type: ignore[attr-defined]
+        if isinstance(schema, BucketSchema) and getattr(self, "mount", None) is None:
+            # the field holds what its validator made of the URL, ``parse_bucket(...).url``:
+            # the bucket's URL without parsing it a second time (a render asks every connection)
+            url: str = schema.bucket
+            return url
         return self.mount_path  # type: ignore[return-value]
 
     @property

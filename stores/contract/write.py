@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import json
+import json.encoder
 import posixpath
 from typing import Any, Callable, Mapping
 
@@ -199,9 +200,25 @@ def connections_catalog(connections: Any, resolve: Callable[[str], str] | None =
     return '{"connections":[' + ",".join(parts) + "]}"
 
 
+def _compact_json() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` as one kept function.
+    ``json.dumps`` with separators builds an encoder per call, which cost more than writing a
+    catalog entry itself; the C encoder it builds is made once here and writes the very same
+    text.  It keeps no markers (``check_circular=False``): an entry is a tree of fresh dicts and
+    lists (``catalog_entry``), and an encoder without them holds no state between calls."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typeshed stubs
+    if make is None:  # a Python without the _json accelerator
+        return lambda value: json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    encoder = make(None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+_compact = _compact_json()
+
+
 def catalog_entry_json(conn: Any) -> str:
     """``catalog_entry(conn)`` as compact JSON (a part of ``POLYAXON_CONNECTIONS_CATALOG``)."""
-    return json.dumps(catalog_entry(conn), separators=(",", ":"), ensure_ascii=False)
+    return _compact(catalog_entry(conn))
 
 
 def _entry_json(conn: Any, resolve: Callable[[str], str] | None) -> str:
