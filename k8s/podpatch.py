@@ -92,8 +92,9 @@ class Sourced(Generic[T]):
 
     def manifest_copy(self) -> Any:
         """``manifest`` as the output's own objects (a caller may edit what it is given)."""
-        if self._item is _UNBUILT:
-            return _copy(self._spelling)
+        spelling = self._spelling
+        if self._item is _UNBUILT and spelling is not None:
+            return _copy(spelling)
         return dump(self._item)
 
     def __eq__(self, other: object) -> bool:
@@ -108,13 +109,17 @@ class Sourced(Generic[T]):
         return f"Sourced(item={self.manifest!r}, source={self.source!r})"
 
 
-def _copy(value: Any) -> Any:
-    # a spelling is dicts and lists of scalars (JSON's shapes): copied down to the scalars
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+def _copy(spelling: dict[str, Any]) -> dict[str, Any]:
+    # a spelling is dicts and lists of scalars (JSON's shapes), copied down to the scalars; the
+    # types are tested inline, not by a call per value: most values are strings
+    out = spelling.copy()
+    for key, value in out.items():
+        kind = type(value)
+        if kind is dict:
+            out[key] = _copy(value)
+        elif kind is list:
+            out[key] = [_copy(v) if type(v) is dict else v for v in value]
+    return out
 
 
 @dataclass

@@ -46,6 +46,8 @@ __all__ = [
     "join_store_path",
     "CONTRACT_VARS",
     "connections_catalog",
+    "catalog_part",
+    "join_catalog",
     "catalog_entry",
     "catalog_entry_json",
     "csi_mounts",
@@ -193,7 +195,11 @@ def connections_catalog(connections: Any, resolve: Callable[[str], str] | None =
     value, never across the JSON text (where an unclosed ``{{`` in one value would pair with a
     ``}}`` in another).  A string without ``{{`` holds no template: ``resolve`` must return it
     unchanged (``k8s.templates.globals_resolver``'s does), so a text without one is final."""
-    parts = [_entry_json(c, resolve) for c in connections]
+    return join_catalog([catalog_part(c, resolve) for c in connections])
+
+
+def join_catalog(parts: list[str]) -> str | None:
+    """``POLYAXON_CONNECTIONS_CATALOG`` of its entries' JSON (``catalog_part``), in order."""
     if not parts:
         return None
     # what json.dumps({"connections": entries}, separators=(",", ":")) writes, entry by entry
@@ -221,7 +227,9 @@ def catalog_entry_json(conn: Any) -> str:
     return _compact(catalog_entry(conn))
 
 
-def _entry_json(conn: Any, resolve: Callable[[str], str] | None) -> str:
+def catalog_part(conn: Any, resolve: Callable[[str], str] | None = None) -> str:
+    """One connection's entry of ``POLYAXON_CONNECTIONS_CATALOG``, compact JSON, its templates
+    resolved by ``resolve`` value by value (see ``connections_catalog``)."""
     # a catalog's connection keeps its entry's JSON (``catalog_json``); other objects are written now
     text = getattr(conn, "catalog_json", None)
     if not isinstance(text, str):
