@@ -55,7 +55,7 @@ class Sourced(Generic[T]):
     render makes thousands of them, and each construction validates every field and fills every
     unset one (some thirty for a volume), which cost more than the rest of the render.  The
     output is written from ``manifest``, which is what the model's own spelling would be
-    (tests/k8s/test_render_fast.py compares the two on both client generations).
+    (tests/k8s/test_render_spelled.py compares the two on both client generations).
     """
 
     __slots__ = ("_item", "source", "_spelling", "_cls")
