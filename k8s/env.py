@@ -19,15 +19,7 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from ._client import (
-    V1ConfigMapEnvSource,
-    V1ConfigMapKeySelector,
-    V1EnvFromSource,
-    V1EnvVar,
-    V1EnvVarSource,
-    V1SecretEnvSource,
-    V1SecretKeySelector,
-)
+from ._client import V1EnvFromSource, V1EnvVar, V1EnvVarSource
 from pydantic import ValidationError
 
 from stores.contract import contract_env
@@ -58,24 +50,35 @@ __all__ = [
 SDK_KEY_FILE_ENV: dict[str, str] = {k: e.sdk_key_file_env for k, e in KINDS.items() if e.sdk_key_file_env}
 
 
-def _secret_ref(resource: ResourceLike, key: str) -> V1EnvVarSource:
-    return V1EnvVarSource(secret_key_ref=V1SecretKeySelector(name=resource.name, key=key))
+# the builders below write env vars and envFrom sources in manifest spelling (keys in the client's
+# field order), kept as ``Sourced.spelled`` entries: V1EnvVar {name, value, valueFrom},
+# V1EnvVarSource {configMapKeyRef, ..., secretKeyRef}, a key selector {key, name},
+# V1EnvFromSource {configMapRef, prefix, secretRef}
 
 
-def _config_map_ref(resource: ResourceLike, key: str) -> V1EnvVarSource:
-    return V1EnvVarSource(config_map_key_ref=V1ConfigMapKeySelector(name=resource.name, key=key))
+def _var(name: str, value: str, source: str) -> Sourced[V1EnvVar]:
+    """A literal env var (from values our models validated, or the contract's own)."""
+    return Sourced.spelled(V1EnvVar, {"name": name, "value": value}, source)
 
 
-def _secret_from(resource: ResourceLike) -> V1EnvFromSource:
-    return V1EnvFromSource(secret_ref=V1SecretEnvSource(name=resource.name))
+def _secret_ref(resource: ResourceLike, key: str) -> dict[str, Any]:
+    return {"secretKeyRef": {"key": key, "name": resource.name}}
 
 
-def _config_map_from(resource: ResourceLike) -> V1EnvFromSource:
-    return V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=resource.name))
+def _config_map_ref(resource: ResourceLike, key: str) -> dict[str, Any]:
+    return {"configMapKeyRef": {"key": key, "name": resource.name}}
 
 
-#: connection attribute -> (label, one item as env source, the whole resource as envFrom)
-RESOURCE_ENV: tuple[tuple[str, str, Callable[[ResourceLike, str], V1EnvVarSource], Callable[[ResourceLike], V1EnvFromSource]], ...] = (
+def _secret_from(resource: ResourceLike) -> dict[str, Any]:
+    return {"secretRef": {"name": resource.name}}
+
+
+def _config_map_from(resource: ResourceLike) -> dict[str, Any]:
+    return {"configMapRef": {"name": resource.name}}
+
+
+#: connection attribute -> (label, one item as env source, the whole resource as envFrom), spelled
+RESOURCE_ENV: tuple[tuple[str, str, Callable[[ResourceLike, str], dict[str, Any]], Callable[[ResourceLike], dict[str, Any]]], ...] = (
     ("secret", "secret", _secret_ref, _secret_from),
     ("config_map", "config map", _config_map_ref, _config_map_from),
 )
@@ -94,7 +97,7 @@ def resource_env(conn: ConnectionLike) -> tuple[list[Sourced[V1EnvVar]], list[So
             continue
         source = f"connection {conn.name!r} ({label} {resource.name!r})"
         if not resource.items:
-            env_from.append(Sourced(whole(resource), source))
+            env_from.append(Sourced.spelled(V1EnvFromSource, whole(resource), source))
             continue
         for item in resource.items:
             try:
@@ -106,7 +109,7 @@ def resource_env(conn: ConnectionLike) -> tuple[list[Sourced[V1EnvVar]], list[So
                     f"connection {conn.name!r}: {label} {resource.name!r} item {item.key!r} cannot be "
                     "an env var name; give the resource a mountPath to deliver it as a file"
                 ) from None
-            env.append(Sourced(V1EnvVar(name=item.key, value_from=item_ref(resource, item.key)), source))
+            env.append(Sourced.spelled(V1EnvVar, {"name": item.key, "valueFrom": item_ref(resource, item.key)}, source))
     return env, env_from
 
 
@@ -159,7 +162,7 @@ def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[
         path = key_file_path(conn)
         if path is None:
             continue
-        out.append(Sourced(V1EnvVar(name=key_file_env(conn.name), value=path), f"connection {conn.name!r} (key file)"))
+        out.append(_var(key_file_env(conn.name), path, f"connection {conn.name!r} (key file)"))
         if KINDS[conn.kind].sdk_key_file_env is not None:
             by_kind.setdefault(conn.kind, []).append((conn, path))
     for kind, candidates in by_kind.items():
@@ -182,7 +185,7 @@ def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[
                 )
             conn, path = candidates[0]
         assert env_name is not None  # by_kind holds only kinds that have one (above)
-        out.append(Sourced(V1EnvVar(name=env_name, value=path), f"connection {conn.name!r} ({kind} SDK key file)"))
+        out.append(_var(env_name, path, f"connection {conn.name!r} ({kind} SDK key file)"))
     if sdk_defaults:
         kind, wanted = next(iter(sdk_defaults.items()))
         raise RenderError(f"no selected {kind} connection with a key file to give the SDK (asked for {wanted!r})")
@@ -195,4 +198,4 @@ def contract_vars(
     """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``;
     ``outputs_on_main=False``: the outputs store is not mounted, outputs go to the context."""
     env = contract_env(selection, run, inputs=inputs, outputs_on_main=outputs_on_main)
-    return [Sourced(V1EnvVar(name=k, value=v), "the env contract") for k, v in env.items()]
+    return [_var(k, v, "the env contract") for k, v in env.items()]

@@ -205,13 +205,11 @@ def _mount_artifacts_store(patch: PodPatch, plugins: Plugins, settings: Settings
     if store.name in patch.context.get("main_connections", {}):
         return  # selected by the run: already on the main container with its credentials
     add_connection(patch, store)
-    have = {e.item.name for e in patch.env}
-    for var in credential_env([store]):
-        # the store's own POLYAXON_CONNECTION_<NAME>_KEY_FILE always lands; an SDK-wide variable
-        # (GOOGLE_APPLICATION_CREDENTIALS) already set by a selected connection stays theirs,
-        # and the store's handles still find its key through the per-connection variable
-        if var.item.name not in have:
-            patch.add_env(var.item, var.source)
+    have = {e.manifest["name"] for e in patch.env}
+    # the store's own POLYAXON_CONNECTION_<NAME>_KEY_FILE always lands; an SDK-wide variable
+    # (GOOGLE_APPLICATION_CREDENTIALS) already set by a selected connection stays theirs, and
+    # the store's handles still find its key through the per-connection variable
+    patch.add_env_entries(var for var in credential_env([store]) if var.manifest["name"] not in have)
 
 
 #: plugin key (the docs' spelling) -> what it adds; applied in this order

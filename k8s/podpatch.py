@@ -29,7 +29,7 @@ from ._client import V1Container, V1EnvFromSource, V1EnvVar, V1Volume, V1VolumeM
 from .gcpause import gc_paused
 from .naming import VolumeNamer
 from .checks import ContainerView, EnvRecord, HostPathPolicy, MountRecord, PodView, check_pod, normalise_path
-from .serialize import dump
+from .serialize import dump, load
 from .templates import Resolver, resolve_container, resolve_env_var
 
 __all__ = ["Sourced", "PodPatch", "DEFAULT_CONTAINER", "Extension", "container_view"]
@@ -40,14 +40,86 @@ T = TypeVar("T")
 DEFAULT_CONTAINER = "main"
 
 
-@dataclass(frozen=True)
+#: an item of a ``Sourced.spelled`` entry before anything asked for its client model
+_UNBUILT: Any = object()
+
+
 class Sourced(Generic[T]):
     """One item and who asked for it (``"connection 'data1'"``, ``"plugin 'shm'"``, ...): the
     checks name the source of both sides of a clash.  The builders of ``k8s.env`` return their
-    env vars and envFrom sources as these too."""
+    env vars and envFrom sources as these too.
 
-    item: T
-    source: str
+    ``Sourced.spelled(cls, manifest, source)``: an item the renderer wrote in manifest spelling
+    from values its own models validated (a connection's volume, mount, env var).  Its client
+    model is built, by validating that spelling, only when something reads ``item``: a
+    render makes thousands of them, and each construction validates every field and fills every
+    unset one (some thirty for a volume), which cost more than the rest of the render.  The
+    output is written from ``manifest``, which is what the model's own spelling would be
+    (tests/k8s/test_render_spelled.py compares the two on both client generations).
+    """
+
+    __slots__ = ("_item", "source", "_spelling", "_cls")
+
+    def __init__(self, item: T, source: str) -> None:
+        self._item = item
+        self.source = source
+        self._spelling: dict[str, Any] | None = None
+        self._cls: type[T] | None = None
+
+    @classmethod
+    def spelled(cls, model: type[T], manifest: dict[str, Any], source: str) -> Sourced[T]:
+        """An entry of ``model`` given in manifest spelling (camelCase keys in the client's
+        field order, no null fields), its values already validated by our own models."""
+        entry: Sourced[T] = cls(_UNBUILT, source)
+        entry._spelling = manifest
+        entry._cls = model
+        return entry
+
+    @property
+    def item(self) -> T:
+        if self._item is _UNBUILT:
+            assert self._cls is not None and self._spelling is not None  # set together (spelled)
+            self._item = load(self._cls, self._spelling)
+        return self._item
+
+    @property
+    def manifest(self) -> Any:
+        """The item in manifest spelling, to read (never edit: it may be the kept one).  Once
+        the client model exists, its own spelling: an edit made there shows."""
+        if self._item is _UNBUILT:
+            return self._spelling
+        return dump(self._item)
+
+    def manifest_copy(self) -> Any:
+        """``manifest`` as the output's own objects (a caller may edit what it is given)."""
+        spelling = self._spelling
+        if self._item is _UNBUILT and spelling is not None:
+            return _copy(spelling)
+        return dump(self._item)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sourced):
+            return NotImplemented
+        return (self.manifest, self.source) == (other.manifest, other.source)
+
+    def __hash__(self) -> int:
+        return hash((self.item, self.source))  # as the frozen dataclass did (client models have none)
+
+    def __repr__(self) -> str:
+        return f"Sourced(item={self.manifest!r}, source={self.source!r})"
+
+
+def _copy(spelling: dict[str, Any]) -> dict[str, Any]:
+    # a spelling is dicts and lists of scalars (JSON's shapes), copied down to the scalars; the
+    # types are tested inline, not by a call per value: most values are strings
+    out = spelling.copy()
+    for key, value in out.items():
+        kind = type(value)
+        if kind is dict:
+            out[key] = _copy(value)
+        elif kind is list:
+            out[key] = [_copy(v) if type(v) is dict else v for v in value]
+    return out
 
 
 @dataclass
@@ -89,8 +161,8 @@ class PodPatch:
     _checked_env: list[tuple[dict[str, Any], str]] | None = field(default=None, repr=False, compare=False)
     #: names every volume of the pod (``k8s.naming.VolumeNamer``), shared by whatever adds one
     namer: VolumeNamer = field(default_factory=VolumeNamer, repr=False, compare=False)
-    #: volume name -> its definition, to add one volume once however many ask for it
-    _volume_defs: dict[str, V1Volume | dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    #: volume name -> the entry defining it, to add one volume once however many ask for it
+    _volume_defs: dict[str, Sourced[V1Volume]] = field(default_factory=dict, repr=False, compare=False)
     _mount_keys: set[tuple[Any, ...]] = field(default_factory=set, repr=False, compare=False)
 
     # -- extension points --------------------------------------------------------------------
@@ -99,34 +171,45 @@ class PodPatch:
         """A pod volume; the very same volume (name and definition) asked for again is added
         once (several connections sharing one secret); a different one under a taken name is
         still added, and the checks then name both sources."""
-        have = self._volume_defs.get(volume.name)
-        if have is not None:
-            # a name asked for twice (rare, but once per connection when many share a secret):
-            # only then are definitions serialised and compared
-            if not isinstance(have, dict):
-                have = self._volume_defs[volume.name] = dump(have)
-            if dump(volume) == have:
-                return
-        else:
-            self._volume_defs[volume.name] = volume
-        self.volumes.append(Sourced(volume, source))
+        self.add_volume_entry(Sourced(volume, source))
+
+    def add_volume_entry(self, entry: Sourced[V1Volume]) -> None:
+        """``add_volume`` of an entry (``Sourced.spelled`` ones are never built as models)."""
+        spelling = entry.manifest
+        have = self._volume_defs.get(spelling["name"])
+        if have is None:
+            self._volume_defs[spelling["name"]] = entry
+        elif have.manifest == spelling:
+            return
+        self.volumes.append(entry)
 
     def has_volume(self, name: str) -> bool:
         return name in self._volume_defs
 
     def add_mount(self, mount: V1VolumeMount, source: str) -> None:
         """A mount on the main container; the very same mount again is added once."""
-        key = (mount.name, mount.mount_path, mount.read_only, mount.sub_path)
+        self.add_mount_entry(Sourced(mount, source))
+
+    def add_mount_entry(self, entry: Sourced[V1VolumeMount]) -> None:
+        spelling = entry.manifest
+        key = (spelling["name"], spelling["mountPath"], spelling.get("readOnly"), spelling.get("subPath"))
         if key in self._mount_keys:
             return
         self._mount_keys.add(key)
-        self.volume_mounts.append(Sourced(mount, source))
+        self.volume_mounts.append(entry)
 
     def add_env(self, var: V1EnvVar, source: str) -> None:
         self.env.append(Sourced(var, source))
 
+    def add_env_entries(self, entries: Iterable[Sourced[V1EnvVar]]) -> None:
+        """Env vars as the ``k8s.env`` builders return them (their models never built)."""
+        self.env.extend(entries)
+
     def add_env_from(self, env_from: V1EnvFromSource, source: str) -> None:
         self.env_from.append(Sourced(env_from, source))
+
+    def add_env_from_entries(self, entries: Iterable[Sourced[V1EnvFromSource]]) -> None:
+        self.env_from.extend(entries)
 
     def add_annotation(self, key: str, value: str, source: str) -> None:
         self.annotations.append(Sourced((key, value), source))
@@ -213,7 +296,7 @@ class PodPatch:
 
     def env_dicts(self) -> list[tuple[dict[str, Any], str]]:
         """Main-container env in manifest spelling, templates resolved, with sources."""
-        return [(resolve_env_var(dump(entry.item), self.resolve), entry.source) for entry in self.env]
+        return [(resolve_env_var(entry.manifest_copy(), self.resolve), entry.source) for entry in self.env]
 
     def _containers(self, entries: Iterable[Sourced[Any]]) -> list[tuple[dict[str, Any], str]]:
         return [(resolve_container(dump(e.item), self.resolve), e.source) for e in entries]
@@ -228,7 +311,7 @@ class PodPatch:
         dict: ``{metadata, spec}``) when given, the patch's main container going into the
         template's container ``main_index``.  ``env``: ``env_dicts()`` if already computed."""
         env = self.env_dicts() if env is None else env
-        main_mounts = [MountRecord(m.item.name, m.item.mount_path, m.source) for m in self.volume_mounts]
+        main_mounts = [MountRecord(m["name"], m["mountPath"], e.source) for e in self.volume_mounts for m in (e.manifest,)]
         main_env = [EnvRecord(v["name"], v, s) for v, s in env]
         view = PodView(policy=self.policy)
         spec = (template or {}).get("spec") or {}
@@ -256,9 +339,10 @@ class PodPatch:
         for container, source in self._containers(self.sidecars):
             view.containers.append(container_view(container, "sidecar", source))
         for entry in self.volumes:
-            view.volumes.append((entry.item.name, entry.source))
-            if entry.item.host_path is not None:
-                view.host_paths.append((entry.item.host_path.path, entry.item.name, entry.source))
+            volume = entry.manifest
+            view.volumes.append((volume["name"], entry.source))
+            if "hostPath" in volume:
+                view.host_paths.append((volume["hostPath"]["path"], volume["name"], entry.source))
         for note in self.annotations:
             key, value = note.item
             view.annotations.append((key, value, note.source))
@@ -271,7 +355,7 @@ class PodPatch:
             self.container_name,
             id(self.resolve),
             tuple(sorted(self.allowed_host_paths.items())),
-            *(tuple(id(entry.item) for entry in items) for items in lists),
+            *(tuple(map(id, items)) for items in lists),
         )
 
     def check(self, env: list[tuple[dict[str, Any], str]] | None = None) -> None:
@@ -284,10 +368,10 @@ class PodPatch:
     def main_container(self, env_dicts: list[tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
         """``volumeMounts``, ``env`` and ``envFrom`` for the main container, sorted, each
         identical entry once (call after the checks: they reject different ones)."""
-        mounts = sorted((dump(m.item) for m in self.volume_mounts), key=lambda m: (m["mountPath"], m["name"]))
+        mounts = sorted((m.manifest_copy() for m in self.volume_mounts), key=lambda m: (m["mountPath"], m["name"]))
         env_dicts = self.env_dicts() if env_dicts is None else env_dicts
         env = _unique(sorted((v for v, _ in env_dicts), key=lambda v: v["name"]), key=lambda v: v["name"])
-        env_from = _unique(sorted((dump(e.item) for e in self.env_from), key=_env_from_key), key=_env_from_key)
+        env_from = _unique(sorted((e.manifest_copy() for e in self.env_from), key=_env_from_key), key=_env_from_key)
         out: dict[str, Any] = {}
         if mounts:
             out["volumeMounts"] = mounts
@@ -298,7 +382,7 @@ class PodPatch:
         return out
 
     def volume_dicts(self) -> list[dict[str, Any]]:
-        return sorted((dump(v.item) for v in self.volumes), key=lambda v: v["name"])
+        return sorted((v.manifest_copy() for v in self.volumes), key=lambda v: v["name"])
 
     def annotation_dict(self) -> dict[str, str]:
         return dict(sorted(entry.item for entry in self.annotations))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from stores.catalog import Catalog
-from stores.contract import connections_catalog, csi_mounts
+from stores.contract import catalog_part, csi_mounts, join_catalog
 from stores.plugins import Plugins, artifacts_store, as_plugins
 from stores.contract.names import ENV_ARTIFACTS_STORE_NAME, ENV_CONNECTIONS_CATALOG, ENV_CSI_MOUNTS
 from stores.contract.runinfo import RunInfo
@@ -127,14 +127,12 @@ def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool, sdk
         connections.append(chosen.outputs)
     for conn in connections:
         add_connection(patch, conn)
-    for var in credential_env(connections, sdk_defaults):
-        patch.add_env(var.item, var.source)
+    patch.add_env_entries(credential_env(connections, sdk_defaults))
 
 
 def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool) -> None:
     """The run contract's env vars, then the artifacts store's name (when there is one)."""
-    for var in contract_vars(chosen, run, inputs, outputs_on_main=on_main):
-        patch.add_env(var.item, var.source)
+    patch.add_env_entries(contract_vars(chosen, run, inputs, outputs_on_main=on_main))
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")
@@ -152,9 +150,12 @@ def _add_connections_catalog(patch: PodPatch) -> None:
     """``POLYAXON_CONNECTIONS_CATALOG`` of the main container's connections."""
     # sorted by name: the pod must not depend on the order a run listed its stores in
     given = patch.context.get("main_connections", {})
-    catalog_json = connections_catalog([given[name] for name in sorted(given)], patch.resolve)
+    names = sorted(given)
+    parts = patch.context.get("catalog_parts", {})
+    catalog_json = join_catalog([parts[name] if name in parts else catalog_part(given[name], patch.resolve)
+                                 for name in names])
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
-    mounts = csi_mounts([given[name] for name in sorted(given)])
+    mounts = csi_mounts([given[name] for name in names])
     if mounts is not None:
         patch.add_env(V1EnvVar(name=ENV_CSI_MOUNTS, value=mounts), "the connections mounted through a CSI driver")

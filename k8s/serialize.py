@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any, Callable, TypeVar
 
-__all__ = ["dump", "load", "has_field", "kind_of_model", "pydantic_models"]
+__all__ = ["dump", "load", "spelling", "has_field", "kind_of_model", "pydantic_models"]
 
 M = TypeVar("M")
 
@@ -76,6 +76,12 @@ def dump(obj: Any) -> Any:
     if fn is None:
         fn = _DUMPERS[cls] = _dumper(cls)
     return fn(obj)
+
+
+def spelling(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """A manifest dict of ``(key, value)`` pairs, null values left out: what ``dump`` gives for a
+    model of those fields when the pairs come in the client's field order (alphabetical)."""
+    return {key: value for key, value in pairs if value is not None}
 
 
 class _Response:

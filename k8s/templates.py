@@ -67,11 +67,15 @@ def globals_resolver(selection: Selection, run: RunInfo, *, plugins: Plugins | N
 
 def resolve_env_var(var: dict[str, Any], resolve: Resolver | None) -> dict[str, Any]:
     """An env var dict with its literal ``value`` resolved (a copy, same key order); ``var``
-    itself when there is nothing to resolve: no resolver, no literal value, or a
-    ``PRE_RESOLVED_ENV`` name."""
-    if resolve is None or not isinstance(var.get("value"), str) or var.get("name") in PRE_RESOLVED_ENV:
+    itself when there is nothing to resolve: no resolver, no literal value, a
+    ``PRE_RESOLVED_ENV`` name, or a value the resolver leaves as it is (no template)."""
+    value = var.get("value")
+    if resolve is None or not isinstance(value, str) or var.get("name") in PRE_RESOLVED_ENV:
         return var
-    return {**var, "value": resolve(var["value"])}
+    resolved = resolve(value)
+    # a resolver returns a template-free string itself (``globals_resolver``'s does): no copy
+    # of the (many) env vars without a template
+    return var if resolved is value else {**var, "value": resolved}
 
 
 def resolve_container(container: dict[str, Any], resolve: Resolver | None) -> dict[str, Any]:

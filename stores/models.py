@@ -11,7 +11,6 @@ unknown keys and is frozen, so two catalogs built from equal input compare equal
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Literal, Union
 
 from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
@@ -42,6 +41,7 @@ from .modelbase import (  # the shared field types live there; re-exported here
     SecretKey,
     _checked,
     _Model,
+    kept,
     drop_nulls,
 )
 
@@ -184,7 +184,7 @@ class BucketSchema(_Model):
     #: give the connection read-only credentials too (see the credential-mode docs)
     read_only: Flag | None = None
 
-    @cached_property
+    @kept
     def parsed(self) -> names.BucketURL:
         # parsed once per model: the renderer asks for it several times per connection
         return names.parse_bucket(self._kind, self.bucket)  # type: ignore[attr-defined]
@@ -252,13 +252,16 @@ class _ConnectionBase(_Model):
             return self.schema_.parsed  # type: ignore[attr-defined]
         return None
 
-    @cached_property
+    @kept
     def store_path(self) -> str:
         """The mountPath for volumes and CSI-mounted buckets, the bucket URL for other buckets:
         what the env contract carries (worked out once: the model is frozen)."""
-        bucket = self.bucket
-        if bucket is not None and getattr(self, "mount", None) is None:
-            return bucket.url
+        schema = self.schema_  # type: ignore[attr-defined]
+        if isinstance(schema, BucketSchema) and getattr(self, "mount", None) is None:
+            # the field holds what its validator made of the URL, ``parse_bucket(...).url``:
+            # the bucket's URL without parsing it a second time (a render asks every connection)
+            url: str = schema.bucket
+            return url
         return self.mount_path  # type: ignore[return-value]
 
     @property
@@ -266,7 +269,7 @@ class _ConnectionBase(_Model):
         """Declared read-only (``schema.readOnly``): its handles refuse writes."""
         return bool(getattr(self.schema_, "read_only", None))  # type: ignore[attr-defined]
 
-    @cached_property
+    @kept
     def catalog_json(self) -> str:
         """This connection's entry of ``POLYAXON_CONNECTIONS_CATALOG``, compact JSON, templates
         unresolved (``stores.contract.catalog_entry_json``): the model is frozen, so it is

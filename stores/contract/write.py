@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import json
+import json.encoder
 import posixpath
 from typing import Any, Callable, Mapping
 
@@ -45,6 +46,8 @@ __all__ = [
     "join_store_path",
     "CONTRACT_VARS",
     "connections_catalog",
+    "catalog_part",
+    "join_catalog",
     "catalog_entry",
     "catalog_entry_json",
     "csi_mounts",
@@ -192,19 +195,41 @@ def connections_catalog(connections: Any, resolve: Callable[[str], str] | None =
     value, never across the JSON text (where an unclosed ``{{`` in one value would pair with a
     ``}}`` in another).  A string without ``{{`` holds no template: ``resolve`` must return it
     unchanged (``k8s.templates.globals_resolver``'s does), so a text without one is final."""
-    parts = [_entry_json(c, resolve) for c in connections]
+    return join_catalog([catalog_part(c, resolve) for c in connections])
+
+
+def join_catalog(parts: list[str]) -> str | None:
+    """``POLYAXON_CONNECTIONS_CATALOG`` of its entries' JSON (``catalog_part``), in order."""
     if not parts:
         return None
     # what json.dumps({"connections": entries}, separators=(",", ":")) writes, entry by entry
     return '{"connections":[' + ",".join(parts) + "]}"
 
 
+def _compact_json() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` as one kept function.
+    ``json.dumps`` with separators builds an encoder per call, which cost more than writing a
+    catalog entry itself; the C encoder it builds is made once here and writes the very same
+    text.  It keeps no markers (``check_circular=False``): an entry is a tree of fresh dicts and
+    lists (``catalog_entry``), and an encoder without them holds no state between calls."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typeshed stubs
+    if make is None:  # a Python without the _json accelerator
+        return lambda value: json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    encoder = make(None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+_compact = _compact_json()
+
+
 def catalog_entry_json(conn: Any) -> str:
     """``catalog_entry(conn)`` as compact JSON (a part of ``POLYAXON_CONNECTIONS_CATALOG``)."""
-    return json.dumps(catalog_entry(conn), separators=(",", ":"), ensure_ascii=False)
+    return _compact(catalog_entry(conn))
 
 
-def _entry_json(conn: Any, resolve: Callable[[str], str] | None) -> str:
+def catalog_part(conn: Any, resolve: Callable[[str], str] | None = None) -> str:
+    """One connection's entry of ``POLYAXON_CONNECTIONS_CATALOG``, compact JSON, its templates
+    resolved by ``resolve`` value by value (see ``connections_catalog``)."""
     # a catalog's connection keeps its entry's JSON (``catalog_json``); other objects are written now
     text = getattr(conn, "catalog_json", None)
     if not isinstance(text, str):

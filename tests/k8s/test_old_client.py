@@ -95,6 +95,7 @@ TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "jsonsche
 #: the k8s tests that run again on the oldest client (the ones that need no bucket emulator)
 K8S_TESTS = (
     "tests/k8s/test_k8s_render.py",
+    "tests/k8s/test_render_spelled.py",
     "tests/k8s/test_k8s_volumes.py",
     "tests/k8s/test_k8s_secrets.py",
     "tests/k8s/test_k8s_checks.py",
