@@ -162,6 +162,19 @@ def test_handles_the_native_client_does_not_serve(s3_server, bucket, tmp_path, m
                                     key_file=str(key_file))) is None
 
 
+def _cli_imports(env: dict[str, str], *args: str, modules: tuple[str, ...] = ("s3fs", "botocore")) -> list[str]:
+    """``stores ARGS`` in a fresh interpreter (the native engine on): its exit code, then for each
+    of ``modules`` whether the command imported it."""
+    code = ("import sys; from stores.cli import main; rc = main(sys.argv[2:]); "
+            "print(rc, *(m in sys.modules for m in sys.argv[1].split(',')))")
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    env.pop(ENGINE_ENV, None)
+    out = subprocess.run([sys.executable, "-c", code, ",".join(modules), *args], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.split()[:1] == ["0"], (args, out.stdout, out.stderr)
+    return out.stdout.split()
+
+
 def test_a_no_op_sync_imports_no_fsspec_backend(s3_server, bucket, tmp_path):
     """The command's start-up: with the native client, a sync that finds nothing to send never
     builds the s3fs filesystem (a fifth of a second of imports)."""
@@ -169,20 +182,9 @@ def test_a_no_op_sync_imports_no_fsspec_backend(s3_server, bucket, tmp_path):
     src.mkdir()
     for i in range(5):
         (src / f"f{i}.txt").write_text(str(i))
-    code = ("import sys; from stores.cli import main; rc = main(['sync', '-q', sys.argv[1], sys.argv[2]]); "
-            "print(rc, 's3fs' in sys.modules, 'botocore' in sys.modules)")
-    env = {**os.environ, **s3_env(s3_server), "PYTHONPATH": str(ROOT)}
-    env.pop(ENGINE_ENV, None)
-    run = lambda: subprocess.run([sys.executable, "-c", code, str(src), f"s3://{bucket}/p"], env=env,  # noqa: E731
-                                 capture_output=True, text=True, timeout=60)
-    first = run()
-    assert first.stdout.split()[0] == "0", first.stderr
-    second = run()
-    assert second.stdout.split() == ["0", "False", "False"], second.stderr
-
-
-_IMPORTS = ("import sys; from stores.cli import main; rc = main(sys.argv[1:]); "
-            "print(rc, 's3fs' in sys.modules, 'botocore' in sys.modules)")
+    env = {**os.environ, **s3_env(s3_server)}
+    _cli_imports(env, "sync", "-q", str(src), f"s3://{bucket}/p")
+    assert _cli_imports(env, "sync", "-q", str(src), f"s3://{bucket}/p") == ["0", "False", "False"]
 
 
 def test_uploads_and_downloads_of_plain_keys_build_no_fsspec_filesystem(s3_server, bucket, tmp_path):
@@ -194,16 +196,13 @@ def test_uploads_and_downloads_of_plain_keys_build_no_fsspec_filesystem(s3_serve
     for i in range(12):  # more than a batch: the uploads are checked by one listing afterwards
         (src / f"f{i}.txt").write_text(str(i))
     (tmp_path / "big.bin").write_bytes(os.urandom(9 * 1024 * 1024))
-    env = {**os.environ, **s3_env(s3_server), "PYTHONPATH": str(ROOT)}
-    env.pop(ENGINE_ENV, None)
+    env = {**os.environ, **s3_env(s3_server)}
     url = f"s3://{bucket}/p"
     for args in (["cp", "-q", str(src), f"{url}/small/"],
                  ["cp", "-q", str(src / "f0.txt"), f"{url}/small"],  # into the "directory": small/f0.txt
                  ["cp", "-q", str(tmp_path / "big.bin"), f"{url}/big.bin"],
                  ["cp", "-q", f"{url}/small/", str(tmp_path / "down") + "/"]):
-        out = subprocess.run([sys.executable, "-c", _IMPORTS, *args], env=env, capture_output=True, text=True,
-                             timeout=60)
-        assert out.stdout.split() == ["0", "False", "False"], (args, out.stdout, out.stderr)
+        assert _cli_imports(env, *args) == ["0", "False", "False"], args
     assert sorted(p.name for p in (tmp_path / "down").iterdir()) == sorted(p.name for p in src.iterdir())
     assert all((tmp_path / "down" / p.name).read_text() == p.read_text() for p in src.iterdir())
 
@@ -220,15 +219,11 @@ def test_azure_transfers_with_static_keys_import_no_adlfs(request, tmp_path):
     src.mkdir()
     for i in range(12):
         (src / f"f{i}.txt").write_text(str(i))
-    code = ("import sys; from stores.cli import main; rc = main(sys.argv[1:]); "
-            "print(rc, 'adlfs' in sys.modules, 'fsspec' in sys.modules)")
-    env = {**os.environ, **azure_env(server), "PYTHONPATH": str(ROOT)}
-    env.pop(ENGINE_ENV, None)
+    env = {**os.environ, **azure_env(server)}
     url = store.url.rstrip("/")
     for args in (["sync", "-q", str(src), url], ["sync", "-q", str(src), url],
                  ["cp", "-q", url + "/", str(tmp_path / "down") + "/"]):
-        out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60)
-        assert out.stdout.split() == ["0", "False", "False"], (args, out.stdout, out.stderr)
+        assert _cli_imports(env, *args, modules=("adlfs", "fsspec")) == ["0", "False", "False"], args
     assert sorted(p.name for p in (tmp_path / "down").iterdir()) == sorted(p.name for p in src.iterdir())
 
 
@@ -239,13 +234,9 @@ def test_downloading_a_multipart_object_builds_no_fsspec_filesystem(s3_server, b
     (tmp_path / "big.bin").write_bytes(os.urandom(11 * 1024 * 1024))
     store = _store(s3_server, bucket)
     upload(tmp_path / "big.bin", store, "big.bin", options=TransferOptions(chunk_size=5 * 1024 * 1024), progress=False)
-    code = ("import sys; from stores.cli import main; rc = main(['cp', '-q', sys.argv[1], sys.argv[2]]); "
-            "print(rc, 's3fs' in sys.modules, 'botocore' in sys.modules)")
-    env = {**os.environ, **s3_env(s3_server), "PYTHONPATH": str(ROOT)}
-    env.pop(ENGINE_ENV, None)
-    out = subprocess.run([sys.executable, "-c", code, f"s3://{bucket}/p/big.bin", str(tmp_path / "copy.bin")],
-                         env=env, capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["0", "False", "False"], out.stderr
+    env = {**os.environ, **s3_env(s3_server)}
+    got = _cli_imports(env, "cp", "-q", f"s3://{bucket}/p/big.bin", str(tmp_path / "copy.bin"))
+    assert got == ["0", "False", "False"]
     assert (tmp_path / "copy.bin").read_bytes() == (tmp_path / "big.bin").read_bytes()
 
 
