@@ -106,7 +106,7 @@ def _run_watched(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: Tr
     """Plan, then (unless a dry run) execute, verify and delete; the account, or its TransferError."""
     start = time.monotonic()
     redact = src.credentials.redact
-    early = _early_listing(dst, incremental, opts, beats)
+    early = _early_listing(src, dst, incremental, opts, beats)
     try:
         listing = _list_source(src, incremental, opts, beats)
         if listing is None:

@@ -107,10 +107,15 @@ class _EarlyListing:
         return listing
 
 
-def _early_listing(dst: StoreHandle, incremental: bool, opts: TransferOptions, beats: list[int]) -> _EarlyListing | None:
-    """The destination's listing under way, for a sync into a bucket (a local destination's
-    walk would only take turns with the source's for the interpreter)."""
-    return _EarlyListing(dst, opts, beats) if incremental and not dst.is_local else None
+def _early_listing(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions,
+                   beats: list[int]) -> _EarlyListing | None:
+    """The bucket's listing under way while the local source is walked, for a sync of a local
+    folder into a bucket (two local walks would only take turns for the interpreter).  Only for a
+    folder: a single file goes to its own key, and the whole bucket folder it goes into must not
+    be listed for it (a bucket source can be told from one file only by listing it)."""
+    if not incremental or dst.is_local or not src.is_local or not os.path.isdir(src.root):
+        return None
+    return _EarlyListing(dst, opts, beats)
 
 
 def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions, listing: _Listing,

@@ -431,6 +431,29 @@ def test_a_sync_into_a_bucket_lists_both_sides_at_once(s3_server, bucket, tmp_pa
     assert spans["destination"][0] < spans["source"][1] - 0.3, spans  # begun while the source was walked
 
 
+def test_a_single_file_synced_into_a_prefix_does_not_list_the_prefix(s3_server, bucket, tmp_path):
+    """One file into a bucket folder goes to its own key: the folder (here 300 other keys) is
+    not listed for it, early or late; only the file's own key is looked at."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stores.transfer import Hooks
+
+    client = s3_client(s3_server)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: client.put_object(Bucket=bucket, Key=f"p/k{i:03d}", Body=b"x"), range(300)))
+    (tmp_path / "one.txt").write_text("one")
+    store = open_store(f"s3://{bucket}/p/", environ=s3_env(s3_server))
+    listed: list[str] = []
+
+    def record(handle, list_now):
+        listed.append(handle.root)
+        return list_now()
+
+    result = sync(tmp_path / "one.txt", store, options=TransferOptions(hooks=Hooks(list_store=record)), progress=False)
+    assert result.transferred == ["one.txt"]
+    assert not [r for r in listed if r.rstrip("/") == f"{bucket}/p"], listed
+
+
 def test_a_failed_destination_listing_fails_the_sync_as_before(s3_server, tmp_path):
     """Listed early, raised where it was: a sync into a bucket that does not exist fails with
     the listing's error, and no listing is left running."""
