@@ -69,7 +69,9 @@ def _blob_info(blob: Any) -> dict[str, Any]:
 
 
 def _stat_azure(handle: StoreHandle, path: str) -> dict[str, Any]:
-    """One blob's properties as the listing gives them (the kinds table's ``stat``)."""
+    """One blob's properties as the listing gives them (the kinds table's ``stat``).  A folder
+    of a hierarchical-namespace account (Data Lake Gen2) is a blob too, marked
+    ``hdi_isfolder``: it is a directory, as adlfs says, not an empty file."""
     from azure.core.exceptions import ResourceNotFoundError
 
     name = path.partition("/")[2]
@@ -77,7 +79,10 @@ def _stat_azure(handle: StoreHandle, path: str) -> dict[str, Any]:
         props = _azure_container(handle).get_blob_client(name).get_blob_properties()
     except ResourceNotFoundError:
         raise FileNotFoundError(f"{path}: no such blob") from None
-    return _blob_info(props)
+    info = _blob_info(props)
+    if str((props.metadata or {}).get("hdi_isfolder", "")).lower() == "true":
+        info["type"] = "directory"
+    return info
 
 
 def _rm_azure(handle: StoreHandle, key: str) -> None:

@@ -468,3 +468,23 @@ def test_a_failed_destination_listing_fails_the_sync_as_before(s3_server, tmp_pa
         sync(src, store, options=TransferOptions(retries=0), progress=False)
     assert "stores-list-destination" not in {t.name for t in threading.enumerate()} - before
     assert isinstance(info.value, TransferError) and "cannot list" in str(info.value), repr(info.value)
+
+
+def test_a_data_lake_folder_blob_is_a_folder_not_an_empty_file(request, tmp_path):
+    """A hierarchical-namespace account keeps each folder as a blob marked ``hdi_isfolder``
+    (made here on Azurite as the service stores it): copying the folder copies what is under
+    it, not a 0-byte file of its name."""
+    from azure.storage.blob import ContainerClient
+
+    from support.servers import azure_env, bucket_store
+
+    store = bucket_store(request, "wasb")
+    server = request.getfixturevalue("azurite_server")
+    container = ContainerClient.from_connection_string(server.extra["connection_string"], store.root.split("/")[0])
+    container.upload_blob("p/dir", b"", metadata={"hdi_isfolder": "true"})
+    container.upload_blob("p/dir/a.txt", b"a")
+    container.upload_blob("p/dir/b.txt", b"bb")
+    folder = open_store(store.url.rstrip("/") + "/dir", environ=azure_env(server))
+    result = download(folder, "", tmp_path / "out", progress=False)
+    assert sorted(result.transferred) == ["a.txt", "b.txt"]
+    assert (tmp_path / "out" / "b.txt").read_bytes() == b"bb"
