@@ -146,14 +146,8 @@ def gcs_options(creds: Credentials, opts: dict[str, Any], timeout: float, accoun
 
 def azure_options(creds: Credentials, opts: dict[str, Any], timeout: float, account: str | None = None) -> None:
     """The options of an ``adlfs.AzureBlobFileSystem`` (the kinds table's ``fs_options`` of Azure)."""
-    conn = creds.get("connection_string")
     name = creds.get("account_name") or account
-    endpoint = creds.get("blob_endpoint")
-    if not conn and endpoint and (creds.get("account_key") or creds.get("sas_token")):
-        # adlfs only builds https://<account>.blob.core.windows.net URLs itself
-        secret = (f"AccountKey={creds.get('account_key')}" if creds.get("account_key")
-                  else f"SharedAccessSignature={creds.get('sas_token').lstrip('?')}")
-        conn = f"BlobEndpoint={endpoint};AccountName={name};{secret}"
+    conn = _azure_connection_string(creds, name)
     if conn:
         opts["connection_string"] = conn
     else:
@@ -168,6 +162,18 @@ def azure_options(creds: Credentials, opts: dict[str, Any], timeout: float, acco
             opts["anon"] = False  # DefaultAzureCredential
     if timeout:
         opts.update(timeout=int(timeout), connection_timeout=int(timeout), read_timeout=int(timeout))
+
+
+def _azure_connection_string(creds: Credentials, name: str | None) -> str | None:
+    """The credentials' connection string; or one made of a custom ``blob_endpoint`` and a key or
+    SAS token (adlfs and the SDK only build ``https://<account>.blob.core.windows.net`` URLs
+    themselves); else None."""
+    conn = creds.get("connection_string")
+    endpoint, key, sas = creds.get("blob_endpoint"), creds.get("account_key"), creds.get("sas_token")
+    if not conn and endpoint and (key or sas):
+        secret = f"AccountKey={key}" if key else f"SharedAccessSignature={str(sas).lstrip('?')}"
+        conn = f"BlobEndpoint={endpoint};AccountName={name};{secret}"
+    return conn or None
 
 
 def _azure_workload_identity(creds: Credentials, aio: bool = True) -> Any:
@@ -262,11 +268,8 @@ def azure_static_container_client(creds: Credentials, container: str, account: s
     if set(creds.settings) - _AZURE_STATIC:
         return None
     name = creds.get("account_name") or account
-    key, sas, endpoint = creds.get("account_key"), creds.get("sas_token"), creds.get("blob_endpoint")
-    conn = creds.get("connection_string")
-    if not conn and endpoint and (key or sas):
-        conn = f"BlobEndpoint={endpoint};AccountName={name};" + (
-            f"AccountKey={key}" if key else f"SharedAccessSignature={str(sas).lstrip('?')}")
+    key, sas = creds.get("account_key"), creds.get("sas_token")
+    conn = _azure_connection_string(creds, name)
     if not conn and not (name and (key or sas)):
         return None
     timeout = int(_timeout(creds) or DEFAULT_TIMEOUT)

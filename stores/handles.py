@@ -67,15 +67,17 @@ def _inside(root: str, full: str, key: str, real_dirs: dict[str, str] | None = N
     if real_dirs is None:
         real_root, real = os.path.realpath(root), os.path.realpath(full)
     else:
-        real_root = real_dirs.get(root) or real_dirs.setdefault(root, os.path.realpath(root))
+        real_root = _memo_realpath(real_dirs, root)
         parent, _, name = full.rpartition("/")
-        if os.path.islink(full):
-            real = os.path.realpath(full)
-        else:
-            real_parent = real_dirs.get(parent) or real_dirs.setdefault(parent, os.path.realpath(parent))
-            real = f"{real_parent.rstrip('/')}/{name}"
+        real = os.path.realpath(full) if os.path.islink(full) else f"{_memo_realpath(real_dirs, parent).rstrip('/')}/{name}"
     if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
         raise StoresError(f"store key {key!r} leads out of the store through a symlink (to {real})")
+
+
+def _memo_realpath(memo: dict[str, str], path: str) -> str:
+    if path not in memo:
+        memo[path] = os.path.realpath(path)
+    return memo[path]
 
 
 @dataclass(repr=False)

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..handles import StoreHandle
 from .blocks import _check, _read_whole
 from .generic import _write_streamed
-from .listing import _entry, _Entry, _object_info
-from .native import native_client, plain_key
+from .listing import _entry, _Entry, _native_for, _object_info
 
 if TYPE_CHECKING:
     from ..progress import ByteProgress
@@ -97,9 +96,9 @@ def _azure_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spa
     Put Blob through the native client; the service stores the MD5 of what it received as the
     blob's Content-MD5, which the listing afterwards (``deferred``) or the blob's properties are
     checked against.  Anything else: one streamed write through adlfs, blocks then commit."""
-    native = native_client(dst)
     name = dpath.partition("/")[2]
-    if native is None or sentry.size > part or not plain_key(name):
+    native = _native_for(dst, name)
+    if native is None or sentry.size > part:
         return _write_streamed(dst, dkey, dpath, spath, reader, sentry, part, opts, progress, md5, deferred)
     data = _read_whole(reader, sentry.size, spath)
     digest = hashlib.md5(data, usedforsecurity=False).hexdigest()

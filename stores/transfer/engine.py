@@ -20,8 +20,8 @@ from .listing import _join, _key_problem, _side, _vanished, escape_key
 from .local import _TEMPS
 from .onefile import _copy_one
 from .options import _BATCH_VERIFY_MIN, STALL_TIMEOUT, TransferOptions, TransferResult
-from .plan import _beater, _early_listing, _list_hooked, _list_source, _Plan, _plan
-from .retry import _Breaker, _listed, _with_retries
+from .plan import _early_listing, _list_destination, _list_source, _Plan, _plan
+from .retry import _Breaker, _with_retries
 
 if TYPE_CHECKING:
     from fsspec.callbacks import Callback
@@ -244,8 +244,7 @@ class _Execution:
         each file then checked on its own."""
         dst, result = self.plan.dst, self.result
         # a beat per page, as the planning listings give: a long check listing is not a stall
-        arrived = _listed(lambda: _list_hooked(dst, self.opts, strict=False, beat=_beater(self.beats)),
-                          dst, self.opts).files
+        arrived = _list_destination(dst, self.opts, self.beats).files
         self.beats[0] += 1
         redo = []
         for dkey, (sent, md5) in sorted((self.deferred or {}).items()):

@@ -11,11 +11,16 @@ import stat
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from ..errors import StoresError
 from ..handles import StoreHandle, clean_key, local_store
 from ..kinds import KINDS
+
+if TYPE_CHECKING:
+    from .native import NativeClient
+
+T = TypeVar("T")
 
 
 def escape_key(key: str) -> str:
@@ -98,21 +103,56 @@ def _version(info: dict[str, Any]) -> str | None:
     return None
 
 
+class _Background(Generic[T]):
+    """``fn()`` started now in a thread of its own: ``result()`` waits for it and returns what it
+    returned or raises what it raised (in the caller's thread); ``wait()`` only waits.  What a
+    run starts beside its own work is always waited for: no request outlives the run."""
+
+    def __init__(self, fn: Callable[[], T], name: str) -> None:
+        self._box: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], T]) -> None:
+        try:
+            self._box["value"] = fn()
+        except BaseException as exc:  # handed to result()
+            self._box["error"] = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box["error"]
+        value: T = self._box["value"]
+        return value
+
+
+def _native_for(handle: StoreHandle, key: str) -> NativeClient | None:
+    """The native client of a bucket handle when it serves the object key ``key`` exactly
+    (``plain_key``), else None: the fsspec filesystem answers for that key instead."""
+    from .native import native_client, plain_key
+
+    if handle.is_local or not plain_key(key):
+        return None
+    return native_client(handle)
+
+
 def _object_info(handle: StoreHandle, path: str) -> dict[str, Any]:
     """One object's info (size, time, checksums, version) as the listing has it: the kind's own
     ``stat`` (Azure: the SDK's blob properties, with the Content-MD5), else a HEAD through the
     native client when it serves the key, else ``fs.info`` (an fsspec filesystem is built for
     one question only when nothing else answers it: s3fs and botocore, or adlfs, take a third to
     most of a second to import)."""
-    from .native import native_client, plain_key
-
     stat_of = KINDS[handle.kind].code("stat")
     if stat_of is not None:
         found: dict[str, Any] = stat_of(handle, path)
         return found
     key = path.partition("/")[2]
-    client = None if handle.is_local else native_client(handle)
-    if client is not None and key and plain_key(key):
+    client = _native_for(handle, key)
+    if client is not None:
         return client.head(key)
     info: dict[str, Any] = handle.fs.info(path)
     return info
@@ -246,40 +286,37 @@ def _list_native(handle: StoreHandle, beat: Callable[[], None] | None = None) ->
     """The listing through the kind's native client (:mod:`.native`), ``{"": info}`` when the
     root is itself an object; ``None`` when there is no native client or its listing could be
     inexact (then :func:`_list_exact`)."""
-    from .native import native_client, plain_key
-
     if KINDS[handle.kind].lister is not None:
         return None  # the kind's own lister reads what the native one lacks (Azure: Content-MD5)
-    client = native_client(handle)
+    from .native import native_client
+
     prefix = handle.root.partition("/")[2]
-    if client is None or (prefix and not plain_key(prefix.strip("/"))):
+    client = _native_for(handle, prefix.strip("/")) if prefix else native_client(handle)
+    if client is None:
         return None
     if not prefix or handle.root.endswith("/"):
         return client.list(prefix, beat)
     # is the root itself an object? asked beside the listing, not before it (one round trip less)
-    head: dict[str, Any] = {}
-
-    def ask() -> None:
-        try:
-            head["info"] = client.head(prefix)
-        except FileNotFoundError:
-            pass
-        except BaseException as exc:  # raised below, as it was when the question came first
-            head["error"] = exc
-
-    asking = threading.Thread(target=ask, name="stores-head-root", daemon=True)
-    asking.start()
+    asking = _Background(lambda: _head_or_none(client, prefix), "stores-head-root")
     try:
         listed = client.list(prefix, beat)
     except BaseException:
-        asking.join()
-        if "info" in head:
-            return {"": head["info"]}
+        try:
+            root = asking.result()
+        except BaseException:
+            root = None  # the listing's own error is the one raised
+        if root is not None:
+            return {"": root}
         raise
-    asking.join()
-    if "error" in head:
-        raise head["error"]
-    return {"": head["info"]} if "info" in head else listed
+    root = asking.result()  # its error, if any, as when the question came first
+    return {"": root} if root is not None else listed
+
+
+def _head_or_none(client: NativeClient, key: str) -> dict[str, Any] | None:
+    try:
+        return client.head(key)
+    except FileNotFoundError:
+        return None
 
 
 def _list_exact(handle: StoreHandle, beat: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
@@ -323,8 +360,8 @@ def _key_problem(key: str, src: StoreHandle, dst: StoreHandle) -> str | None:
     return hit.message if hit is not None else None
 
 
-def _join(handle: StoreHandle, key: str) -> str:
-    return handle.path(key) if key else handle.root
+def _join(handle: StoreHandle, key: str, real_dirs: dict[str, str] | None = None) -> str:
+    return handle.path(key, real_dirs=real_dirs) if key else handle.root
 
 
 def _planned_path(src: StoreHandle, key: str, real_dirs: dict[str, str] | None = None) -> str:
@@ -332,7 +369,7 @@ def _planned_path(src: StoreHandle, key: str, real_dirs: dict[str, str] | None =
     store), which then fails on its own when copied instead of aborting every other file.
     ``real_dirs``: the planning pass's memo of resolved directories (``StoreHandle.path``)."""
     try:
-        return src.path(key, real_dirs=real_dirs) if key else src.root
+        return _join(src, key, real_dirs)
     except StoresError:
         return ""
 
@@ -352,13 +389,11 @@ def _is_dir(handle: StoreHandle) -> bool:
         return os.path.isdir(handle.root)
     if "/" not in handle.root.strip("/"):
         return True
-    from .native import native_client, plain_key
-
     # a file into a bucket asks this first: the native client answers it with one listing
     # request, where the fsspec filesystem would be built (most of a second) for the question
-    client = native_client(handle)
     prefix = handle.root.partition("/")[2].strip("/")
-    if client is not None and plain_key(prefix):
+    client = _native_for(handle, prefix)
+    if client is not None:
         return client.has_under(prefix)
     return bool(handle.fs.isdir(handle.root))
 

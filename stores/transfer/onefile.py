@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..handles import StoreHandle
 from ..kinds import KINDS
 from .generic import _write_streamed
-from .listing import _Entry, _join
+from .listing import _Entry, _join, _native_for
 from .local import _open_local, _write_local
 from .options import _MAX_PARTS, _MIN_PART
 from .ranged import RangedReader
@@ -49,11 +49,9 @@ def _range_fetcher(src: StoreHandle, spath: str) -> Callable[[int, int], bytes |
     """``fetch(start, end) -> bytes`` of the object ``spath``: through the kind's native client
     when it serves this handle and key (:mod:`.native`), else the fsspec filesystem's ranged
     ``cat_file``."""
-    from .native import native_client, plain_key
-
-    client = native_client(src)
     key = spath.partition("/")[2]
-    if client is not None and plain_key(key):
+    client = _native_for(src, key)
+    if client is not None:
         return lambda start, end: client.get_range(key, start, end)
     return _fsspec_range(src, spath)
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import TransferError
 from ..handles import StoreHandle
 from .compare import _up_to_date
-from .listing import _is_dir, _key_problem, _list, _Listing, _planned_path, escape_key, posixpath_basename
+from .listing import _Background, _is_dir, _key_problem, _list, _Listing, _planned_path, escape_key, posixpath_basename
 from .options import TransferOptions, TransferResult
 from .retry import _listed
 
-__all__ = ["_EarlyListing", "_Plan", "_beater", "_early_listing", "_list_hooked", "_list_source", "_plan", "_to_send"]
+__all__ = ["_EarlyListing", "_Plan", "_beater", "_early_listing", "_list_destination", "_list_hooked", "_list_source",
+           "_plan", "_to_send"]
 
 _log = logging.getLogger("stores.transfer")
 
@@ -77,34 +77,20 @@ class _Plan:
         return key or posixpath_basename(self.dst.root)
 
 
-class _EarlyListing:
+def _list_destination(dst: StoreHandle, opts: TransferOptions, beats: list[int]) -> _Listing:
+    """The destination's listing as the engine takes it (retried, hooked, a beat per page), for
+    the plan and for the check of a batch of uploads."""
+    listing: _Listing = _listed(lambda: _list_hooked(dst, opts, strict=False, beat=_beater(beats)), dst, opts)
+    return listing
+
+
+class _EarlyListing(_Background[_Listing]):
     """A bucket destination's listing, started before the source's: a sync lists both sides,
     and the two waits overlap (a no-op sync of 1000 files is mostly these two listings)."""
 
     def __init__(self, dst: StoreHandle, opts: TransferOptions, beats: list[int]) -> None:
         self.dst = dst
-        self._box: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._list, args=(opts, beats), daemon=True,
-                                        name="stores-list-destination")
-        self._thread.start()
-
-    def _list(self, opts: TransferOptions, beats: list[int]) -> None:
-        try:
-            self._box["listing"] = _listed(
-                lambda: _list_hooked(self.dst, opts, strict=False, beat=_beater(beats)), self.dst, opts)
-        except BaseException as exc:  # raised in the run's thread, by result()
-            self._box["error"] = exc
-
-    def wait(self) -> None:
-        """Until it ended (a run never leaves a listing behind it)."""
-        self._thread.join()
-
-    def result(self) -> _Listing:
-        self._thread.join()
-        if "error" in self._box:
-            raise self._box["error"]
-        listing: _Listing = self._box["listing"]
-        return listing
+        super().__init__(lambda: _list_destination(dst, opts, beats), "stores-list-destination")
 
 
 def _early_listing(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferOptions,
@@ -142,8 +128,8 @@ def _plan(src: StoreHandle, dst: StoreHandle, incremental: bool, opts: TransferO
         dentries: dict[str, Any] = {}
     elif early is not None and early.dst is dst:
         dentries = early.result().files
-    else:  # a file into a directory: the destination is the file's own key there
-        dentries = _listed(lambda: _list_hooked(dst, opts, strict=False, beat=_beater(beats)), dst, opts).files
+    else:  # no early listing, or a file into a directory: the destination is the file's own key there
+        dentries = _list_destination(dst, opts, beats).files
     beats[0] += 1
     plan.todo = _to_send(plan, dentries, incremental, opts)
     # keys are identities: only a destination key that no source entry has (whatever became of

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..errors import IntegrityError
 from ..handles import StoreHandle
 from .blocks import _b64, _blocks, _check, _read_whole, multipart_count
-from .listing import _entry, _Entry, _object_info, _remote_md5
-from .native import NativeClient, native_client, plain_key
+from .listing import _entry, _Entry, _native_for, _object_info, _remote_md5
+from .native import NativeClient
 from .options import _FILE_PART_WORKERS, _HASHED_PUT_MIN, _PART_WORKERS
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ def _s3_upload(src: StoreHandle, dst: StoreHandle, dkey: str, dpath: str, spath:
                deferred: dict[str, tuple[int, str]] | None) -> int:
     """A file to S3 (the kinds table's ``uploader``): one PUT, or a multipart upload."""
     if sentry.size > part and src.is_local:
-        native = native_client(dst)
-        if native is not None and plain_key(dpath.partition("/")[2]):
+        native = _native_for(dst, dpath.partition("/")[2])
+        if native is not None:
             return _s3_multipart_native(native, dpath, spath, reader, sentry, part, opts, progress)
         return _s3_multipart_local(dst, dpath, spath, reader, sentry, part, opts, progress)
     if sentry.size <= part:
@@ -57,10 +57,10 @@ def _s3_put(dst: StoreHandle, dkey: str, dpath: str, spath: str, reader: Any, se
     checked by a listing afterwards (``deferred``) or a HEAD."""
     data = _read_whole(reader, sentry.size, spath)
     md5 = hashlib.md5(data, usedforsecurity=False)
-    native = native_client(dst)
     key = dpath.partition("/")[2]
+    native = _native_for(dst, key)
     fs: Any = None  # the fsspec filesystem, built only when the native client does not serve the key
-    if native is not None and plain_key(key):
+    if native is not None:
         # the native client sends no Content-MD5; the ETag it answers is the MD5 of what arrived,
         # checked below, and a mismatch fails the file (retried: the next PUT replaces the object)
         out = {"ETag": native.put(key, data)}
