@@ -11,16 +11,22 @@ every storage kind, with secrets mounted, keyed and shared.
 from __future__ import annotations
 
 import json
+import random
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from bench.render_bench import connection  # the very mix the benchmark times
 from k8s import render_patch
 from k8s.serialize import dump
 from stores.catalog import Catalog
-from stores.contract import catalog_entry, connections_catalog
+from stores.contract import catalog_entry, catalog_entry_json, connections_catalog
+from stores.contract.write import _compact
+from stores.models import HostPathSchema, parse_connection
 from stores.names import parse_bucket
 from support.k8s import RUN, assert_patch_valid
+from tools.reliability.fuzzing import UNICODE, generate_plausible
 
 N = 200
 
@@ -93,3 +99,47 @@ def test_to_dict_twice_gives_equal_outputs_that_share_no_env_dicts() -> None:
     assert one == two
     env_one, env_two = one["spec"]["containers"][0]["env"], two["spec"]["containers"][0]["env"]
     assert not {id(v) for v in env_one} & {id(v) for v in env_two}, "a caller editing one output must not edit the other"
+
+
+def _plain_entry_json(conn: Any) -> str:
+    return _compact(catalog_entry(conn))
+
+
+def test_a_catalog_entry_is_written_as_the_encoder_writes_its_dict() -> None:
+    # catalog_entry_json writes the text field by field; the encoder, given catalog_entry's
+    # dicts, is the reference: plausible documents' connections of every kind and spelling
+    seen = 0
+    for seed in range(400):
+        doc = generate_plausible(random.Random(f"catalog-entry-{seed}"))
+        for raw in [doc.get("artifactsStore"), *doc.get("connections", [])]:
+            try:
+                conn = parse_connection(raw)
+            except (ValidationError, TypeError, ValueError):
+                continue
+            assert catalog_entry_json(conn) == _plain_entry_json(conn), raw
+            seen += 1
+    assert seen > 300  # not vacuous: most plausible connections parse
+
+
+@pytest.mark.parametrize("text", [*UNICODE, "\ud800", "a\"b", "\x00\x1f", "</script>"])
+def test_a_catalog_entry_writes_every_string_as_the_encoder_does(text: str) -> None:
+    conn = parse_connection({
+        "name": "c", "kind": "s3", "description": text, "tags": [text, "t"],
+        "schema": {"bucket": "s3://bucket/" + ("p" if text.isascii() else "\u00f1")},
+        "secret": {"name": "s", "items": ["A_B", {"key": "k", "path": "p", "mode": 0o400}], "mountPath": "/m",
+                   "defaultMode": "0440"},
+        "configMap": {"name": "cm"},
+        "env": [{"name": "V", "value": text}, {"name": "W", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "annotations": {"example.com/a": text},
+    })
+    assert catalog_entry_json(conn) == _plain_entry_json(conn)
+    assert json.loads(catalog_entry_json(conn))["description"] == text
+
+
+def test_a_schema_pydantic_cannot_write_goes_the_plain_way() -> None:
+    # a lone surrogate, which pydantic's UTF-8 writer refuses (the loader refuses one in a path,
+    # so the schema is built past validation here)
+    conn = parse_connection({"name": "h", "kind": "host_path", "schema": {"hostPath": "/d", "mountPath": "/m"}})
+    odd = conn.model_copy(update={"schema_": HostPathSchema.model_construct(host_path="/d\ud800", mount_path="/m")})
+    assert catalog_entry_json(odd) == _plain_entry_json(odd)
+    assert "\ud800" in catalog_entry_json(odd)
