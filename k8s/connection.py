@@ -24,7 +24,8 @@ def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     depends on the other connections: see ``k8s.env.credential_env``).  Recorded in
     ``patch.context["main_connections"]`` (name -> connection) for
     ``POLYAXON_CONNECTIONS_CATALOG``, with its entry there in ``patch.context["catalog_parts"]``
-    (name -> JSON, templates resolved by ``patch.resolve``)."""
+    (name -> JSON, templates resolved by ``patch.resolve``), and when mounted through a CSI
+    driver in ``patch.context["csi_connections"]`` (name -> connection, for ``STORES_CSI_MOUNTS``)."""
     source = f"connection {conn.name!r}"
     given: dict[str, ConnectionLike] = patch.context.setdefault("main_connections", {})
     if conn.name in given:
@@ -38,6 +39,7 @@ def add_connection(patch: PodPatch, conn: ConnectionLike) -> None:
     csi_mount = add_csi_mount(patch, conn, source)
     if csi_mount is not None:
         patch.add_mount(csi_mount, source)
+        patch.context.setdefault("csi_connections", {})[conn.name] = conn
     for volume, mount in connection_volumes_spelled(conn, patch.namer):
         patch.add_volume_entry(Sourced.spelled(V1Volume, volume, source))
         patch.add_mount_entry(Sourced.spelled(V1VolumeMount, mount, source))

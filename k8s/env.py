@@ -42,6 +42,7 @@ __all__ = [
     "connection_env",
     "key_file_path",
     "credential_env",
+    "key_file_env_vars",
     "contract_vars",
 ]
 
@@ -155,13 +156,18 @@ def credential_env(connections: Iterable[ConnectionLike], sdk_defaults: Mapping[
     key file the SDK gets, otherwise this raises ``RenderError`` (never last-one-wins).  When they
     share one secret key, the first connection's file is used.
     """
+    return key_file_env_vars(((c, p) for c in connections if (p := key_file_path(c)) is not None), sdk_defaults)
+
+
+def key_file_env_vars(key_files: Iterable[tuple[ConnectionLike, str]],
+                      sdk_defaults: Mapping[str, str] | None = None) -> list[Sourced[V1EnvVar]]:
+    """``credential_env`` of the connections' key files already looked up: ``(connection,
+    key_file_path(connection))`` for those that have one, in order (the renderer looks each up
+    in its connection pass, while the connection's models are in the CPU cache)."""
     sdk_defaults = dict(sdk_defaults or {})
     out: list[Sourced[V1EnvVar]] = []
     by_kind: dict[str, list[tuple[ConnectionLike, str]]] = {}
-    for conn in connections:
-        path = key_file_path(conn)
-        if path is None:
-            continue
+    for conn, path in key_files:
         out.append(_var(key_file_env(conn.name), path, f"connection {conn.name!r} (key file)"))
         if KINDS[conn.kind].sdk_key_file_env is not None:
             by_kind.setdefault(conn.kind, []).append((conn, path))

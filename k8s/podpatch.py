@@ -20,6 +20,7 @@ written once; different ones for one name are a ``RenderError``.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
@@ -368,9 +369,9 @@ class PodPatch:
     def main_container(self, env_dicts: list[tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
         """``volumeMounts``, ``env`` and ``envFrom`` for the main container, sorted, each
         identical entry once (call after the checks: they reject different ones)."""
-        mounts = sorted((m.manifest_copy() for m in self.volume_mounts), key=lambda m: (m["mountPath"], m["name"]))
+        mounts = sorted((m.manifest_copy() for m in self.volume_mounts), key=_mount_order)
         env_dicts = self.env_dicts() if env_dicts is None else env_dicts
-        env = _unique(sorted((v for v, _ in env_dicts), key=lambda v: v["name"]), key=lambda v: v["name"])
+        env = _unique(sorted((v for v, _ in env_dicts), key=_by_name), key=_by_name)
         env_from = _unique(sorted((e.manifest_copy() for e in self.env_from), key=_env_from_key), key=_env_from_key)
         out: dict[str, Any] = {}
         if mounts:
@@ -382,7 +383,7 @@ class PodPatch:
         return out
 
     def volume_dicts(self) -> list[dict[str, Any]]:
-        return sorted((v.manifest_copy() for v in self.volumes), key=lambda v: v["name"])
+        return sorted((v.manifest_copy() for v in self.volumes), key=_by_name)
 
     def annotation_dict(self) -> dict[str, str]:
         return dict(sorted(entry.item for entry in self.annotations))
@@ -451,11 +452,19 @@ def _env_from_key(source: dict[str, Any]) -> tuple[str, str, str]:
     return kind, (source.get(kind) or {}).get("name", ""), source.get("prefix", "")
 
 
+#: sort keys of the output's lists (C-level getters: a render sorts thousands of entries)
+_by_name = operator.itemgetter("name")
+_mount_order = operator.itemgetter("mountPath", "name")
+
+
 def _unique(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
     """Drop entries equal to an earlier one with the same key (``items`` sorted by ``key``)."""
     out: list[Any] = []
+    last: Any = _UNBUILT  # equal to no key
     for item in items:
-        if out and key(out[-1]) == key(item) and out[-1] == item:
+        this = key(item)
+        if this == last and out[-1] == item:
             continue
         out.append(item)
+        last = this
     return out

@@ -14,11 +14,12 @@ from stores.settings import Settings
 
 from ._client import V1EnvVar
 from .connection import add_connection
-from .env import contract_vars, credential_env
+from .env import contract_vars, key_file_env_vars, key_file_path
 from .gcpause import gc_paused
 from .naming import CONTEXT_VOLUME_NAMES
 from .plugins import apply_plugins, init_copies
 from .podpatch import DEFAULT_CONTAINER, Extension, PodPatch
+from .protocols import ConnectionLike
 from .templates import globals_resolver
 from .volumes import has_store_volume, store_key
 
@@ -125,9 +126,15 @@ def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool, sdk
     connections = [*chosen.data, *chosen.others]
     if on_main and chosen.outputs is not None and all(c.name != chosen.outputs.name for c in connections):
         connections.append(chosen.outputs)
+    key_files: list[tuple[ConnectionLike, str]] = []
     for conn in connections:
         add_connection(patch, conn)
-    patch.add_env_entries(credential_env(connections, sdk_defaults))
+        # looked up now, while the connection's models are in the CPU cache: a pass of its own
+        # over 10,000 connections cost more per connection than over 1,000
+        path = key_file_path(conn)
+        if path is not None:
+            key_files.append((conn, path))
+    patch.add_env_entries(key_file_env_vars(key_files, sdk_defaults))
 
 
 def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool) -> None:
@@ -156,6 +163,8 @@ def _add_connections_catalog(patch: PodPatch) -> None:
                                  for name in names])
     if catalog_json is not None:
         patch.add_env(V1EnvVar(name=ENV_CONNECTIONS_CATALOG, value=catalog_json), "the connections catalog")
-    mounts = csi_mounts([given[name] for name in names])
+    # the connections add_connection saw mounted through a CSI driver (most have no ``mount``)
+    mounted = patch.context.get("csi_connections", {})
+    mounts = csi_mounts([mounted[name] for name in sorted(mounted)])
     if mounts is not None:
         patch.add_env(V1EnvVar(name=ENV_CSI_MOUNTS, value=mounts), "the connections mounted through a CSI driver")

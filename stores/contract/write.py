@@ -118,7 +118,8 @@ def contract_env(
     ``outputs_on_main=False`` (the artifacts store is not given to the main container, as
     Polyaxon does while collecting artifacts): the outputs path is the run's outputs folder in the
     context (``globals.run_outputs_path``), which the sidecar uploads to ``<store>/<uuid>``."""
-    env = {ENV_DATA_PATHS: _dumps(data_paths(selection))}
+    # ``data_paths`` in selection order: _dumps sorts the keys (one sort, not two)
+    env = {ENV_DATA_PATHS: _dumps({c.name: c.store_path for c in selection.data})}
     if outputs_on_main or selection.outputs is None:
         out = outputs_path(selection, run, template)
     else:
