@@ -107,8 +107,8 @@ def render_patch(
     )
     reserve_volume_names(patch, catalog)
     on_main = outputs_on_main(chosen, plugins)
-    _add_main_connections(patch, chosen, on_main, sdk_defaults)
-    _add_run_env(patch, chosen, run, inputs, on_main)
+    data_paths = _add_main_connections(patch, chosen, on_main, sdk_defaults)
+    _add_run_env(patch, chosen, run, inputs, on_main, data_paths)
     _allow_host_paths(patch, catalog, allow_host_paths)
     if plugins is not None:
         apply_plugins(patch, plugins, settings)
@@ -120,26 +120,33 @@ def render_patch(
     return patch
 
 
-def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool, sdk_defaults: Mapping[str, str] | None) -> None:
+def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool,
+                          sdk_defaults: Mapping[str, str] | None) -> dict[str, str]:
     """The selected connections (and the outputs store when ``on_main``) on the main container,
-    with their credentials' env."""
+    with their credentials' env; returns the data stores' paths (name -> store path)."""
     connections = [*chosen.data, *chosen.others]
+    data_count = len(chosen.data)
+    data_paths: dict[str, str] = {}
     if on_main and chosen.outputs is not None and all(c.name != chosen.outputs.name for c in connections):
         connections.append(chosen.outputs)
     key_files: list[tuple[ConnectionLike, str]] = []
-    for conn in connections:
+    for index, conn in enumerate(connections):
         add_connection(patch, conn)
-        # looked up now, while the connection's models are in the CPU cache: a pass of its own
-        # over 10,000 connections cost more per connection than over 1,000
+        # read now, while the connection's models are in the CPU cache: a pass of its own over
+        # 10,000 connections cost more per connection than over 1,000
         path = key_file_path(conn)
         if path is not None:
             key_files.append((conn, path))
+        if index < data_count:
+            data_paths[conn.name] = conn.store_path
     patch.add_env_entries(key_file_env_vars(key_files, sdk_defaults))
+    return data_paths
 
 
-def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool) -> None:
+def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool,
+                 data_paths: Mapping[str, str]) -> None:
     """The run contract's env vars, then the artifacts store's name (when there is one)."""
-    patch.add_env_entries(contract_vars(chosen, run, inputs, outputs_on_main=on_main))
+    patch.add_env_entries(contract_vars(chosen, run, inputs, outputs_on_main=on_main, data_paths=data_paths))
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")

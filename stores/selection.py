@@ -219,8 +219,9 @@ def select(
             raise SelectionError(f"unknown outputs store {outputs!r}; known: {known}")
         out = by_name[outputs]
     init: list[tuple[InitRequest, Any]] = []
-    every = {c.name: c for _, c in catalog.entries()}
-    for item in request.init if request is not None else ():
+    items = request.init if request is not None else ()
+    every = {c.name: c for _, c in catalog.entries()} if items else {}
+    for item in items:
         name = item.connection
         conn = every.get(name) if name is not None else (catalog.artifacts_store or out)
         if conn is None:

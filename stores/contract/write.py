@@ -111,15 +111,20 @@ def contract_env(
     inputs: Mapping[str, Any] | None = None,
     context_path: str = CONTEXT_PATH,
     outputs_on_main: bool = True,
+    data_paths: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every contract variable, name -> value, in the order of ``CONTRACT_VARS``.  A run without
     an outputs store gets no ``POLYAXON_RUN_OUTPUTS_PATH``; a run without a name no
     ``POLYAXON_RUN_NAME``; ``inputs=None`` sets no ``POLYAXON_RUN_INPUTS``.
     ``outputs_on_main=False`` (the artifacts store is not given to the main container, as
     Polyaxon does while collecting artifacts): the outputs path is the run's outputs folder in the
-    context (``globals.run_outputs_path``), which the sidecar uploads to ``<store>/<uuid>``."""
-    # ``data_paths`` in selection order: _dumps sorts the keys (one sort, not two)
-    env = {ENV_DATA_PATHS: _dumps({c.name: c.store_path for c in selection.data})}
+    context (``globals.run_outputs_path``), which the sidecar uploads to ``<store>/<uuid>``.
+    ``data_paths``: name -> store path of ``selection.data`` when the caller has them already
+    (the renderer reads them in its connection pass)."""
+    if data_paths is None:
+        data_paths = {c.name: c.store_path for c in selection.data}
+    # unsorted: _dumps sorts the keys (one sort, not two)
+    env = {ENV_DATA_PATHS: _dumps(dict(data_paths))}
     if outputs_on_main or selection.outputs is None:
         out = outputs_path(selection, run, template)
     else:
