@@ -61,20 +61,18 @@ class Sourced(Generic[T]):
 
     __slots__ = ("_item", "source", "_spelling", "_cls")
 
-    def __init__(self, item: T, source: str) -> None:
+    def __init__(self, item: T, source: str, _spelling: dict[str, Any] | None = None,
+                 _cls: type[T] | None = None) -> None:
         self._item = item
         self.source = source
-        self._spelling: dict[str, Any] | None = None
-        self._cls: type[T] | None = None
+        self._spelling = _spelling
+        self._cls = _cls
 
     @classmethod
     def spelled(cls, model: type[T], manifest: dict[str, Any], source: str) -> Sourced[T]:
         """An entry of ``model`` given in manifest spelling (camelCase keys in the client's
         field order, no null fields), its values already validated by our own models."""
-        entry: Sourced[T] = cls(_UNBUILT, source)
-        entry._spelling = manifest
-        entry._cls = model
-        return entry
+        return cls(_UNBUILT, source, manifest, model)
 
     @property
     def item(self) -> T:

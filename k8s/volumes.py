@@ -51,7 +51,7 @@ def store_key(conn: ConnectionLike) -> tuple[object, ...]:
 def resource_key(family: str, resource: ResourceLike) -> tuple[object, ...]:
     """What makes two connections' secrets (config maps) one volume: the same resource with the
     same items and mode."""
-    items = tuple((i.key, i.path, i.mode) for i in resource.items)
+    items = tuple([(i.key, i.path, i.mode) for i in resource.items])
     return (family, resource.name, items, resource.default_mode)
 
 

@@ -280,11 +280,11 @@ def _resource_json(resource: Any) -> str:
     if resource.mount_path is not None:
         out += ',"mountPath":' + _string(resource.mount_path)
     if resource.items:
-        out += ',"items":[' + ",".join(
+        out += ',"items":[' + ",".join([
             _string(i.key) if i.path == i.key and i.mode is None else _compact(
                 {"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})})
             for i in resource.items
-        ) + "]"
+        ]) + "]"
     if resource.default_mode is not None:
         out += f',"defaultMode":"0{resource.default_mode:o}"'
     return out + "}"
