@@ -200,10 +200,10 @@ def key_file_env_vars(key_files: Iterable[tuple[ConnectionLike, str]],
 
 def contract_vars(
     selection: Selection, run: RunInfo, inputs: Mapping[str, Any] | None = None, *, outputs_on_main: bool = True,
-    data_paths: Mapping[str, str] | None = None,
+    store_paths: Mapping[str, str] | None = None,
 ) -> list[Sourced[V1EnvVar]]:
     """The env contract; ``inputs=None`` (not given) sets no ``POLYAXON_RUN_INPUTS``;
     ``outputs_on_main=False``: the outputs store is not mounted, outputs go to the context;
-    ``data_paths``: the data stores' paths when already read (``stores.contract.contract_env``)."""
-    env = contract_env(selection, run, inputs=inputs, outputs_on_main=outputs_on_main, data_paths=data_paths)
+    ``store_paths``: the data stores' paths when already read (``stores.contract.contract_env``)."""
+    env = contract_env(selection, run, inputs=inputs, outputs_on_main=outputs_on_main, store_paths=store_paths)
     return [_var(k, v, "the env contract") for k, v in env.items()]

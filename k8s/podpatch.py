@@ -454,11 +454,14 @@ def _env_from_key(source: dict[str, Any]) -> tuple[str, str, str]:
 _by_name = operator.itemgetter("name")
 _mount_order = operator.itemgetter("mountPath", "name")
 
+#: equal to no key (``_unique``'s "no entry yet")
+_NO_KEY: Any = object()
+
 
 def _unique(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
     """Drop entries equal to an earlier one with the same key (``items`` sorted by ``key``)."""
     out: list[Any] = []
-    last: Any = _UNBUILT  # equal to no key
+    last: Any = _NO_KEY
     for item in items:
         this = key(item)
         if this == last and out[-1] == item:

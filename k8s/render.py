@@ -146,7 +146,7 @@ def _add_main_connections(patch: PodPatch, chosen: Selection, on_main: bool,
 def _add_run_env(patch: PodPatch, chosen: Selection, run: RunInfo, inputs: Mapping[str, Any] | None, on_main: bool,
                  data_paths: Mapping[str, str]) -> None:
     """The run contract's env vars, then the artifacts store's name (when there is one)."""
-    patch.add_env_entries(contract_vars(chosen, run, inputs, outputs_on_main=on_main, data_paths=data_paths))
+    patch.add_env_entries(contract_vars(chosen, run, inputs, outputs_on_main=on_main, store_paths=data_paths))
     store = artifacts_store(chosen)
     if store is not None:
         patch.add_env(V1EnvVar(name=ENV_ARTIFACTS_STORE_NAME, value=store.name), "the artifacts store")

@@ -111,7 +111,7 @@ def contract_env(
     inputs: Mapping[str, Any] | None = None,
     context_path: str = CONTEXT_PATH,
     outputs_on_main: bool = True,
-    data_paths: Mapping[str, str] | None = None,
+    store_paths: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every contract variable, name -> value, in the order of ``CONTRACT_VARS``.  A run without
     an outputs store gets no ``POLYAXON_RUN_OUTPUTS_PATH``; a run without a name no
@@ -119,12 +119,9 @@ def contract_env(
     ``outputs_on_main=False`` (the artifacts store is not given to the main container, as
     Polyaxon does while collecting artifacts): the outputs path is the run's outputs folder in the
     context (``globals.run_outputs_path``), which the sidecar uploads to ``<store>/<uuid>``.
-    ``data_paths``: name -> store path of ``selection.data`` when the caller has them already
-    (the renderer reads them in its connection pass)."""
-    if data_paths is None:
-        data_paths = {c.name: c.store_path for c in selection.data}
-    # unsorted: _dumps sorts the keys (one sort, not two)
-    env = {ENV_DATA_PATHS: _dumps(dict(data_paths))}
+    ``store_paths``: ``data_paths(selection)`` when the caller has it already (the renderer
+    reads the paths in its connection pass; any order: the keys are written sorted)."""
+    env = {ENV_DATA_PATHS: _dumps(dict(data_paths(selection) if store_paths is None else store_paths))}
     if outputs_on_main or selection.outputs is None:
         out = outputs_path(selection, run, template)
     else:
@@ -144,18 +141,32 @@ def contract_env(
     return env
 
 
+# Polyaxon's ConnectionResource spelling: an item as its bare key unless it is mounted under
+# another name or mode, defaultMode an octal string
+def _item_entry(item: Any) -> str | dict[str, Any]:
+    key: str = item.key
+    if item.path == key and item.mode is None:
+        return key
+    return {"key": key, "path": item.path, **({"mode": item.mode} if item.mode is not None else {})}
+
+
+def _mode_string(mode: int) -> str:
+    return f"0{mode:o}"
+
+
+def _literal_env(conn: Any) -> list[list[Any]]:
+    # Polyaxon's env spelling is name/value pairs; valueFrom entries have no place in it
+    return [[e.name, e.value] for e in conn.env if e.value is not None]
+
+
 def _resource_entry(resource: Any) -> dict[str, Any]:
-    # Polyaxon's ConnectionResource spelling: items as bare keys, defaultMode a string
     out: dict[str, Any] = {"name": resource.name}
     if resource.mount_path is not None:
         out["mountPath"] = resource.mount_path
     if resource.items:
-        out["items"] = [
-            i.key if i.path == i.key and i.mode is None else {"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})}
-            for i in resource.items
-        ]
+        out["items"] = [_item_entry(i) for i in resource.items]
     if resource.default_mode is not None:
-        out["defaultMode"] = f"0{resource.default_mode:o}"
+        out["defaultMode"] = _mode_string(resource.default_mode)
     return out
 
 
@@ -174,9 +185,8 @@ def catalog_entry(conn: Any) -> dict[str, Any]:
         out["secret"] = _resource_entry(conn.secret)
     if conn.config_map is not None:
         out["configMap"] = _resource_entry(conn.config_map)
-    literal = [[e.name, e.value] for e in conn.env if e.value is not None]
+    literal = _literal_env(conn)
     if literal:
-        # Polyaxon's env spelling is name/value pairs; valueFrom entries have no place in it
         out["env"] = literal
     if conn.annotations:
         out["annotations"] = dict(conn.annotations)
@@ -251,7 +261,7 @@ def catalog_entry_json(conn: Any) -> str:
     if conn.config_map is not None:
         out += ',"configMap":' + _resource_json(conn.config_map)
     if conn.env:
-        literal = [[e.name, e.value] for e in conn.env if e.value is not None]
+        literal = _literal_env(conn)
         if literal:
             out += ',"env":' + _compact(literal)
     if conn.annotations:
@@ -280,13 +290,10 @@ def _resource_json(resource: Any) -> str:
     if resource.mount_path is not None:
         out += ',"mountPath":' + _string(resource.mount_path)
     if resource.items:
-        out += ',"items":[' + ",".join([
-            _string(i.key) if i.path == i.key and i.mode is None else _compact(
-                {"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})})
-            for i in resource.items
-        ]) + "]"
+        entries = [_item_entry(i) for i in resource.items]
+        out += ',"items":[' + ",".join([_string(e) if type(e) is str else _compact(e) for e in entries]) + "]"
     if resource.default_mode is not None:
-        out += f',"defaultMode":"0{resource.default_mode:o}"'
+        out += ',"defaultMode":' + _string(_mode_string(resource.default_mode))
     return out + "}"
 
 

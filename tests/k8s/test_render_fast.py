@@ -22,7 +22,6 @@ from k8s import render_patch
 from k8s.serialize import dump
 from stores.catalog import Catalog
 from stores.contract import catalog_entry, catalog_entry_json, connections_catalog
-from stores.contract.write import _compact
 from stores.models import HostPathSchema, parse_connection
 from stores.names import parse_bucket
 from support.k8s import RUN, assert_patch_valid
@@ -102,7 +101,7 @@ def test_to_dict_twice_gives_equal_outputs_that_share_no_env_dicts() -> None:
 
 
 def _plain_entry_json(conn: Any) -> str:
-    return _compact(catalog_entry(conn))
+    return json.dumps(catalog_entry(conn), separators=(",", ":"), ensure_ascii=False)
 
 
 def test_a_catalog_entry_is_written_as_the_encoder_writes_its_dict() -> None:
